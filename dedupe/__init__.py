@@ -1,0 +1,47 @@
+"""dedupe: streaming near-duplicate detection and clustering for JSONL corpora."""
+
+from .clusters import UnionFind
+from .config import (
+    ConfigError,
+    DedupeConfig,
+    LSHConfig,
+    MinHashConfig,
+    NormalizeConfig,
+    ShingleConfig,
+    VerifyConfig,
+)
+from .lsh import LSHIndex
+from .minhash import MinHasher, estimate_jaccard
+from .normalize import normalize
+from .pipeline import Deduplicator, Match, Result, deduplicate
+from .records import InputError, Record, Rejected, read_records
+from .shingles import shingle_hashes, text_shingles
+from .verify import containment, jaccard
+
+__all__ = [
+    "ConfigError",
+    "DedupeConfig",
+    "Deduplicator",
+    "InputError",
+    "LSHConfig",
+    "LSHIndex",
+    "Match",
+    "MinHashConfig",
+    "MinHasher",
+    "NormalizeConfig",
+    "Record",
+    "Rejected",
+    "Result",
+    "ShingleConfig",
+    "UnionFind",
+    "VerifyConfig",
+    "containment",
+    "deduplicate",
+    "estimate_jaccard",
+    "jaccard",
+    "normalize",
+    "read_records",
+    "shingle_hashes",
+    "text_shingles",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,223 @@
+"""Command line: a thin shell over the library.
+
+Options become a DedupeConfig, streams are connected, and every exception is
+turned into a message and an exit code in one place (:func:`_exit_codes`).
+Data goes to stdout; diagnostics, the summary and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Optional
+
+import orjson
+import typer
+
+from .config import ConfigError, DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
+from .pipeline import Deduplicator
+from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records
+from .report import RunStats, build_report, progress, summary
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BAD_INPUT = 3
+    OUTPUT_ERROR = 4
+    INTERRUPTED = 130
+
+
+class BadRecord(Exception):
+    """A rejected line while no --rejects file was given."""
+
+
+EPILOG_SCAN = """\
+Examples:
+
+  cat corpus.jsonl | dedupe scan > annotated.jsonl
+
+  dedupe scan a.jsonl b.jsonl.gz --report report.json
+
+  dedupe scan --unit char --ngram 5 --threshold 0.7 corpus.jsonl --rejects bad.jsonl
+
+Each output line is the input record unchanged plus
+"dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}.
+Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write output, 130 interrupted.
+"""
+
+EPILOG_FILTER = """\
+Examples:
+
+  cat corpus.jsonl | dedupe filter > unique.jsonl
+
+  dedupe filter corpus.jsonl.gz --dropped dups.jsonl --report report.json
+
+Writes only records that duplicate no earlier record, unchanged.
+Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write output, 130 interrupted.
+"""
+
+app = typer.Typer(
+    help="Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+Inputs = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="JSONL inputs, plain, gzip or zstd; '-' or nothing reads stdin.", show_default=False),
+]
+TextField = Annotated[str, typer.Option(help="Field holding the text.")]
+IdField = Annotated[str, typer.Option(help="Field holding the id; when absent, the 1-based line number is used.")]
+Threshold = Annotated[float, typer.Option("--threshold", "-t", help="Jaccard similarity that makes a duplicate.")]
+NumPerm = Annotated[int, typer.Option(help="MinHash permutations (signature length).")]
+Ngram = Annotated[int, typer.Option("--ngram", "-n", help="Units per shingle.")]
+Unit = Annotated[str, typer.Option(help="Shingle unit: word or char.")]
+Seed = Annotated[int, typer.Option(help="Seed of the MinHash permutations.")]
+Bands = Annotated[Optional[int], typer.Option(help="LSH bands (derived from threshold and num-perm when omitted).")]
+Rows = Annotated[Optional[int], typer.Option(help="Rows per band (derived when omitted).")]
+FnWeight = Annotated[float, typer.Option(help="Weight of false negatives when deriving bands/rows (0.5 = datasketch default).")]
+Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
+Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")]
+Report = Annotated[Optional[str], typer.Option(help="Write the JSON report to this file.")]
+Rejects = Annotated[
+    Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, reason, raw) and go on, instead of stopping.")
+]
+
+
+def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, bands: Optional[int],
+            rows: Optional[int], fn_weight: float, verify: str) -> DedupeConfig:
+    return DedupeConfig(
+        shingle=ShingleConfig(unit=unit, ngram=ngram),  # type: ignore[arg-type]
+        minhash=MinHashConfig(num_perm=num_perm, seed=seed),
+        lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight, bands=bands, rows=rows),
+        verify=VerifyConfig(mode=verify),  # type: ignore[arg-type]
+    )
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"dedupe: {message}\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Map every failure to a message on stderr and an exit code, in one place."""
+    try:
+        yield
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python
+        # from failing again when it flushes stdout at exit.
+        with contextlib.suppress(Exception):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(ExitCode.OK)
+    except ConfigError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(ExitCode.USAGE)
+    except (InputError, BadRecord) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    except OSError as exc:
+        _err(f"error: cannot write output: {exc}")
+        raise typer.Exit(ExitCode.OUTPUT_ERROR)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _run(mode: str, inputs: Optional[list[str]], config: DedupeConfig, text_field: str, id_field: str,
+         workers: int, report_path: Optional[str], rejects_path: Optional[str], dropped_path: Optional[str]) -> None:
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1; got {workers}")
+    paths = inputs or ["-"]
+    for path in paths:
+        if path != "-" and not os.path.isfile(path):
+            raise InputError(f"cannot open {path}: no such file")
+    out = typer.get_binary_stream("stdout")
+    read = ReadStats()
+    stats = RunStats()
+    dedup = Deduplicator(config)
+    with contextlib.ExitStack() as stack:
+        rejects = stack.enter_context(open_output(rejects_path)) if rejects_path else None
+        dropped = stack.enter_context(open_output(dropped_path)) if dropped_path else None
+        records = read_records(paths, text_field, id_field, read, stdin=typer.get_binary_stream("stdin"))
+        for item in progress(stats.watch(dedup.run(records, workers=workers)), stats):
+            if isinstance(item, Rejected):
+                if rejects is None:
+                    out.flush()
+                    raise BadRecord(f"{item.message()} (use --rejects FILE to record bad lines and go on)")
+                rejects.write(item.to_json())
+            elif mode == "scan":
+                out.write(annotated(item.record, item.match.as_dict()))
+            elif not item.is_duplicate:
+                out.write(original(item.record))
+            elif dropped is not None:
+                dropped.write(annotated(item.record, item.match.as_dict()))
+        out.flush()
+    report = build_report(stats, dedup, read, mode, rejects_path)
+    if report_path:
+        with open_output(report_path) as fh:
+            fh.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stderr.write(summary(report) + "\n")
+
+
+@app.command(epilog=EPILOG_SCAN)
+def scan(
+    inputs: Inputs = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    threshold: Threshold = 0.8,
+    num_perm: NumPerm = 128,
+    ngram: Ngram = 5,
+    unit: Unit = "word",
+    seed: Seed = 1,
+    bands: Bands = None,
+    rows: Rows = None,
+    fn_weight: FnWeight = 0.95,
+    verify: Verify = "exact",
+    workers: Workers = 1,
+    report: Report = None,
+    rejects: Rejects = None,
+) -> None:
+    """Write every record, annotated with its cluster and the earlier record it duplicates."""
+    with _exit_codes():
+        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify)
+        _run("scan", inputs, config, text_field, id_field, workers, report, rejects, None)
+
+
+@app.command(name="filter", epilog=EPILOG_FILTER)
+def filter_(
+    inputs: Inputs = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    threshold: Threshold = 0.8,
+    num_perm: NumPerm = 128,
+    ngram: Ngram = 5,
+    unit: Unit = "word",
+    seed: Seed = 1,
+    bands: Bands = None,
+    rows: Rows = None,
+    fn_weight: FnWeight = 0.95,
+    verify: Verify = "exact",
+    workers: Workers = 1,
+    report: Report = None,
+    rejects: Rejects = None,
+    dropped: Annotated[Optional[str], typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
+) -> None:
+    """Write only first-seen records (no earlier near-duplicate), unchanged."""
+    with _exit_codes():
+        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify)
+        _run("filter", inputs, config, text_field, id_field, workers, report, rejects, dropped)
+
+
+def main() -> None:
+    """Console script entry point."""
+    app(prog_name="dedupe")
+

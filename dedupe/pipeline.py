@@ -1,0 +1,253 @@
+"""The only place the stages meet: records -> features -> matches -> results.
+
+Features (normalize, shingle, MinHash) are a pure function of the text and
+the configuration, so they may be computed in worker processes; matching
+(LSH query, verification, clustering) is sequential in stream order, which
+makes the output independent of the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from .clusters import UnionFind
+from .config import DedupeConfig
+from .lsh import LSHIndex
+from .minhash import MinHasher, estimate_jaccard
+from .normalize import normalize
+from .records import Record, Rejected
+from .shingles import shingle_hashes
+from .verify import jaccard
+
+Features = tuple[list[np.ndarray], np.ndarray, float]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The decision for one record.
+
+    Attributes:
+        cluster: Id of the first-seen member of the record's cluster, as known
+            when the record was decided (its own id when it matched nothing).
+        duplicate_of: Id of the earlier record it matched best, or None.
+        similarity: Jaccard similarity with that record (exact, or the MinHash
+            estimate with ``verify.mode == "estimate"``), or None.
+    """
+
+    cluster: str
+    duplicate_of: str | None = None
+    similarity: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
+class Result:
+    """A record and the decision about it."""
+
+    record: Record
+    match: Match
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.match.duplicate_of is not None
+
+
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def compute_features(texts: list[str], config: DedupeConfig) -> Features:
+    """Shingle hashes and signatures of a batch of texts.
+
+    Returns:
+        (sorted unique uint64 shingle hashes per text, uint32 signatures of
+        shape (len(texts), num_perm), seconds spent).
+    """
+    start = time.perf_counter()
+    hasher = _WORKER_STATE.get("hasher")
+    if hasher is None or hasher.config != config.minhash:
+        hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
+    hashes = [shingle_hashes(normalize(t, config.normalize), config.shingle) for t in texts]
+    return hashes, hasher.signatures(hashes), time.perf_counter() - start
+
+
+class Deduplicator:
+    """Streaming near-duplicate detector: decides each record against all earlier ones.
+
+    Holds the LSH index, the union-find of clusters, the id of every record
+    and what verification needs (shingle hashes or signatures).
+
+    Args:
+        config: All matching parameters.
+        clock: Time source for the timings (a seam for tests).
+
+    Example:
+        >>> dd = Deduplicator()
+        >>> text = "the quick brown fox jumps over the lazy dog " * 3
+        >>> [r.match.duplicate_of for r in dd.run([Record("a", text), Record("b", text)])]
+        [None, 'a']
+    """
+
+    def __init__(self, config: DedupeConfig | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.config = config if config is not None else DedupeConfig()
+        bands, rows = self.config.bands_rows
+        self.clock = clock
+        self.index = LSHIndex(self.config.minhash.num_perm, bands, rows, self.config.minhash.seed)
+        self.threshold = self.config.lsh.threshold
+        self._exact = self.config.verify.mode == "exact"
+        self._uf = UnionFind()
+        self._ids: list[str] = []
+        self._label: list[int] = []  # cluster root as written in the output
+        self._stored: dict[int, np.ndarray] = {}  # indexed position -> hashes or signature
+        self._by_content: dict[bytes, int] = {}  # digest of the shingle set -> first position
+        self.candidates = 0
+        self.feature_seconds = 0.0
+        self.match_seconds = 0.0
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, record_id: str, hashes: np.ndarray, signature: np.ndarray) -> Match:
+        """Decide one record from its features, then remember it for the ones after it."""
+        i = self._uf.add()
+        self._ids.append(record_id)
+        if len(hashes) == 0:  # an empty text is kept and never matches
+            self._label.append(i)
+            return Match(record_id)
+        digest = xxhash.xxh3_128_digest(hashes.tobytes())
+        first = self._by_content.get(digest)
+        if first is not None:
+            # Same shingle set as an earlier record: J = 1 with it, and every
+            # record that matches this one matches that one equally, so it
+            # need not enter the index.
+            self._uf.union(first, i)
+            return self._decided(i, first, 1.0)
+        self._by_content[digest] = i
+        best, best_sim = -1, -1.0
+        candidates = self.index.query(signature)
+        self.candidates += len(candidates)
+        for j in candidates:
+            other = self._stored[j]
+            sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
+            if sim >= self.threshold:
+                self._uf.union(i, j)
+                if sim > best_sim:
+                    best, best_sim = j, sim
+        self.index.insert(i, signature)
+        self._stored[i] = hashes if self._exact else signature
+        return self._decided(i, best, best_sim)
+
+    def _decided(self, i: int, best: int, similarity: float) -> Match:
+        root = self._uf.find(i)
+        self._label.append(root)
+        if best < 0:
+            return Match(self._ids[root])
+        return Match(self._ids[root], self._ids[best], round(similarity, 6))
+
+    def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256) -> Iterator[Result | Rejected]:
+        """Decide every record of ``items`` in order; Rejected items pass through in place.
+
+        Args:
+            items: Records (and rejects) in stream order.
+            workers: Processes computing features; 1 computes them in this process.
+                The output does not depend on it.
+            batch_size: Records per feature batch.
+        """
+        for batch, (hashes, signatures, seconds) in _featurized(items, self.config, workers, batch_size):
+            self.feature_seconds += seconds
+            start = self.clock()
+            k = 0
+            out: list[Result | Rejected] = []
+            for item in batch:
+                if isinstance(item, Rejected):
+                    out.append(item)
+                else:
+                    out.append(Result(item, self.add(item.id, hashes[k], signatures[k])))
+                    k += 1
+            self.match_seconds += self.clock() - start
+            yield from out
+
+    def clusters(self) -> list[dict[str, Any]]:
+        """Every cluster with more than one member, largest first (ties: first seen first).
+
+        Each entry: ``cluster`` (id of the first-seen member), ``size``,
+        ``members`` (ids in input order) and, when a later record joined two
+        clusters after some members had been written with another cluster id,
+        ``output_labels`` (the cluster ids its members carry in the output).
+        """
+        groups = sorted(self._uf.groups().items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        out = []
+        for root, members in groups:
+            entry: dict[str, Any] = {
+                "cluster": self._ids[root],
+                "size": len(members),
+                "members": [self._ids[m] for m in members],
+            }
+            labels = sorted({self._label[m] for m in members})
+            if len(labels) > 1:
+                entry["output_labels"] = [self._ids[x] for x in labels]
+            out.append(entry)
+        return out
+
+
+def deduplicate(
+    items: Iterable[Record | Rejected], config: DedupeConfig | None = None, workers: int = 1
+) -> Iterator[Result | Rejected]:
+    """Decide every record against the ones before it (see :class:`Deduplicator`).
+
+    Example:
+        >>> text = "Pakistan stands with Azerbaijan in its quest to resolve the issue"
+        >>> results = deduplicate([Record("1", text), Record("2", text + "!")])
+        >>> [(r.record.id, r.match.duplicate_of) for r in results]
+        [('1', None), ('2', '1')]
+    """
+    return Deduplicator(config).run(items, workers=workers)
+
+
+def _batches(items: Iterable[Record | Rejected], batch_size: int) -> Iterator[list[Record | Rejected]]:
+    batch: list[Record | Rejected] = []
+    chars = 0
+    for item in items:
+        batch.append(item)
+        if isinstance(item, Record):
+            chars += len(item.text)
+        if len(batch) >= batch_size or chars >= 4_000_000:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _texts(batch: list[Record | Rejected]) -> list[str]:
+    return [item.text for item in batch if isinstance(item, Record)]
+
+
+def _featurized(
+    items: Iterable[Record | Rejected], config: DedupeConfig, workers: int, batch_size: int
+) -> Iterator[tuple[list[Record | Rejected], Features]]:
+    if workers <= 1:
+        for batch in _batches(items, batch_size):
+            yield batch, compute_features(_texts(batch), config)
+        return
+    # At most 2 batches per worker in flight: memory stays bounded however
+    # large the input, and results are taken in submission order.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ctx.Pool(workers) as pool:
+        pending: deque[tuple[list[Record | Rejected], Any]] = deque()
+        for batch in _batches(items, batch_size):
+            pending.append((batch, pool.apply_async(compute_features, (_texts(batch), config))))
+            if len(pending) >= 2 * workers:
+                done, result = pending.popleft()
+                yield done, result.get()
+        while pending:
+            done, result = pending.popleft()
+            yield done, result.get()
