@@ -50,8 +50,7 @@ def unit_hashes(normalized: str, unit: str) -> np.ndarray:
         return _EMPTY
     if unit == "word":
         words = normalized.encode("utf-8").split(b" ")
-        digest = xxhash.xxh3_64_intdigest
-        return np.fromiter((digest(w) for w in words), dtype=np.uint64, count=len(words))
+        return np.fromiter(map(xxhash.xxh3_64_intdigest, words), dtype=np.uint64, count=len(words))
     points = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     # +1 keeps code point 0 away from the fixed point fmix64(0) == 0.
     return fmix64(points + _U64(1))

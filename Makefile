@@ -1,0 +1,27 @@
+# make demo: set up .venv and run the main job on the seeds plus a generated set.
+# make test: set up .venv and run the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p build
+	$(BIN)/python seeds/generate.py --out build/demo.jsonl
+	cat seeds/seeds.jsonl build/demo.jsonl | $(BIN)/dedupe scan --report build/demo-report.json > build/demo-annotated.jsonl
+	$(BIN)/python seeds/generate.py --check build/demo-annotated.jsonl --report build/demo-report.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build $(VENV) *.egg-info .pytest_cache .hypothesis
