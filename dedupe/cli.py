@@ -47,7 +47,8 @@ Examples:
 
 Each output line is the input record unchanged plus
 "dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}.
-Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write output, 130 interrupted.
+Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
+130 interrupted.
 """
 
 EPILOG_FILTER = """\
@@ -58,11 +59,25 @@ Examples:
   dedupe filter corpus.jsonl.gz --dropped dups.jsonl --report report.json
 
 Writes only records that duplicate no earlier record, unchanged.
-Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write output, 130 interrupted.
+Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
+130 interrupted.
+"""
+
+EPILOG_APP = """\
+Examples:
+
+  cat corpus.jsonl | dedupe scan > annotated.jsonl
+
+  cat corpus.jsonl | dedupe filter > unique.jsonl
+
+  dedupe scan a.jsonl b.jsonl.gz --report report.json
+
+Run 'dedupe scan --help' or 'dedupe filter --help' for the options.
 """
 
 app = typer.Typer(
     help="Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification).",
+    epilog=EPILOG_APP,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -74,7 +89,11 @@ Inputs = Annotated[
     typer.Argument(help="JSONL inputs, plain, gzip or zstd; '-' or nothing reads stdin.", show_default=False),
 ]
 TextField = Annotated[str, typer.Option(help="Field holding the text.")]
-IdField = Annotated[str, typer.Option(help="Field holding the id; when absent, the 1-based line number is used.")]
+IdField = Annotated[
+    str,
+    typer.Option(help="Field holding the id (string or integer); when absent or null, the 1-based line number "
+                 "counted across all inputs is used."),
+]
 Threshold = Annotated[float, typer.Option("--threshold", "-t", help="Jaccard similarity that makes a duplicate.")]
 NumPerm = Annotated[int, typer.Option(help="MinHash permutations (signature length).")]
 Ngram = Annotated[int, typer.Option("--ngram", "-n", help="Units per shingle.")]
@@ -87,7 +106,7 @@ Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of sh
 Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")]
 Report = Annotated[Optional[str], typer.Option(help="Write the JSON report to this file.")]
 Rejects = Annotated[
-    Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, reason, raw) and go on, instead of stopping.")
+    Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
 ]
 
 
@@ -138,21 +157,30 @@ def _run(mode: str, inputs: Optional[list[str]], config: DedupeConfig, text_fiel
         raise ConfigError(f"--workers must be at least 1; got {workers}")
     paths = inputs or ["-"]
     for path in paths:
-        if path != "-" and not os.path.isfile(path):
+        if path != "-" and not os.path.exists(path):
             raise InputError(f"cannot open {path}: no such file")
+        if os.path.isdir(path):
+            raise InputError(f"cannot read {path}: it is a directory (give the JSONL files in it)")
     out = typer.get_binary_stream("stdout")
     read = ReadStats()
     stats = RunStats()
     dedup = Deduplicator(config)
     with contextlib.ExitStack() as stack:
+        # Every output file is created before the first record is read, so a
+        # bad path fails at once rather than after a long run.
         rejects = stack.enter_context(open_output(rejects_path)) if rejects_path else None
         dropped = stack.enter_context(open_output(dropped_path)) if dropped_path else None
+        report_file = stack.enter_context(open_output(report_path)) if report_path else None
         records = read_records(paths, text_field, id_field, read, stdin=typer.get_binary_stream("stdin"))
         for item in progress(stats.watch(dedup.run(records, workers=workers)), stats):
             if isinstance(item, Rejected):
                 if rejects is None:
                     out.flush()
-                    raise BadRecord(f"{item.message()} (use --rejects FILE to record bad lines and go on)")
+                    error = f"{item.message()} (use --rejects FILE to record bad lines and go on)"
+                    if report_file is not None:  # the report says how far the run got
+                        failed = build_report(stats, dedup, read, mode, None, error=error)
+                        report_file.write(orjson.dumps(failed, option=orjson.OPT_INDENT_2) + b"\n")
+                    raise BadRecord(error)
                 rejects.write(item.to_json())
             elif mode == "scan":
                 out.write(annotated(item.record, item.match.as_dict()))
@@ -161,10 +189,9 @@ def _run(mode: str, inputs: Optional[list[str]], config: DedupeConfig, text_fiel
             elif dropped is not None:
                 dropped.write(annotated(item.record, item.match.as_dict()))
         out.flush()
-    report = build_report(stats, dedup, read, mode, rejects_path)
-    if report_path:
-        with open_output(report_path) as fh:
-            fh.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        report = build_report(stats, dedup, read, mode, rejects_path)
+        if report_file is not None:
+            report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stderr.write(summary(report) + "\n")
 
 

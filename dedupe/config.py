@@ -147,7 +147,12 @@ class LSHConfig:
         elif r is None:
             r = num_perm // b
         assert b is not None and r is not None
-        if b * r > num_perm or r < 1:
+        if b > num_perm or r > num_perm:
+            raise ConfigError(
+                f"bands ({b}) and rows ({r}) must each be at most num_perm ({num_perm}); "
+                "lower --bands/--rows or raise --num-perm"
+            )
+        if b * r > num_perm:
             raise ConfigError(
                 f"bands x rows = {b} x {r} = {b * r} exceeds num_perm {num_perm}; "
                 "lower --bands/--rows or raise --num-perm"

@@ -10,9 +10,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 
 import orjson
@@ -20,6 +22,8 @@ import orjson
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ANNOTATION_KEY = "dedupe"
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # beyond int64/uint64 range
 
 
 class InputError(Exception):
@@ -36,6 +40,7 @@ class Record:
         line: 1-based line number in ``source`` (0 when built in code).
         source: Input name ("<stdin>" for standard input).
         raw: The input line's bytes without the line ending (empty when built in code).
+        has_annotation: The input object already has the key ``"dedupe"``.
     """
 
     id: str
@@ -43,6 +48,7 @@ class Record:
     line: int = 0
     source: str = ""
     raw: bytes = b""
+    has_annotation: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,13 +137,26 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
 
 
 def _parse(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        # orjson rejects integers beyond 64 bits, which are valid JSON; the
-        # standard library accepts them (and anything else it accepts that
-        # orjson does not is re-checked below).
-        return json.loads(data.decode("utf-8"))
+    # orjson reads integers beyond 64 bits as floats, losing digits; the
+    # standard library keeps them exact, so lines with 20+ digit runs take it.
+    if _LONG_DIGITS.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    # The standard library also accepts lone surrogate escapes, which orjson
+    # rejects; a text holding one is rejected below with a precise reason.
+    return json.loads(data.decode("utf-8"), parse_constant=_not_json, parse_int=_exact_int)
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not a JSON value")
+
+
+def _exact_int(digits: str) -> int | Decimal:
+    # int() refuses more than 4300 digits (a guard against quadratic parsing);
+    # Decimal parses any length exactly, in linear time.
+    return int(digits) if len(digits) <= 4000 else Decimal(digits)
 
 
 def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str, id_field: str) -> Record | Rejected:
@@ -161,6 +180,8 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
         return reject("invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line")
     except json.JSONDecodeError as exc:
         return reject("malformed_json", f"malformed JSON at column {exc.colno}: {exc.msg}")
+    except ValueError as exc:
+        return reject("malformed_json", f"malformed JSON: {exc}")
     if not isinstance(obj, dict):
         return reject("not_an_object", f"expected a JSON object, got {_json_kind(obj)}")
     if text_field not in obj:
@@ -175,11 +196,13 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     rid = obj.get(id_field)
     if rid is None:
         rid = str(number)
+    elif isinstance(rid, Decimal) and rid == rid.to_integral_value() and "." not in str(rid):
+        rid = str(rid)
     elif isinstance(rid, bool) or not isinstance(rid, (str, int)):
         return reject("bad_id", f"field {id_field!r} is {_json_kind(rid)}; ids must be strings or integers")
     else:
         rid = str(rid)
-    return Record(rid, text, line, source, raw)
+    return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj)
 
 
 def read_records(
@@ -227,25 +250,25 @@ def read_records(
                 stream.close()
 
 
-def annotated(record: Record, annotation: dict[str, Any], key: str = "dedupe") -> bytes:
-    """The record's JSON line with ``key`` added (bytes, newline-terminated).
+def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
+    """The record's JSON line with the key ``"dedupe"`` added (bytes, newline-terminated).
 
     The input bytes are kept as they were: the annotation is spliced in before
-    the closing brace. A record that already has ``key`` gets it replaced.
+    the closing brace. A record that already has the key (however it is
+    spelled with escapes) gets it replaced, and the line is re-serialized.
     """
     value = orjson.dumps(annotation)
     raw = record.raw
-    marker = b'"' + key.encode() + b'"'
-    if raw and marker not in raw:
+    if raw and not record.has_annotation:
         inner = raw[:-1].rstrip()
         sep = b"" if inner.endswith(b"{") else b","
-        return inner + sep + marker + b":" + value + b"}\n"
+        return inner + sep + b'"' + ANNOTATION_KEY.encode() + b'":' + value + b"}\n"
     obj = _parse(raw) if raw else {"id": record.id, "text": record.text}
-    obj[key] = annotation
+    obj[ANNOTATION_KEY] = annotation
     try:
         return orjson.dumps(obj) + b"\n"
     except TypeError:  # integers beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
 
 
 def original(record: Record) -> bytes:

@@ -73,13 +73,20 @@ def progress(
 
 
 def build_report(
-    stats: RunStats, dedup: Deduplicator, read: ReadStats, mode: str, rejects_file: str | None = None
+    stats: RunStats,
+    dedup: Deduplicator,
+    read: ReadStats,
+    mode: str,
+    rejects_file: str | None = None,
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON report of a finished run."""
+    """The JSON report of a run: ``completed`` is false and ``error`` says why when it stopped early."""
     seconds = stats.seconds
     clusters = dedup.clusters()
     return {
         "mode": mode,
+        "completed": error is None,
+        "error": error,
         "inputs": read.sources,
         "counts": {
             "input": stats.inputs,
@@ -113,10 +120,14 @@ def summary(report: dict[str, Any]) -> str:
     if t["docs_per_second"] is not None:
         rate = f" ({t['docs_per_second']:,.0f} docs/s, {t['megabytes_per_second']:.1f} MB/s)"
     line = (
-        f"dedupe {report['mode']}: {c['input']:,} records in {t['seconds']:.2f} s{rate}: "
-        f"{c['kept']:,} kept, {c['duplicates']:,} duplicates in {c['clusters']:,} clusters, "
+        f"dedupe {report['mode']}: {_n(c['input'], 'input record')} in {t['seconds']:.2f} s{rate}: "
+        f"{c['kept']:,} kept, {_n(c['duplicates'], 'duplicate')} in {_n(c['clusters'], 'cluster')}, "
         f"{c['rejected']:,} rejected"
     )
     if c["rejected"] and report.get("rejects_file"):
         line += f" (see {report['rejects_file']})"
     return line
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")

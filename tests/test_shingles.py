@@ -1,0 +1,154 @@
+"""dedupe.shingles: word and character n-grams as sorted unique uint64 hashes."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe import NormalizeConfig, ShingleConfig, jaccard, shingle_hashes, text_shingles
+from dedupe.shingles import fmix64
+
+WORD1 = ShingleConfig(unit="word", ngram=1)
+WORD2 = ShingleConfig(unit="word", ngram=2)
+CHAR1 = ShingleConfig(unit="char", ngram=1)
+
+
+def _is_sorted_unique_u64(arr: np.ndarray) -> bool:
+    return arr.dtype == np.uint64 and arr.ndim == 1 and bool(np.all(arr[1:] > arr[:-1]))
+
+
+def test_empty_text_gives_empty_uint64_array():
+    for cfg in (ShingleConfig(), CHAR1, ShingleConfig(unit="char", ngram=5)):
+        out = text_shingles("", cfg)
+        assert out.dtype == np.uint64
+        assert out.size == 0
+
+
+def test_punctuation_only_text_gives_no_shingles():
+    assert text_shingles("?! -- ...").size == 0
+
+
+def test_word_unit_counts_word_ngrams():
+    # 6 distinct words: 6 unigrams, 5 bigrams, 2 five-grams.
+    text = "one two three four five six"
+    assert text_shingles(text, WORD1).size == 6
+    assert text_shingles(text, WORD2).size == 5
+    assert text_shingles(text, ShingleConfig(ngram=5)).size == 2
+
+
+def test_char_unit_counts_character_ngrams():
+    # "abc def" has the distinct characters a b c d e f and the space.
+    assert text_shingles("abc def", CHAR1).size == 7
+    # 7 characters, all positions distinct: 7 - 3 + 1 = 5 trigrams.
+    assert text_shingles("abc def", ShingleConfig(unit="char", ngram=3)).size == 5
+    # "aaaa" has a single distinct bigram "aa".
+    assert text_shingles("aaaa", ShingleConfig(unit="char", ngram=2)).size == 1
+
+
+def test_word_and_char_units_differ():
+    text = "abc def"
+    assert text_shingles(text, WORD1).size == 2
+    assert text_shingles(text, CHAR1).size == 7
+
+
+def test_repeated_words_count_once():
+    assert text_shingles("spam spam spam eggs", WORD1).size == 2
+    assert text_shingles("a b a b a b", WORD2).size == 2  # "a b" and "b a"
+
+
+def test_text_shorter_than_n_gives_one_shingle():
+    assert text_shingles("just three words", ShingleConfig(ngram=5)).size == 1
+    assert text_shingles("word", ShingleConfig(ngram=64)).size == 1
+    assert text_shingles("ab", ShingleConfig(unit="char", ngram=5)).size == 1
+
+
+def test_short_texts_with_different_words_differ():
+    a = text_shingles("just three words")
+    b = text_shingles("just three birds")
+    assert a.size == b.size == 1
+    assert a[0] != b[0]
+
+
+def test_word_order_matters_for_ngrams():
+    a = text_shingles("a b c", WORD2)
+    b = text_shingles("c b a", WORD2)
+    assert a.size == b.size == 2
+    assert not np.array_equal(a, b)
+    assert jaccard(a, b) == 0.0  # {"a b", "b c"} and {"c b", "b a"} share nothing
+
+
+def test_word_order_does_not_matter_for_unigrams():
+    assert np.array_equal(text_shingles("a b c", WORD1), text_shingles("c b a", WORD1))
+
+
+def test_char_order_matters_for_char_ngrams():
+    assert not np.array_equal(
+        text_shingles("abc", ShingleConfig(unit="char", ngram=2)),
+        text_shingles("cba", ShingleConfig(unit="char", ngram=2)),
+    )
+
+
+def test_shingles_are_computed_on_normalized_text():
+    assert np.array_equal(text_shingles("Hello, WORLD!  again"), text_shingles("hello world again"))
+
+
+def test_normalization_config_is_honoured():
+    cased = NormalizeConfig(casefold=False)
+    assert not np.array_equal(text_shingles("Hello world", WORD1, cased), text_shingles("hello world", WORD1, cased))
+
+
+def test_shingle_hashes_takes_already_normalized_text():
+    # shingle_hashes does not normalize: case differences remain differences.
+    assert not np.array_equal(shingle_hashes("Hello", WORD1), shingle_hashes("hello", WORD1))
+    assert np.array_equal(shingle_hashes("hello world", WORD1), text_shingles("HELLO  world", WORD1))
+
+
+def test_shared_ngrams_are_shared_hashes():
+    # "a b c d" and "b c d e" share exactly the bigrams "b c" and "c d".
+    a = text_shingles("a b c d", WORD2)
+    b = text_shingles("b c d e", WORD2)
+    assert np.intersect1d(a, b).size == 2
+    assert jaccard(a, b) == 2 / 4
+
+
+def test_fmix64_is_a_bijection_on_a_sample():
+    values = np.arange(0, 100_000, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mixed = fmix64(values)
+    assert np.unique(mixed).size == values.size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(),
+    st.sampled_from(["word", "char"]),
+    st.integers(min_value=1, max_value=8),
+)
+def test_shingles_are_sorted_unique_uint64(text, unit, n):
+    out = text_shingles(text, ShingleConfig(unit=unit, ngram=n))
+    assert _is_sorted_unique_u64(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=40), st.integers(1, 6))
+def test_word_shingle_count_equals_distinct_ngram_count(words, n):
+    # Count distinct n-grams of the word list independently, with tuples.
+    k = min(n, len(words))
+    expected = {tuple(words[i : i + k]) for i in range(len(words) - k + 1)}
+    out = text_shingles(" ".join(words), ShingleConfig(unit="word", ngram=n))
+    assert out.size == len(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x2FF), min_size=0, max_size=40), st.integers(1, 5))
+def test_char_shingle_count_equals_distinct_char_ngram_count(text, n):
+    from dedupe import normalize
+
+    norm = normalize(text)
+    out = text_shingles(text, ShingleConfig(unit="char", ngram=n))
+    if not norm:
+        assert out.size == 0
+        return
+    k = min(n, len(norm))
+    expected = {norm[i : i + k] for i in range(len(norm) - k + 1)}
+    assert out.size == len(expected)

@@ -1,0 +1,76 @@
+"""dedupe.verify: exact Jaccard and containment of sorted unique hash arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe import containment, jaccard
+
+# Mix small values (so sets overlap often) with the whole uint64 range (edges included).
+VALUES = st.one_of(
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=2**64 - 5, max_value=2**64 - 1),
+    st.integers(min_value=0, max_value=2**64 - 1),
+)
+SETS = st.sets(VALUES, max_size=60)
+
+
+def arr(values) -> np.ndarray:
+    return np.array(sorted(values), dtype=np.uint64)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SETS, SETS)
+def test_jaccard_equals_set_arithmetic(a, b):
+    expected = len(a & b) / len(a | b) if (a | b) else 0.0
+    assert jaccard(arr(a), arr(b)) == pytest.approx(expected, abs=1e-15)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SETS, SETS)
+def test_containment_equals_set_arithmetic(a, b):
+    expected = len(a & b) / len(a) if a else 0.0
+    assert containment(arr(a), arr(b)) == pytest.approx(expected, abs=1e-15)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SETS, SETS)
+def test_jaccard_is_symmetric_and_bounded(a, b):
+    x, y = arr(a), arr(b)
+    assert jaccard(x, y) == jaccard(y, x)
+    assert 0.0 <= jaccard(x, y) <= 1.0
+
+
+def test_docstring_example():
+    assert jaccard(arr([1, 2, 3]), arr([2, 3, 4])) == 0.5
+
+
+def test_identical_non_empty_sets_have_similarity_one():
+    a = arr([0, 7, 2**63, 2**64 - 1])
+    assert jaccard(a, a.copy()) == 1.0
+    assert containment(a, a.copy()) == 1.0
+
+
+def test_two_empty_sets_have_similarity_zero():
+    empty = np.empty(0, dtype=np.uint64)
+    assert jaccard(empty, empty) == 0.0
+    assert containment(empty, empty) == 0.0
+
+
+def test_containment_is_directional():
+    small = arr([1, 2])
+    big = arr([1, 2, 3, 4, 5, 6, 7, 8])
+    assert containment(small, big) == 1.0
+    assert containment(big, small) == 2 / 8
+    assert containment(small, np.empty(0, dtype=np.uint64)) == 0.0
+
+
+def test_elements_past_the_end_of_the_other_set_do_not_match():
+    # Every element of a sorts after all of b: the binary search falls off the end.
+    a = arr([100, 200])
+    b = arr([1, 2, 3])
+    assert jaccard(a, b) == 0.0
+    assert containment(a, b) == 0.0
