@@ -6,7 +6,8 @@ Each run is a fresh `python -m dedupe scan` subprocess (JSONL in, annotated
 JSONL out to /dev/null, default options) so start-up, reading, decompression
 and writing are included. Runs of the different worker counts are
 interleaved. Throughput is input records and UTF-8 megabytes of text per
-wall-clock second of the whole process; duplicates come from the JSON report.
+wall-clock second of the whole process; duplicates come from the JSON report;
+peak RSS is the main process's (worker processes hold no index).
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ def run_once(corpus: Path, workers: int, extra: list[str]) -> tuple[float, dict]
         cmd = [sys.executable, "-m", "dedupe", "scan", str(corpus), "--workers", str(workers),
                "--report", str(report), *extra]
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-        return seconds, json.loads(report.read_text())
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}")
+        result = json.loads(report.read_text())
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024  # main process (kilobytes on Linux)
+        return seconds, result
 
 
 def main() -> None:
@@ -46,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{time.strftime('%Y-%m-%d')}; median (min-max) of {args.runs} runs")
-    print("| corpus | workers | records | duplicates | text MB | seconds | docs/s | MB/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| corpus | workers | records | duplicates | text MB | seconds | docs/s | MB/s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for corpus in args.corpora:
         times: dict[int, list[float]] = {w: [] for w in args.workers}
         reports: dict[int, dict] = {}
@@ -62,7 +68,7 @@ def main() -> None:
             print(f"| {corpus.name} | {w} | {c['input']:,} | {c['duplicates']:,} | {mb:.1f} | "
                   f"{med:.2f} ({min(t):.2f}-{max(t):.2f}) | {c['input'] / med:,.0f} "
                   f"({c['input'] / max(t):,.0f}-{c['input'] / min(t):,.0f}) | {mb / med:.2f} "
-                  f"({mb / max(t):.2f}-{mb / min(t):.2f}) |")
+                  f"({mb / max(t):.2f}-{mb / min(t):.2f}) | {reports[w]['peak_rss_mb']:.0f} |")
 
 
 if __name__ == "__main__":

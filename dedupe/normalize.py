@@ -10,8 +10,10 @@ _DEFAULT = NormalizeConfig()
 
 
 class _PunctuationToSpace(dict):  # type: ignore[type-arg]
-    """``str.translate`` table: code point -> itself for word characters and
-    whitespace (what ``re``'s ``\\w`` and ``\\s`` match), -> space otherwise.
+    """``str.translate`` table: code point -> itself for word characters
+    (letters, digits, underscore and combining marks, so that Devanagari vowel
+    signs or Arabic harakat stay inside their words) and whitespace, -> space
+    otherwise.
 
     Filled lazily, so it covers all of Unicode while holding only the code
     points seen; ``translate`` with it is about 9x faster than ``re.sub``.
@@ -19,7 +21,8 @@ class _PunctuationToSpace(dict):  # type: ignore[type-arg]
 
     def __missing__(self, point: int) -> str:
         char = chr(point)
-        value = char if (char.isalnum() or char == "_" or char.isspace()) else " "
+        word = char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M"
+        value = char if (word or char.isspace()) else " "
         self[point] = value
         return value
 

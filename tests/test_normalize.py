@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,7 +67,9 @@ def test_nfc_form_keeps_compatibility_characters():
 @given(st.text())
 def test_normalized_text_is_words_separated_by_single_spaces(text):
     out = normalize(text)
-    assert re.fullmatch(r"(?:\w+(?: \w+)*)?", out), out
+    assert out == " ".join(out.split())  # single spaces, none at the ends
+    for char in out.replace(" ", ""):  # word characters or combining marks only
+        assert re.fullmatch(r"\w", char) or unicodedata.category(char)[0] == "M", repr(char)
 
 
 @settings(max_examples=300, deadline=None)
@@ -84,3 +87,9 @@ def test_plain_lowercase_words_survive_any_separators(words, data):
     for w in words[1:]:
         text += data.draw(separators) + w
     assert normalize(text) == " ".join(words)
+
+
+def test_combining_marks_stay_inside_their_words():
+    # Devanagari vowel signs and virama (category Mn/Mc) are not punctuation.
+    assert normalize("नमस्ते दुनिया") == "नमस्ते दुनिया"
+    assert normalize("مَرْحَبًا!") == "مَرْحَبًا"
