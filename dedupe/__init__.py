@@ -10,7 +10,7 @@ from .config import (
     ShingleConfig,
     VerifyConfig,
 )
-from .lsh import LSHIndex
+from .lsh import BandIndex, DatasketchIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
 from .normalize import normalize
 from .pipeline import Deduplicator, Match, Result, deduplicate
@@ -24,7 +24,8 @@ __all__ = [
     "Deduplicator",
     "InputError",
     "LSHConfig",
-    "LSHIndex",
+    "BandIndex",
+    "DatasketchIndex",
     "Match",
     "MinHashConfig",
     "MinHasher",
@@ -34,6 +35,7 @@ __all__ = [
     "Result",
     "ShingleConfig",
     "UnionFind",
+    "band_keys",
     "VerifyConfig",
     "containment",
     "deduplicate",

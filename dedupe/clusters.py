@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 
 class UnionFind:
     """Disjoint sets over 0, 1, 2, ... (stream positions).
@@ -19,7 +21,7 @@ class UnionFind:
     """
 
     def __init__(self) -> None:
-        self._parent: list[int] = []
+        self._parent = array("q")  # 8 bytes per element, no Python int objects
 
     def __len__(self) -> int:
         return len(self._parent)

@@ -1,18 +1,175 @@
-"""The LSH index: datasketch's MinHashLSH behind a small query/insert interface.
+"""LSH indexes over MinHash signatures.
 
-Keys are the 0-based stream positions of the documents (ints), never user ids,
-which may repeat. Bands and rows come from the configuration (see
-:meth:`dedupe.config.LSHConfig.bands_rows`).
+:class:`BandIndex` is the index the pipeline uses: each band of a signature
+is hashed to one 64-bit key (vectorised over a batch), recent keys live in a
+dict, and older ones in sorted numpy runs (key, position) searched with
+``np.searchsorted``, merged geometrically as they grow (a small log-structured
+merge tree). That keeps about 16 bytes per (document, band) instead of the
+~100 bytes of Python objects per entry a dict of lists costs, and answers a
+whole batch's queries against the runs in a few numpy calls.
+
+:class:`DatasketchIndex` wraps datasketch's ``MinHashLSH`` behind the same
+query/insert interface; it is the reference the tests compare against (same
+candidates for the same signatures and bands/rows) and the backend for shared
+storage.
+
+Keys stored are 0-based stream positions (ints), never user ids, which may
+repeat.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import xxhash
 from datasketch import LeanMinHash, MinHashLSH
 
+from .shingles import fmix64
 
-class LSHIndex:
-    """In-memory MinHash LSH index over signatures.
+_U64 = np.uint64
+# Recent entries are moved from the dict into a sorted run past this many keys.
+_FLUSH_ENTRIES = 1 << 20
+
+
+def _constants(count: int, label: str) -> np.ndarray:
+    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-{label}-{k}".encode()) | 1 for k in range(count)], dtype=np.uint64)
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per band of each signature, shape (n, bands).
+
+    key(band j) = fmix64(sum_k C_k * value_{j,k} + S_j): the rows of a band are
+    combined with distinct odd multipliers (order matters) and a per-band salt
+    S_j, so equal rows in different bands give different keys and one dict can
+    hold every band. Two different bands collide with probability ~2^-64;
+    a collision only adds a candidate, which verification then rejects.
+    """
+    n = signatures.shape[0]
+    blocks = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        acc = blocks[:, :, 0] * _ROW_MULT[0]
+        for k in range(1, rows):
+            acc += blocks[:, :, k] * _ROW_MULT[k]
+        acc += _BAND_SALT[:bands]
+        return fmix64(acc)
+
+
+_ROW_MULT = _constants(1024, "row")
+_BAND_SALT = _constants(1024, "band")
+
+
+class BandIndex:
+    """In-memory LSH index of band keys with batched queries.
+
+    Args:
+        bands: Number of bands (keys per document).
+
+    Example:
+        >>> import numpy as np
+        >>> index = BandIndex(bands=2)
+        >>> keys = np.array([[11, 22]], dtype=np.uint64)
+        >>> index.insert(0, keys[0].tolist())
+        >>> index.query(keys[0].tolist())
+        [0]
+    """
+
+    def __init__(self, bands: int) -> None:
+        self.bands = bands
+        self._recent: dict[int, int | list[int]] = {}
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._size = 0
+
+    def __len__(self) -> int:
+        """Number of documents inserted."""
+        return self._size
+
+    @property
+    def entries(self) -> int:
+        """Number of (document, band) entries stored."""
+        return self._size * self.bands
+
+    def nbytes(self) -> int:
+        """Bytes held by the sorted runs (the dict of recent keys is not counted)."""
+        return sum(k.nbytes + p.nbytes for k, p in self._runs)
+
+    def query_runs(self, keys: np.ndarray) -> list[list[int]]:
+        """Positions in the sorted runs sharing a band key with each row of ``keys`` (n, bands)."""
+        n = keys.shape[0]
+        out: list[list[int]] = [[] for _ in range(n)]
+        if not self._runs or n == 0:
+            return out
+        flat = keys.ravel()
+        for run_keys, run_pos in self._runs:
+            lo = np.searchsorted(run_keys, flat, "left")
+            hi = np.searchsorted(run_keys, flat, "right")
+            for h in np.flatnonzero(hi > lo).tolist():
+                out[h // self.bands].extend(run_pos[lo[h] : hi[h]].tolist())
+        return out
+
+    def query_recent(self, keys: list[int]) -> list[int]:
+        """Positions among the recent (dict) entries sharing a key with ``keys``."""
+        found: list[int] = []
+        get = self._recent.get
+        for key in keys:
+            value = get(key)
+            if value is None:
+                continue
+            if value.__class__ is int:
+                found.append(value)  # type: ignore[arg-type]
+            else:
+                found.extend(value)  # type: ignore[arg-type]
+        return found
+
+    def query(self, keys: list[int]) -> list[int]:
+        """Every position sharing at least one band key, ascending (one document)."""
+        from_runs = self.query_runs(np.array([keys], dtype=np.uint64))[0]
+        return sorted(set(from_runs) | set(self.query_recent(keys)))
+
+    def insert(self, position: int, keys: list[int]) -> None:
+        """Add a document's band keys under ``position``."""
+        recent = self._recent
+        for key in keys:
+            value = recent.get(key)
+            if value is None:
+                recent[key] = position
+            elif value.__class__ is int:
+                recent[key] = [value, position]  # type: ignore[list-item]
+            else:
+                value.append(position)  # type: ignore[union-attr]
+        self._size += 1
+
+    def maybe_flush(self) -> None:
+        """Move recent entries into a sorted run once there are many (call between batches)."""
+        if len(self._recent) >= _FLUSH_ENTRIES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Move every recent entry into a sorted run and merge runs of similar size."""
+        if not self._recent:
+            return
+        keys: list[int] = []
+        positions: list[int] = []
+        for key, value in self._recent.items():
+            if value.__class__ is int:
+                keys.append(key)
+                positions.append(value)  # type: ignore[arg-type]
+            else:
+                keys.extend([key] * len(value))  # type: ignore[arg-type]
+                positions.extend(value)  # type: ignore[arg-type]
+        self._recent = {}
+        self._runs.append(_sorted_run(np.array(keys, dtype=np.uint64), np.array(positions, dtype=np.int64)))
+        # Geometric merging: at most ~log2(n) runs, each entry re-sorted ~log2(n) times.
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
+            self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
+
+
+def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    return keys[order], positions[order]
+
+
+class DatasketchIndex:
+    """datasketch's ``MinHashLSH`` behind a query/insert interface (the reference index).
 
     Args:
         num_perm: Signature length.
@@ -22,7 +179,7 @@ class LSHIndex:
 
     Example:
         >>> import numpy as np
-        >>> index = LSHIndex(num_perm=8, bands=4, rows=2, seed=1)
+        >>> index = DatasketchIndex(num_perm=8, bands=4, rows=2, seed=1)
         >>> sig = np.arange(8, dtype=np.uint32)
         >>> index.insert(0, sig)
         >>> index.query(sig)

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import xxhash
 
 from .clusters import UnionFind
 from .config import DedupeConfig
-from .lsh import LSHIndex
+from .lsh import BandIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
-from .normalize import normalize
+from .normalize import normalize, prepare
 from .records import Record, Rejected
-from .shingles import shingle_hashes
-from .verify import jaccard
+from .shingles import shingle_batch
+from .verify import ArrayStore, jaccard
 
-Features = tuple[list[np.ndarray], np.ndarray, float]
+# Per batch: shingle hashes per text, signatures (n, num_perm), band keys (n, bands), seconds spent.
+Features = tuple[list[np.ndarray], np.ndarray, np.ndarray, float]
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,21 @@ _WORKER_STATE: dict[str, Any] = {}
 
 
 def compute_features(texts: list[str], config: DedupeConfig) -> Features:
-    """Shingle hashes and signatures of a batch of texts.
+    """Shingle hashes, signatures and LSH band keys of a batch of texts.
 
-    Returns:
-        (sorted unique uint64 shingle hashes per text, uint32 signatures of
-        shape (len(texts), num_perm), seconds spent).
+    A pure function of the texts and the configuration, so it may run in a
+    worker process.
     """
     start = time.perf_counter()
     hasher = _WORKER_STATE.get("hasher")
     if hasher is None or hasher.config != config.minhash:
         hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
-    hashes = [shingle_hashes(normalize(t, config.normalize), config.shingle) for t in texts]
-    return hashes, hasher.signatures(hashes), time.perf_counter() - start
+    # Word shingles only need the words, which prepare() already separates.
+    clean = prepare if config.shingle.unit == "word" else normalize
+    hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle)
+    signatures = hasher.signatures(hashes)
+    keys = band_keys(signatures, *config.bands_rows)
+    return hashes, signatures, keys, time.perf_counter() - start
 
 
 class Deduplicator:
@@ -99,16 +103,16 @@ class Deduplicator:
 
     def __init__(self, config: DedupeConfig | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
         self.config = config if config is not None else DedupeConfig()
-        bands, rows = self.config.bands_rows
+        self.bands, self.rows = self.config.bands_rows
         self.clock = clock
-        self.index = LSHIndex(self.config.minhash.num_perm, bands, rows, self.config.minhash.seed)
+        self.index = BandIndex(self.bands)
         self.threshold = self.config.lsh.threshold
         self._exact = self.config.verify.mode == "exact"
         self._uf = UnionFind()
         self._ids: list[str] = []
-        self._label: list[int] = []  # cluster root as written in the output
-        self._stored: dict[int, np.ndarray] = {}  # indexed position -> hashes or signature
-        self._by_content: dict[bytes, int] = {}  # digest of the shingle set -> first position
+        self._label = array("q")  # cluster root as written in the output
+        # What verification reads: shingle hashes (exact) or signatures (estimate).
+        self._stored = ArrayStore(np.uint64 if self._exact else np.uint32)
         self.candidates = 0
         self.feature_seconds = 0.0
         self.match_seconds = 0.0
@@ -118,32 +122,46 @@ class Deduplicator:
 
     def add(self, record_id: str, hashes: np.ndarray, signature: np.ndarray) -> Match:
         """Decide one record from its features, then remember it for the ones after it."""
+        signatures = signature[None, :]
+        return self.add_batch([record_id], [hashes], signatures, band_keys(signatures, self.bands, self.rows))[0]
+
+    def add_batch(
+        self, ids: list[str], hashes: list[np.ndarray], signatures: np.ndarray, keys: np.ndarray
+    ) -> list[Match]:
+        """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
+        from_runs = self.index.query_runs(keys)  # the runs do not change within a batch
+        key_lists = keys.tolist()
+        out = [
+            self._decide(rid, hashes[k], signatures[k], key_lists[k], from_runs[k]) for k, rid in enumerate(ids)
+        ]
+        self.index.maybe_flush()
+        return out
+
+    def _decide(self, record_id: str, hashes: np.ndarray, signature: np.ndarray, keys: list[int],
+                earlier: list[int]) -> Match:
         i = self._uf.add()
         self._ids.append(record_id)
         if len(hashes) == 0:  # an empty text is kept and never matches
             self._label.append(i)
             return Match(record_id)
-        digest = xxhash.xxh3_128_digest(hashes.tobytes())
-        first = self._by_content.get(digest)
-        if first is not None:
-            # Same shingle set as an earlier record: J = 1 with it, and every
-            # record that matches this one matches that one equally, so it
-            # need not enter the index.
-            self._uf.union(first, i)
-            return self._decided(i, first, 1.0)
-        self._by_content[digest] = i
+        candidates = earlier + self.index.query_recent(keys)
         best, best_sim = -1, -1.0
-        candidates = self.index.query(signature)
-        self.candidates += len(candidates)
-        for j in candidates:
-            other = self._stored[j]
-            sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
-            if sim >= self.threshold:
-                self._uf.union(i, j)
-                if sim > best_sim:
-                    best, best_sim = j, sim
-        self.index.insert(i, signature)
-        self._stored[i] = hashes if self._exact else signature
+        if candidates:
+            candidates = sorted(set(candidates))
+            self.candidates += len(candidates)
+            for j in candidates:
+                other = self._stored.get(j)
+                sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
+                if sim >= self.threshold:
+                    self._uf.union(i, j)
+                    if sim > best_sim:
+                        best, best_sim = j, sim
+        if best_sim < 1.0:
+            self.index.insert(i, keys)
+            self._stored.put(i, hashes if self._exact else signature)
+        # else: the same set (or signature) as an earlier record, which is
+        # indexed: every later record matching this one matches that one
+        # equally, so indexing it again would only add work.
         return self._decided(i, best, best_sim)
 
     def _decided(self, i: int, best: int, similarity: float) -> Match:
@@ -162,17 +180,12 @@ class Deduplicator:
                 The output does not depend on it.
             batch_size: Records per feature batch.
         """
-        for batch, (hashes, signatures, seconds) in _featurized(items, self.config, workers, batch_size):
+        for batch, (hashes, signatures, keys, seconds) in _featurized(items, self.config, workers, batch_size):
             self.feature_seconds += seconds
             start = self.clock()
-            k = 0
-            out: list[Result | Rejected] = []
-            for item in batch:
-                if isinstance(item, Rejected):
-                    out.append(item)
-                else:
-                    out.append(Result(item, self.add(item.id, hashes[k], signatures[k])))
-                    k += 1
+            records = [item for item in batch if isinstance(item, Record)]
+            matches = iter(self.add_batch([r.id for r in records], hashes, signatures, keys))
+            out = [item if isinstance(item, Rejected) else Result(item, next(matches)) for item in batch]
             self.match_seconds += self.clock() - start
             yield from out
 

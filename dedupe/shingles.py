@@ -13,6 +13,8 @@ bits). The combination is vectorised over all positions of a document.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import xxhash
 
@@ -99,3 +101,64 @@ def text_shingles(
 ) -> np.ndarray:
     """Normalize ``text`` then shingle it (see :func:`shingle_hashes`)."""
     return shingle_hashes(normalize(text, norm), shingle)
+
+
+def _units_of_batch(normalized: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Unit hashes of many normalized texts, concatenated, and the unit count of each."""
+    if unit == "word":
+        # bytes.split() splits on ASCII whitespace only: right for normalized
+        # or prepared text, whose only whitespace is " ".
+        pieces = [t.encode("utf-8").split() for t in normalized]
+        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        words = map(xxhash.xxh3_64_intdigest, chain.from_iterable(pieces))
+        return np.fromiter(words, dtype=np.uint64, count=int(lengths.sum())), lengths
+    lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=len(normalized))
+    points = np.frombuffer("".join(normalized).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return fmix64(points + _U64(1)), lengths
+
+
+def shingle_batch(normalized: list[str], config: ShingleConfig = ShingleConfig()) -> list[np.ndarray]:
+    """:func:`shingle_hashes` of many normalized texts at once: the same arrays, 2-4x faster.
+
+    For word shingles the texts may also be :func:`dedupe.normalize.prepare`'d
+    only (whitespace not collapsed); character shingles need normalized text.
+
+    The n-gram combination runs once over the concatenated units of the batch
+    (windows that cross a text boundary are dropped); the per-text sort and
+    de-duplication become two batch-wide sorts: by hash (quicksort), then a
+    stable sort by text number, which numpy does as a radix sort on uint16.
+    """
+    n = config.ngram
+    units, lengths = _units_of_batch(normalized, config.unit)
+    out = [_EMPTY] * len(normalized)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    for i in np.flatnonzero((lengths > 0) & (lengths < n)).tolist():  # one shingle each
+        out[i] = ngram_hashes(units[starts[i] : starts[i] + lengths[i]], n)
+    windows = np.where(lengths >= n, lengths - n + 1, 0)
+    if not windows.any():
+        return out
+    for lo in range(0, len(normalized), 65536):  # text numbers must fit uint16
+        _fill_windows(units, starts[lo : lo + 65536], windows[lo : lo + 65536], n, out, lo)
+    return out
+
+
+def _fill_windows(units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray],
+                  first: int) -> None:
+    text = np.repeat(np.arange(len(windows), dtype=np.uint16), windows)
+    position = np.repeat(starts - (np.cumsum(windows) - windows), windows) + np.arange(len(text), dtype=np.int64)
+    with np.errstate(over="ignore"):
+        acc = units[position] * _POSITION[0]
+        for k in range(1, n):
+            acc += units[position + k] * _POSITION[k]
+        hashes = fmix64(acc + _U64(n))
+    order = np.argsort(hashes)
+    hashes, text = hashes[order], text[order]
+    order = np.argsort(text, kind="stable")
+    hashes, text = hashes[order], text[order]
+    keep = np.ones(len(hashes), dtype=bool)
+    keep[1:] = (hashes[1:] != hashes[:-1]) | (text[1:] != text[:-1])
+    hashes, text = hashes[keep], text[keep]
+    bounds = np.searchsorted(text, np.arange(len(windows) + 1)).tolist()
+    for i in np.flatnonzero(windows).tolist():
+        out[first + i] = hashes[bounds[i] : bounds[i + 1]]

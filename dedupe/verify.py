@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 
@@ -34,3 +36,64 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def containment(a: np.ndarray, b: np.ndarray) -> float:
     """|A & B| / |A|: how much of ``a`` is contained in ``b`` (0 for an empty ``a``)."""
     return _intersection_size(a, b) / len(a) if len(a) else 0.0
+
+
+_CHUNK_BITS = 22  # 4M values (32 MB of uint64) per chunk
+
+
+class ArrayStore:
+    """Append-only store of variable-length numpy arrays addressed by position.
+
+    Values are packed into fixed-size chunks, so memory is the values
+    themselves plus 12 bytes of offsets per position, instead of a numpy array
+    object (~100 bytes of overhead) per document. An array longer than a chunk
+    gets a chunk of its own.
+
+    Example:
+        >>> import numpy as np
+        >>> store = ArrayStore(np.uint64)
+        >>> store.put(3, np.array([5, 7], dtype=np.uint64))
+        >>> store.get(3).tolist()
+        [5, 7]
+    """
+
+    def __init__(self, dtype: type = np.uint64) -> None:
+        self.dtype = np.dtype(dtype)
+        self._chunks: list[np.ndarray] = []
+        self._fill = 0
+        self._start = array("q")  # position -> global row offset (-1: absent)
+        self._length = array("l")  # position -> rows
+
+    def nbytes(self) -> int:
+        """Bytes held by values and offsets."""
+        return sum(c.nbytes for c in self._chunks) + self._start.itemsize * len(self._start) * 2
+
+    def put(self, position: int, values: np.ndarray) -> None:
+        """Store ``values`` under ``position`` (positions grow; skipped ones stay absent)."""
+        while len(self._start) <= position:
+            self._start.append(-1)
+            self._length.append(0)
+        rows = len(values)
+        size = 1 << _CHUNK_BITS
+        if rows > size:
+            chunk = len(self._chunks)
+            self._chunks.append(np.ascontiguousarray(values, dtype=self.dtype))
+            self._fill = size  # the next array starts a new chunk
+        else:
+            if not self._chunks or self._fill + rows > size:
+                self._chunks.append(np.empty(size, dtype=self.dtype))
+                self._fill = 0
+            chunk = len(self._chunks) - 1
+            self._chunks[chunk][self._fill : self._fill + rows] = values
+            self._fill += rows
+        self._start[position] = (chunk << _CHUNK_BITS) + (self._fill - rows if rows <= size else 0)
+        self._length[position] = rows
+
+    def get(self, position: int) -> np.ndarray:
+        """The array stored under ``position`` (a read-only view)."""
+        start = self._start[position]
+        if start < 0:
+            raise KeyError(position)
+        chunk = self._chunks[start >> _CHUNK_BITS]
+        offset = start & ((1 << _CHUNK_BITS) - 1)
+        return chunk[offset : offset + self._length[position]]

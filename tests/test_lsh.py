@@ -3,23 +3,61 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from datasketch.lsh import _optimal_param
 
-from dedupe import DedupeConfig, Deduplicator, LSHConfig, LSHIndex, MinHashConfig
+from dedupe import BandIndex, DatasketchIndex, DedupeConfig, Deduplicator, LSHConfig, MinHashConfig, band_keys
 
 
-def _index() -> LSHIndex:
-    return LSHIndex(num_perm=8, bands=4, rows=2, seed=1)
+class SignatureBandIndex:
+    """BandIndex behind the signature interface of DatasketchIndex (optionally flushing to runs)."""
+
+    def __init__(self, bands: int, rows: int, flush_every: int | None = None) -> None:
+        self.index = BandIndex(bands)
+        self.bands, self.rows, self.flush_every = bands, rows, flush_every
+
+    def _keys(self, sig: np.ndarray) -> list[int]:
+        return band_keys(sig[None, :], self.bands, self.rows)[0].tolist()
+
+    def insert(self, key: int, sig: np.ndarray) -> None:
+        self.index.insert(key, self._keys(sig))
+        if self.flush_every and len(self.index) % self.flush_every == 0:
+            self.index.flush()
+
+    def query(self, sig: np.ndarray) -> list[int]:
+        return self.index.query(self._keys(sig))
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
-def test_identical_signature_is_a_candidate():
+KINDS = ["datasketch", "band", "band-flushed"]
+
+
+def make_index(kind: str, num_perm: int = 8, bands: int = 4, rows: int = 2):
+    if kind == "datasketch":
+        return DatasketchIndex(num_perm=num_perm, bands=bands, rows=rows, seed=1)
+    return SignatureBandIndex(bands, rows, flush_every=1 if kind == "band-flushed" else None)
+
+
+@pytest.fixture(params=KINDS)
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def _index(kind):
+    return lambda: make_index(kind)
+
+
+def test_identical_signature_is_a_candidate(_index):
     index = _index()
     sig = np.arange(8, dtype=np.uint32)
     index.insert(0, sig)
     assert index.query(sig.copy()) == [0]
 
 
-def test_sharing_one_whole_band_is_enough_to_be_a_candidate():
+def test_sharing_one_whole_band_is_enough_to_be_a_candidate(_index):
     index = _index()
     base = np.arange(8, dtype=np.uint32)
     index.insert(0, base)
@@ -31,7 +69,7 @@ def test_sharing_one_whole_band_is_enough_to_be_a_candidate():
     assert index.query(last) == [0]
 
 
-def test_one_difference_in_every_band_is_not_a_candidate():
+def test_one_difference_in_every_band_is_not_a_candidate(_index):
     index = _index()
     base = np.arange(8, dtype=np.uint32)
     index.insert(0, base)
@@ -44,9 +82,9 @@ def test_one_difference_in_every_band_is_not_a_candidate():
     assert index.query(spread) == []
 
 
-def test_values_beyond_the_bands_are_ignored():
+def test_values_beyond_the_bands_are_ignored(kind):
     # 3 bands x 2 rows use positions 0..5 of an 8-long signature.
-    index = LSHIndex(num_perm=8, bands=3, rows=2, seed=1)
+    index = make_index(kind, bands=3, rows=2)
     base = np.arange(8, dtype=np.uint32)
     index.insert(0, base)
     other = base.copy()
@@ -55,7 +93,7 @@ def test_values_beyond_the_bands_are_ignored():
     assert index.query(other) == []
 
 
-def test_query_returns_keys_in_ascending_order():
+def test_query_returns_keys_in_ascending_order(_index):
     index = _index()
     sig = np.arange(8, dtype=np.uint32)
     for key in (5, 2, 9, 0):
@@ -64,7 +102,7 @@ def test_query_returns_keys_in_ascending_order():
     assert len(index) == 4
 
 
-def test_empty_index_has_no_candidates():
+def test_empty_index_has_no_candidates(_index):
     index = _index()
     assert len(index) == 0
     assert index.query(np.arange(8, dtype=np.uint32)) == []
@@ -72,7 +110,43 @@ def test_empty_index_has_no_candidates():
 
 def test_deduplicator_index_uses_the_configured_banding():
     dd = Deduplicator()
-    assert (dd.index.bands, dd.index.rows) == _optimal_param(0.8, 128, 0.05, 0.95)
+    assert (dd.bands, dd.rows, dd.index.bands) == (*_optimal_param(0.8, 128, 0.05, 0.95), dd.bands)
     cfg = DedupeConfig(minhash=MinHashConfig(num_perm=64, seed=3), lsh=LSHConfig(bands=16, rows=4))
     dd = Deduplicator(cfg)
-    assert (dd.index.bands, dd.index.rows, dd.index.num_perm, dd.index.seed) == (16, 4, 64, 3)
+    assert (dd.bands, dd.rows, dd.index.bands) == (16, 4, 16)
+
+
+@pytest.mark.parametrize("flush_every", [None, 1, 7, 50])
+def test_band_index_returns_the_same_candidates_as_datasketch(flush_every):
+    # Values from a tiny alphabet so that many bands collide, some whole signatures repeat.
+    rng = np.random.default_rng(flush_every or 0)
+    sigs = rng.integers(0, 3, size=(400, 12), dtype=np.uint32)
+    reference = DatasketchIndex(num_perm=12, bands=4, rows=3, seed=1)
+    ours = SignatureBandIndex(4, 3, flush_every)
+    nonempty = 0
+    for key, sig in enumerate(sigs):
+        expected = reference.query(sig)
+        assert ours.query(sig) == expected, key
+        nonempty += bool(expected)
+        reference.insert(key, sig)
+        ours.insert(key, sig)
+    assert nonempty > 300  # the comparison really exercised shared buckets
+
+
+def test_batched_run_queries_equal_single_queries():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 50, size=(300, 4)).astype(np.uint64)
+    index = BandIndex(4)
+    for pos in range(200):
+        index.insert(pos, keys[pos].tolist())
+        if pos % 64 == 63:
+            index.flush()
+    batch = index.query_runs(keys[200:])
+    for row, found in zip(keys[200:], batch):
+        assert sorted(set(found) | set(index.query_recent(row.tolist()))) == index.query(row.tolist())
+
+
+def test_band_keys_differ_between_bands_with_equal_rows():
+    sig = np.zeros((1, 8), dtype=np.uint32)  # every band holds the same rows
+    keys = band_keys(sig, 4, 2)[0]
+    assert len(set(keys.tolist())) == 4

@@ -93,3 +93,13 @@ def test_combining_marks_stay_inside_their_words():
     # Devanagari vowel signs and virama (category Mn/Mc) are not punctuation.
     assert normalize("नमस्ते दुनिया") == "नमस्ते दुनिया"
     assert normalize("مَرْحَبًا!") == "مَرْحَبًا"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_prepared_text_splits_into_exactly_the_normalized_words(text):
+    from dedupe.normalize import prepare
+
+    words = normalize(text).split(" ") if normalize(text) else []
+    assert prepare(text).split() == words
+    assert prepare(text).encode("utf-8").split() == [w.encode("utf-8") for w in words]

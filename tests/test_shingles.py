@@ -152,3 +152,24 @@ def test_char_shingle_count_equals_distinct_char_ngram_count(text, n):
     k = min(n, len(norm))
     expected = {norm[i : i + k] for i in range(len(norm) - k + 1)}
     assert out.size == len(expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("ab cdé\n.,"), max_size=40), max_size=12),
+    st.sampled_from(["word", "char"]),
+    st.integers(min_value=1, max_value=6),
+)
+def test_batch_shingling_equals_shingling_each_text(texts, unit, n):
+    from dedupe.normalize import normalize, prepare
+    from dedupe.shingles import shingle_batch
+
+    config = ShingleConfig(unit=unit, ngram=n)
+    expected = [shingle_hashes(normalize(t), config) for t in texts]
+    for got in (shingle_batch([normalize(t) for t in texts], config),
+                shingle_batch([prepare(t) for t in texts], config) if unit == "word" else None):
+        if got is None:
+            continue
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            assert a.dtype == np.uint64 and a.tolist() == b.tolist()
