@@ -12,7 +12,7 @@ import multiprocessing
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,33 @@ from .records import Record, Rejected
 from .shingles import shingle_batch
 from .verify import ArrayStore, jaccard
 
+
+class PackedHashes:
+    """The shingle hashes of a batch in one array plus offsets: one buffer to
+    send between processes instead of one pickled array per text (which cost
+    more than the matching itself).
+
+    Example:
+        >>> import numpy as np
+        >>> packed = PackedHashes([np.array([1, 2], dtype=np.uint64), np.array([], dtype=np.uint64)])
+        >>> len(packed), packed[0].tolist(), packed[1].tolist()
+        (2, [1, 2], [])
+    """
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        self.offsets = np.concatenate(([0], np.cumsum(lengths))).tolist()
+        self.values = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+
 # Per batch: shingle hashes per text, signatures (n, num_perm), band keys (n, bands), seconds spent.
-Features = tuple[list[np.ndarray], np.ndarray, np.ndarray, float]
+Features = tuple[PackedHashes, np.ndarray, np.ndarray, float]
 
 
 @dataclass(frozen=True)
@@ -81,7 +106,7 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
     hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle)
     signatures = hasher.signatures(hashes)
     keys = band_keys(signatures, *config.bands_rows)
-    return hashes, signatures, keys, time.perf_counter() - start
+    return PackedHashes(hashes), signatures, keys, time.perf_counter() - start
 
 
 class Deduplicator:
@@ -126,7 +151,7 @@ class Deduplicator:
         return self.add_batch([record_id], [hashes], signatures, band_keys(signatures, self.bands, self.rows))[0]
 
     def add_batch(
-        self, ids: list[str], hashes: list[np.ndarray], signatures: np.ndarray, keys: np.ndarray
+        self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray
     ) -> list[Match]:
         """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
         from_runs = self.index.query_runs(keys)  # the runs do not change within a batch

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 ANNOTATION_KEY = "dedupe"
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # beyond int64/uint64 range
 
 
 class InputError(Exception):
@@ -137,15 +135,18 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
 
 
 def _parse(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # The standard library also accepts lone surrogate escapes, which
+        # orjson rejects; a text holding one is rejected with a precise reason.
+        return _parse_exact(data)
+
+
+def _parse_exact(data: bytes) -> Any:
     # orjson reads integers beyond 64 bits as floats, losing digits; the
-    # standard library keeps them exact, so lines with 20+ digit runs take it.
-    if _LONG_DIGITS.search(data) is None:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-    # The standard library also accepts lone surrogate escapes, which orjson
-    # rejects; a text holding one is rejected below with a precise reason.
+    # standard library keeps them exact. Used where that matters: an id that
+    # came out as a float, and a line that must be re-serialized.
     return json.loads(data.decode("utf-8"), parse_constant=_not_json, parse_int=_exact_int)
 
 
@@ -189,11 +190,14 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     text = obj[text_field]
     if not isinstance(text, str):
         return reject("text_not_string", f"field {text_field!r} is {_json_kind(text)}, not a string")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return reject("invalid_utf8", f"field {text_field!r} holds a lone surrogate at character {exc.start}")
+    if not text.isascii():  # isascii() is O(1); only non-ASCII text can hold a lone surrogate
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return reject("invalid_utf8", f"field {text_field!r} holds a lone surrogate at character {exc.start}")
     rid = obj.get(id_field)
+    if isinstance(rid, float):  # maybe an integer beyond 64 bits, rounded by orjson
+        rid = _parse_exact(raw).get(id_field)
     if rid is None:
         rid = str(number)
     elif isinstance(rid, Decimal) and rid == rid.to_integral_value() and "." not in str(rid):
@@ -263,7 +267,7 @@ def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
         inner = raw[:-1].rstrip()
         sep = b"" if inner.endswith(b"{") else b","
         return inner + sep + b'"' + ANNOTATION_KEY.encode() + b'":' + value + b"}\n"
-    obj = _parse(raw) if raw else {"id": record.id, "text": record.text}
+    obj = _parse_exact(raw) if raw else {"id": record.id, "text": record.text}
     obj[ANNOTATION_KEY] = annotation
     try:
         return orjson.dumps(obj) + b"\n"

@@ -36,7 +36,8 @@ class RunStats:
                 self.rejected[item.code] += 1
             else:
                 self.records += 1
-                self.text_bytes += len(item.record.text.encode("utf-8"))
+                text = item.record.text
+                self.text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
                 if item.is_duplicate:
                     self.duplicates += 1
                 else:
