@@ -26,8 +26,12 @@ from datasketch import LeanMinHash, MinHashLSH
 from .shingles import fmix64
 
 _U64 = np.uint64
-# Recent entries are moved from the dict into a sorted run past this many keys.
-_FLUSH_ENTRIES = 1 << 20
+# Recent entries are moved from the dict (~100 bytes per entry) into a sorted
+# run (16 bytes per entry) past this many keys.
+_FLUSH_ENTRIES = 1 << 18
+# Runs stop merging at this many entries: a merge needs about 2.5x its size in
+# temporaries, which would otherwise set the peak memory of a large run.
+_MAX_RUN_ENTRIES = 1 << 23
 
 
 def _constants(count: int, label: str) -> np.ndarray:
@@ -157,8 +161,13 @@ class BandIndex:
                 positions.extend(value)  # type: ignore[arg-type]
         self._recent = {}
         self._runs.append(_sorted_run(np.array(keys, dtype=np.uint64), np.array(positions, dtype=np.int64)))
-        # Geometric merging: at most ~log2(n) runs, each entry re-sorted ~log2(n) times.
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+        # Geometric merging: about log2(n) runs below the cap, each entry
+        # re-sorted about log2(n) times; runs at the cap are left alone.
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0])
+            and len(self._runs[-2][0]) + len(self._runs[-1][0]) <= _MAX_RUN_ENTRIES
+        ):
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
             self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
 
