@@ -339,3 +339,21 @@ def test_timings_use_the_injected_clock(triple):
     assert dd.match_seconds == 2.0  # one batch: one start and one end reading
     assert dd.feature_seconds >= 0.0
     assert len(dd) == 2
+
+
+def test_identical_texts_are_indexed_once():
+    text = " ".join(f"word{i}" for i in range(60))
+    dd = Deduplicator()
+    list(dd.run([Record(str(i), text) for i in range(5)] + [Record("other", text + " extra words here")]))
+    assert len(dd.index) == 2  # the first copy and the edited text; the four later copies are not re-indexed
+    assert [m["members"] for m in dd.clusters()] == [["0", "1", "2", "3", "4", "other"]]
+
+
+def test_packed_hashes_round_trip():
+    from dedupe.pipeline import PackedHashes
+
+    arrays = [np.array([3, 1], dtype=np.uint64), np.empty(0, dtype=np.uint64), np.array([9], dtype=np.uint64)]
+    packed = PackedHashes(arrays)
+    assert len(packed) == 3
+    assert [packed[k].tolist() for k in range(3)] == [[3, 1], [], [9]]
+    assert len(PackedHashes([])) == 0

@@ -74,3 +74,20 @@ def test_elements_past_the_end_of_the_other_set_do_not_match():
     b = arr([1, 2, 3])
     assert jaccard(a, b) == 0.0
     assert containment(a, b) == 0.0
+
+
+def test_array_store_returns_what_was_put_across_chunks():
+    from dedupe.verify import ArrayStore
+
+    store = ArrayStore(np.uint64)
+    rng = np.random.default_rng(1)
+    big = rng.integers(0, 2**63, size=(1 << 22) + 5, dtype=np.uint64)  # longer than a chunk
+    arrays = {0: np.arange(5, dtype=np.uint64), 2: np.empty(0, dtype=np.uint64), 3: big,
+              7: np.arange(3_000_000, dtype=np.uint64), 8: np.arange(2_000_000, dtype=np.uint64)}
+    for pos, values in arrays.items():
+        store.put(pos, values)
+    for pos, values in arrays.items():
+        assert np.array_equal(store.get(pos), values)
+    for absent in (1, 4, 5, 6):
+        with pytest.raises(KeyError):
+            store.get(absent)
