@@ -83,6 +83,7 @@ from dedupe import DedupeConfig, Deduplicator, LSHConfig, Record, normalize, tex
 
 import datasketch  # noqa: E402
 from datasketch import MinHash, MinHashLSH  # noqa: E402
+from reference import StreamingReference, word_shingles  # noqa: E402
 
 GT_VERSION = "quality-gt-v1"
 GT_FLOOR = 0.40
@@ -228,20 +229,10 @@ def run_dedupe(texts: list[str], t: float) -> Outcome:
                    label, seconds, candidates if isinstance(candidates, int) else None)
 
 
-def _word_shingles(text: str) -> list[bytes] | None:
-    norm = normalize(text)
-    if not norm:
-        return None
-    words = norm.split(" ")
-    if len(words) < NGRAM:
-        return [norm.encode("utf-8")]
-    return list({" ".join(words[k : k + NGRAM]).encode("utf-8") for k in range(len(words) - NGRAM + 1)})
-
-
 def reference_minhashes(texts: list[str]) -> tuple[list[MinHash | None], float]:
     """datasketch MinHashes of the word 5-gram strings (None for an empty text), and the seconds spent."""
     start = time.perf_counter()
-    shingles = [_word_shingles(text) for text in texts]
+    shingles = [[s.encode("utf-8") for s in word_shingles(text, NGRAM)] for text in texts]
     nonempty = [k for k, s in enumerate(shingles) if s]
     computed = MinHash.bulk((shingles[k] for k in nonempty), num_perm=NUM_PERM, seed=1,
                             hashfunc=xxhash.xxh32_intdigest)
@@ -258,34 +249,15 @@ def run_reference(minhashes: list[MinHash | None], t: float, params: tuple[int, 
         lsh = MinHashLSH(threshold=t, num_perm=NUM_PERM)
     else:
         lsh = MinHashLSH(num_perm=NUM_PERM, params=params)
-    parent = list(range(len(minhashes)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    stream = StreamingReference(lsh, t)
     dup, of = [], []
-    candidates = 0
     for k, mh in enumerate(minhashes):
-        if mh is None:
-            continue
-        found = lsh.query(mh)
-        candidates += len(found)
-        best, best_est = -1, -1.0
-        for c in sorted(found):
-            est = mh.jaccard(minhashes[c])
-            if est >= t:
-                a, b = find(k), find(c)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-                if est > best_est:
-                    best, best_est = c, est
+        best, _ = stream.add(mh)
         if best >= 0:
             dup.append(k)
             of.append(best)
-        lsh.insert(k, mh)
+    candidates = stream.candidates
+    find = stream.find
     label = np.array([find(x) for x in range(len(minhashes))])
     seconds = time.perf_counter() - start + feature_seconds
     return Outcome(pipeline, lsh.b, lsh.r, np.array(dup, dtype=np.int64), np.array(of, dtype=np.int64),

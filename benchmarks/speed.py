@@ -94,33 +94,18 @@ def run_pipeline(kind: str, path: Path, report: Path | None) -> None:
     if kind == "rensa":
         from rensa import RMinHash
 
-    def shingles(text: str) -> list[str]:
-        norm = normalize(text)
-        if not norm:
-            return []
-        words = norm.split(" ")
-        if len(words) < ngram:
-            return [norm]
-        return list({" ".join(words[i:i + ngram]) for i in range(len(words) - ngram + 1)})
+    from reference import StreamingReference, word_shingles
 
-    lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
+    stream = StreamingReference(MinHashLSH(num_perm=num_perm, params=(bands, rows)), threshold)
     ids: list[str] = []
-    parent: list[int] = []
-    stored: list[object] = []  # position -> sketch used for verification (None: not indexed)
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
     out = sys.stdout.buffer
-    docs = duplicates = candidates = text_bytes = 0
+    docs = duplicates = text_bytes = 0
     line_number = 0
 
     def process(objs: list[dict], numbers: list[int]) -> None:
-        nonlocal docs, duplicates, candidates, text_bytes
-        shingle_sets = [shingles(obj["text"]) for obj in objs]
+        nonlocal docs, duplicates, text_bytes
+        shingle_sets = [word_shingles(obj["text"], ngram) for obj in objs]
         if kind == "reference":
             sketches = MinHash.bulk([[s.encode("utf-8") for s in sh] for sh in shingle_sets],
                                     num_perm=num_perm, seed=seed, hashfunc=xxhash.xxh32_intdigest)
@@ -134,28 +119,16 @@ def run_pipeline(kind: str, path: Path, report: Path | None) -> None:
         for obj, number, sh, m in zip(objs, numbers, shingle_sets, sketches):
             pos = len(ids)
             ids.append(str(number if obj.get("id") is None else obj["id"]))
-            parent.append(pos)
             text_bytes += len(obj["text"].encode("utf-8"))
-            best, dup = -1.0, None
             if sh:
                 key = m if kind == "reference" else _Signature(np.array(m.digest(), dtype=np.uint32))
-                found = sorted(lsh.query(key))
-                candidates += len(found)
-                for c in found:
-                    sim = m.jaccard(stored[c])
-                    if sim >= threshold:
-                        a, b = find(pos), find(c)
-                        if a != b:
-                            parent[max(a, b)] = min(a, b)
-                        if sim > best:
-                            best, dup = sim, c
-                lsh.insert(pos, key, check_duplication=False)
-                stored.append(m)
+                found, best = stream.add(m, key)
             else:
-                stored.append(None)
+                found, best = stream.add(None)
+            dup = found if found >= 0 else None
             if dup is not None:
                 duplicates += 1
-            annotation = {"cluster": ids[find(pos)], "duplicate_of": None if dup is None else ids[dup],
+            annotation = {"cluster": ids[stream.find(pos)], "duplicate_of": None if dup is None else ids[dup],
                           "similarity": None if dup is None else round(best, 6)}
             lines.append(orjson.dumps({**obj, "dedupe": annotation}))
         docs += len(objs)
@@ -178,7 +151,7 @@ def run_pipeline(kind: str, path: Path, report: Path | None) -> None:
     out.flush()
     if report is not None:
         report.write_bytes(orjson.dumps({"counts": {"input": docs, "duplicates": duplicates,
-                                                    "lsh_candidates": candidates},
+                                                    "lsh_candidates": stream.candidates},
                                          "timings": {"text_megabytes": round(text_bytes / 1e6, 3)},
                                          "parameters": {"bands": bands, "rows": rows, "num_perm": num_perm,
                                                         "seed": seed, "threshold": threshold}}))
