@@ -79,6 +79,9 @@ class BandIndex:
     def __init__(self, bands: int) -> None:
         self.bands = bands
         self._recent: dict[int, int | list[int]] = {}
+        # The same recent entries as arrays, so that a flush needs no walk over the dict.
+        self._pending_rows: list[np.ndarray] = []
+        self._pending_positions: list[int] = []
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self._size = 0
 
@@ -136,8 +139,10 @@ class BandIndex:
         from_runs = self.query_runs(np.array([keys], dtype=np.uint64))[0]
         return sorted(set(from_runs) | set(self.query_recent(keys)))
 
-    def insert(self, position: int, keys: list[int]) -> None:
-        """Add a document's band keys under ``position``."""
+    def insert(self, position: int, keys: list[int], row: np.ndarray | None = None) -> None:
+        """Add a document's band keys under ``position`` (``row``: the same keys as a uint64 array, if at hand)."""
+        self._pending_rows.append(np.array(keys, dtype=np.uint64) if row is None else row)
+        self._pending_positions.append(position)
         recent = self._recent
         for key in keys:
             value = recent.get(key)
@@ -156,19 +161,12 @@ class BandIndex:
 
     def flush(self) -> None:
         """Move every recent entry into a sorted run and merge runs of similar size."""
-        if not self._recent:
+        if not self._pending_positions:
             return
-        keys: list[int] = []
-        positions: list[int] = []
-        for key, value in self._recent.items():
-            if value.__class__ is int:
-                keys.append(key)
-                positions.append(value)  # type: ignore[arg-type]
-            else:
-                keys.extend([key] * len(value))  # type: ignore[arg-type]
-                positions.extend(value)  # type: ignore[arg-type]
-        self._recent = {}
-        self._runs.append(_sorted_run(np.array(keys, dtype=np.uint64), np.array(positions, dtype=np.int64)))
+        keys = np.concatenate(self._pending_rows)
+        positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
+        self._recent, self._pending_rows, self._pending_positions = {}, [], []
+        self._runs.append(_sorted_run(keys, positions))
         # Geometric merging: about log2(n) runs below the cap, each entry
         # re-sorted about log2(n) times; runs at the cap are left alone.
         while (

@@ -22,7 +22,7 @@ from .clusters import UnionFind
 from .config import DedupeConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
-from .normalize import normalize, prepare
+from .normalize import normalize, prepare_utf8
 from .records import Record, Rejected
 from .shingles import shingle_batch
 from .verify import ArrayStore, jaccard
@@ -102,7 +102,7 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
     if hasher is None or hasher.config != config.minhash:
         hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
     # Word shingles only need the words, which prepare() already separates.
-    clean = prepare if config.shingle.unit == "word" else normalize
+    clean = prepare_utf8 if config.shingle.unit == "word" else normalize
     hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle)
     signatures = hasher.signatures(hashes)
     keys = band_keys(signatures, *config.bands_rows)
@@ -157,13 +157,14 @@ class Deduplicator:
         from_runs = self.index.query_runs(keys)  # the runs do not change within a batch
         key_lists = keys.tolist()
         out = [
-            self._decide(rid, hashes[k], signatures[k], key_lists[k], from_runs[k]) for k, rid in enumerate(ids)
+            self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs[k])
+            for k, rid in enumerate(ids)
         ]
         self.index.maybe_flush()
         return out
 
     def _decide(self, record_id: str, hashes: np.ndarray, signature: np.ndarray, keys: list[int],
-                earlier: list[int]) -> Match:
+                key_row: np.ndarray, earlier: list[int]) -> Match:
         i = self._uf.add()
         self._ids.append(record_id)
         if len(hashes) == 0:  # an empty text is kept and never matches
@@ -182,7 +183,7 @@ class Deduplicator:
                     if sim > best_sim:
                         best, best_sim = j, sim
         if best_sim < 1.0:
-            self.index.insert(i, keys)
+            self.index.insert(i, keys, key_row)
             self._stored.put(i, hashes if self._exact else signature)
         # else: the same set (or signature) as an earlier record, which is
         # indexed: every later record matching this one matches that one

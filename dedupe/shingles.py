@@ -13,6 +13,7 @@ bits). The combination is vectorised over all positions of a document.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
@@ -103,12 +104,12 @@ def text_shingles(
     return shingle_hashes(normalize(text, norm), shingle)
 
 
-def _units_of_batch(normalized: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
+def _units_of_batch(normalized: Sequence[str | bytes], unit: str) -> tuple[np.ndarray, np.ndarray]:
     """Unit hashes of many normalized texts, concatenated, and the unit count of each."""
     if unit == "word":
         # bytes.split() splits on ASCII whitespace only: right for normalized
         # or prepared text, whose only whitespace is " ".
-        pieces = [t.encode("utf-8").split() for t in normalized]
+        pieces = [(t if isinstance(t, bytes) else t.encode("utf-8")).split() for t in normalized]
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         words = map(xxhash.xxh3_64_intdigest, chain.from_iterable(pieces))
         return np.fromiter(words, dtype=np.uint64, count=int(lengths.sum())), lengths
@@ -117,11 +118,12 @@ def _units_of_batch(normalized: list[str], unit: str) -> tuple[np.ndarray, np.nd
     return fmix64(points + _U64(1)), lengths
 
 
-def shingle_batch(normalized: list[str], config: ShingleConfig = ShingleConfig()) -> list[np.ndarray]:
+def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = ShingleConfig()) -> list[np.ndarray]:
     """:func:`shingle_hashes` of many normalized texts at once: the same arrays, 2-4x faster.
 
     For word shingles the texts may also be :func:`dedupe.normalize.prepare`'d
-    only (whitespace not collapsed); character shingles need normalized text.
+    only (whitespace not collapsed), as str or UTF-8 bytes; character shingles
+    need normalized str.
 
     The n-gram combination runs once over the concatenated units of the batch
     (windows that cross a text boundary are dropped); the per-text sort and

@@ -103,3 +103,16 @@ def test_prepared_text_splits_into_exactly_the_normalized_words(text):
     words = normalize(text).split(" ") if normalize(text) else []
     assert prepare(text).split() == words
     assert prepare(text).encode("utf-8").split() == [w.encode("utf-8") for w in words]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))),
+    st.booleans(),
+    st.booleans(),
+)
+def test_prepare_utf8_equals_prepare_encoded(text, casefold, strip_punctuation):
+    from dedupe.normalize import prepare, prepare_utf8
+
+    config = NormalizeConfig(casefold=casefold, strip_punctuation=strip_punctuation)
+    assert prepare_utf8(text, config) == prepare(text, config).encode("utf-8")
