@@ -19,6 +19,13 @@ CORPORA = {
 }
 
 
+def open_jsonl(path: Path):
+    """Open a JSONL file for binary reading, gzip or plain (by magic bytes)."""
+    with open(path, "rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
 def load_corpus(path: Path, text_field: str = "text", id_field: str = "id") -> tuple[list[str], list[str]]:
     """Read a (gzipped) JSONL corpus into (ids, texts), in file order; blank lines are skipped.
 
@@ -26,9 +33,7 @@ def load_corpus(path: Path, text_field: str = "text", id_field: str = "id") -> t
     """
     ids: list[str] = []
     texts: list[str] = []
-    with open(path, "rb") as probe:
-        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
+    with open_jsonl(path) as fh:
         for number, line in enumerate(fh, 1):
             line = line.strip()
             if not line:
@@ -62,16 +67,17 @@ def machine_line() -> str:
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
-def command_line() -> str:
-    """The command that is running, with the interpreter relative to the working directory when it is below it."""
-    exe = sys.executable
+def _relative(path: str) -> str:
     try:
-        rel = os.path.relpath(exe)
-        if not rel.startswith(".."):
-            exe = rel
+        rel = os.path.relpath(path)
     except ValueError:
-        pass
-    return shlex.join([exe, *sys.argv])
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def command_line() -> str:
+    """The command that is running, with interpreter and script relative to the working directory when below it."""
+    return shlex.join([_relative(sys.executable), _relative(sys.argv[0]), *sys.argv[1:]])
 
 
 def today() -> str:

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import orjson
 
+from _common import DATA, command_line, cpu_model, open_jsonl  # noqa: E402,F401  (re-exported)
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data")
 
 
 @dataclass
@@ -58,12 +59,6 @@ def run_measured(cmd: list[str], stdout: str = os.devnull, cwd: Path = ROOT) -> 
 
 def dedupe_cmd(path: Path, workers: int, report: Path) -> list[str]:
     return [sys.executable, "-m", "dedupe", "scan", str(path), "--workers", str(workers), "--report", str(report)]
-
-
-def open_jsonl(path: Path):
-    with open(path, "rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
 def corpus_stats(path: Path) -> tuple[int, int]:
@@ -97,23 +92,8 @@ def _git() -> str:
         return "unknown"
 
 
-def command_line() -> str:
-    exe = sys.executable
-    rel = os.path.relpath(exe)
-    exe = rel if not rel.startswith("..") else exe
-    script = os.path.relpath(sys.argv[0])
-    return shlex.join([exe, script if not script.startswith("..") else sys.argv[0], *sys.argv[1:]])
-
-
 def header_lines(packages: list[str]) -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
