@@ -84,6 +84,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"dedupe {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification)."""
+
+
 Inputs = Annotated[
     Optional[list[str]],
     typer.Argument(help="JSONL inputs, plain, gzip or zstd; '-' or nothing reads stdin.", show_default=False),

@@ -521,3 +521,11 @@ def test_a_huge_integer_never_crashes_the_cli(cli, tmp_path):
     result = cli(["scan", path, "--rejects", tmp_path / "rejects.jsonl"])
     assert result.exit_code in (0, 3)
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_version_option_prints_the_package_version():
+    import dedupe
+
+    proc = subprocess.run([sys.executable, "-m", "dedupe", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"dedupe {dedupe.__version__}"
