@@ -17,9 +17,10 @@ from typing import Annotated, Optional
 import orjson
 import typer
 
-from .config import ConfigError, DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
+from .config import ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig, ShingleConfig, VerifyConfig
 from .pipeline import Deduplicator
-from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records
+from .passages import remove_spans
+from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
 from .report import RunStats, build_report, progress, summary
 
 
@@ -45,8 +46,14 @@ Examples:
 
   dedupe scan --unit char --ngram 5 --threshold 0.7 corpus.jsonl --rejects bad.jsonl
 
+  dedupe scan --passages seeds/seeds.jsonl --report report.json
+
 Each output line is the input record unchanged plus
-"dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}.
+"dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}; with --passages
+also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start", "end"},
+"unit"}, ...] on records that are not duplicates: code point spans of the text that
+repeat an earlier passage (kind exact, near or boilerplate; unit "quote" for words
+quoted inside otherwise different sentences).
 Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
 130 interrupted.
 """
@@ -57,6 +64,12 @@ Examples:
   cat corpus.jsonl | dedupe filter > unique.jsonl
 
   dedupe filter corpus.jsonl.gz --dropped dups.jsonl --report report.json
+
+  dedupe filter --passages --boilerplate-docs 5 crawl.jsonl.gz > clean.jsonl
+
+With --passages, kept records also lose every repeated sentence/paragraph and
+boilerplate passage from their text (the first occurrence stays; quotes inside
+sentences stay); other fields are unchanged.
 
 Writes only records that duplicate no earlier record, unchanged.
 Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
@@ -122,14 +135,30 @@ FnWeight = Annotated[float, typer.Option(help="Weight of false negatives when de
 Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
 Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")]
 Report = Annotated[Optional[str], typer.Option(help="Write the JSON report to this file.")]
+Passages = Annotated[bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")]
+PassageUnit = Annotated[str, typer.Option(help="Passage unit: sentence or paragraph.")]
+PassageMinWords = Annotated[int, typer.Option(help="Passages with fewer words are not matched alone (runs of short lines are merged first).")]
+PassageThreshold = Annotated[float, typer.Option(help="Jaccard of character 5-grams that makes two passages near repeats.")]
+PassageWindow = Annotated[int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")]
+BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
+PassageMaxCandidates = Annotated[int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")]
 Rejects = Annotated[
     Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
 ]
 
 
+def _passage_config(enabled: bool, unit: str, min_words: int, threshold: float, window: int,
+                    boilerplate_docs: int, max_candidates: int) -> Optional[PassageConfig]:
+    if not enabled:
+        return None
+    return PassageConfig(unit=unit, min_words=min_words, threshold=threshold, window=window,  # type: ignore[arg-type]
+                         boilerplate_docs=boilerplate_docs, max_candidates=max_candidates)
+
+
 def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, bands: Optional[int],
-            rows: Optional[int], fn_weight: float, verify: str) -> DedupeConfig:
+            rows: Optional[int], fn_weight: float, verify: str, passages: Optional[PassageConfig] = None) -> DedupeConfig:
     return DedupeConfig(
+        passages=passages,
         shingle=ShingleConfig(unit=unit, ngram=ngram),  # type: ignore[arg-type]
         minhash=MinHashConfig(num_perm=num_perm, seed=seed),
         lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight, bands=bands, rows=rows),
@@ -200,8 +229,16 @@ def _run(mode: str, inputs: Optional[list[str]], config: DedupeConfig, text_fiel
                     raise BadRecord(error)
                 rejects.write(item.to_json())
             elif mode == "scan":
-                out.write(annotated(item.record, item.match.as_dict()))
+                note = item.match.as_dict()
+                if item.passages is not None:
+                    note["passages"] = [m.as_dict() for m in item.passages]
+                out.write(annotated(item.record, note))
             elif not item.is_duplicate:
+                if item.passages:
+                    cleaned = remove_spans(item.record.text, item.passages)
+                    if cleaned != item.record.text:
+                        out.write(with_text(item.record, text_field, cleaned))
+                        continue
                 out.write(original(item.record))
             elif dropped is not None:
                 dropped.write(annotated(item.record, item.match.as_dict()))
@@ -229,10 +266,19 @@ def scan(
     workers: Workers = 1,
     report: Report = None,
     rejects: Rejects = None,
+    passages: Passages = False,
+    passage_unit: PassageUnit = "sentence",
+    passage_min_words: PassageMinWords = 6,
+    passage_threshold: PassageThreshold = 0.35,
+    passage_window: PassageWindow = 8,
+    boilerplate_docs: BoilerplateDocs = 3,
+    passage_max_candidates: PassageMaxCandidates = 32,
 ) -> None:
     """Write every record, annotated with its cluster and the earlier record it duplicates."""
     with _exit_codes():
-        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify)
+        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
+                                boilerplate_docs, passage_max_candidates)
+        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
         _run("scan", inputs, config, text_field, id_field, workers, report, rejects, None)
 
 
@@ -254,10 +300,19 @@ def filter_(
     report: Report = None,
     rejects: Rejects = None,
     dropped: Annotated[Optional[str], typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
+    passages: Passages = False,
+    passage_unit: PassageUnit = "sentence",
+    passage_min_words: PassageMinWords = 6,
+    passage_threshold: PassageThreshold = 0.35,
+    passage_window: PassageWindow = 8,
+    boilerplate_docs: BoilerplateDocs = 3,
+    passage_max_candidates: PassageMaxCandidates = 32,
 ) -> None:
-    """Write only first-seen records (no earlier near-duplicate), unchanged."""
+    """Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: repeated passages removed)."""
     with _exit_codes():
-        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify)
+        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
+                                boilerplate_docs, passage_max_candidates)
+        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
         _run("filter", inputs, config, text_field, id_field, workers, report, rejects, dropped)
 
 

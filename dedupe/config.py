@@ -182,6 +182,89 @@ class VerifyConfig:
             raise ConfigError(f"verify mode must be 'exact' or 'estimate'; got {self.mode!r}")
 
 
+PassageUnit = Literal["sentence", "paragraph"]
+
+
+@dataclass(frozen=True)
+class PassageConfig:
+    """How repeated passages are found (``--passages``).
+
+    Args:
+        unit: What a passage is: "sentence" (default) or "paragraph" (a line,
+            or a blank-line/indent separated block of hard-wrapped lines).
+            Adjacent matched sentences that repeat adjacent sentences are
+            reported as one span, so a repeated paragraph shows as one entry
+            either way.
+        min_words: Passages with fewer words are not matched on their own; a
+            run of consecutive short units (menu lines, comment-form lines) is
+            merged into one passage first.
+        ngram: Character n-gram size of the near-duplicate shingles.
+        num_perm: MinHash permutations of passage signatures.
+        threshold: Exact Jaccard of character n-grams at or above which two
+            passages are near repeats.
+        fn_weight: LSH false-negative weight (see :class:`LSHConfig`).
+        window: Word-window size for exact quotes inside otherwise different
+            passages (matched across documents); 0 turns quotes off.
+        boilerplate_docs: A passage (or its near repeats) seen in at least this
+            many distinct documents is boilerplate.
+        max_candidates: At most this many LSH candidates (those sharing the
+            most bands first) are verified per passage: the bound on work per
+            passage at low thresholds.
+    """
+
+    unit: PassageUnit = "sentence"
+    min_words: int = 6
+    shingle: Unit = "char"
+    ngram: int = 5
+    num_perm: int = 128
+    threshold: float = 0.35
+    fn_weight: float = 0.7
+    window: int = 8
+    boilerplate_docs: int = 3
+    max_candidates: int = 32
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("sentence", "paragraph"):
+            raise ConfigError(f"passage unit must be 'sentence' or 'paragraph'; got {self.unit!r}")
+        for name, low, high in (
+            ("min_words", 1, 10_000),
+            ("ngram", 1, 64),
+            ("num_perm", 2, 1024),
+            ("boilerplate_docs", 2, 1 << 31),
+            ("max_candidates", 1, 1 << 20),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"passage {name} must be an integer from {low} to {high}; got {value!r}")
+        if not isinstance(self.window, int) or not (self.window == 0 or 2 <= self.window <= 64):
+            raise ConfigError(f"passage window must be 0 (off) or an integer from 2 to 64; got {self.window!r}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"passage threshold must be in (0, 1]; got {self.threshold!r}")
+        if not 0.0 <= self.fn_weight <= 1.0:
+            raise ConfigError(f"passage fn_weight must be in [0, 1]; got {self.fn_weight!r}")
+
+    @property
+    def bands_rows(self) -> tuple[int, int]:
+        """(bands, rows) of the passage LSH index."""
+        return optimal_bands_rows(self.threshold, self.num_perm, self.fn_weight)
+
+    def parameters(self) -> dict[str, object]:
+        """The passage parameters as a JSON-ready dict (for reports)."""
+        b, r = self.bands_rows
+        return {
+            "unit": self.unit,
+            "min_words": self.min_words,
+            "shingle": f"{self.shingle} {self.ngram}-grams",
+            "num_perm": self.num_perm,
+            "threshold": self.threshold,
+            "bands": b,
+            "rows": r,
+            "window": self.window,
+            "boilerplate_docs": self.boilerplate_docs,
+            "max_candidates": self.max_candidates,
+        }
+
+
 @dataclass(frozen=True)
 class DedupeConfig:
     """Everything that decides which documents are near-duplicates.
@@ -197,6 +280,7 @@ class DedupeConfig:
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     lsh: LSHConfig = field(default_factory=LSHConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
+    passages: PassageConfig | None = None
 
     def __post_init__(self) -> None:
         self.lsh.bands_rows(self.minhash.num_perm)  # fail early on impossible banding

@@ -19,6 +19,8 @@ repeat.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHashLSH
@@ -153,6 +155,28 @@ class BandIndex:
             else:
                 value.append(position)  # type: ignore[union-attr]
         self._size += 1
+
+    @property
+    def recent(self) -> dict[int, int | list[int]]:
+        """The recent entries: key -> position, or list of positions (read-only use)."""
+        return self._recent
+
+    def insert_many(self, positions: Sequence[int], keys: list[int]) -> None:
+        """Insert single-key entries (an index with one band): ``keys[i]`` under ``positions[i]``."""
+        if self.bands != 1:
+            raise ValueError("insert_many needs an index with one band")
+        self._pending_rows.append(np.array(keys, dtype=np.uint64))
+        self._pending_positions.extend(positions)
+        recent = self._recent
+        for position, key in zip(positions, keys):
+            value = recent.get(key)
+            if value is None:
+                recent[key] = position
+            elif value.__class__ is int:
+                recent[key] = [value, position]  # type: ignore[list-item]
+            else:
+                value.append(position)  # type: ignore[union-attr]
+        self._size += len(keys)
 
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""

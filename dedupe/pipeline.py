@@ -23,6 +23,7 @@ from .config import DedupeConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
 from .normalize import normalize, prepare_utf8
+from .passages import DocPassages, PassageMatch, PassageMatcher, passage_features
 from .records import Record, Rejected
 from .shingles import shingle_batch
 from .verify import ArrayStore, jaccard
@@ -82,6 +83,7 @@ class Result:
 
     record: Record
     match: Match
+    passages: list[PassageMatch] | None = None
 
     @property
     def is_duplicate(self) -> bool:
@@ -141,6 +143,7 @@ class Deduplicator:
         self.candidates = 0
         self.feature_seconds = 0.0
         self.match_seconds = 0.0
+        self.passages = PassageMatcher(self.config.passages) if self.config.passages is not None else None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -206,12 +209,22 @@ class Deduplicator:
                 The output does not depend on it.
             batch_size: Records per feature batch.
         """
-        for batch, (hashes, signatures, keys, seconds) in _featurized(items, self.config, workers, batch_size):
+        for batch, ((hashes, signatures, keys, seconds), passage_feats) in _featurized(
+                items, self.config, workers, batch_size):
             self.feature_seconds += seconds
             start = self.clock()
             records = [item for item in batch if isinstance(item, Record)]
-            matches = iter(self.add_batch([r.id for r in records], hashes, signatures, keys))
-            out = [item if isinstance(item, Rejected) else Result(item, next(matches)) for item in batch]
+            matches = self.add_batch([r.id for r in records], hashes, signatures, keys)
+            found: list[list[PassageMatch] | None] = [None] * len(records)
+            if self.passages is not None and passage_feats is not None:
+                keep = [k for k, m in enumerate(matches) if m.duplicate_of is None]
+                lists = self.passages.add_batch(
+                    [records[k].id for k in keep], [records[k].text for k in keep], [passage_feats[k] for k in keep]
+                )
+                for k, lst in zip(keep, lists):
+                    found[k] = lst
+            it = iter(zip(matches, found))
+            out = [item if isinstance(item, Rejected) else Result(item, *next(it)) for item in batch]
             self.match_seconds += self.clock() - start
             yield from out
 
@@ -270,12 +283,22 @@ def _texts(batch: list[Record | Rejected]) -> list[str]:
     return [item.text for item in batch if isinstance(item, Record)]
 
 
+def _all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list[DocPassages] | None]:
+    features = compute_features(texts, config)
+    if config.passages is None:
+        return features, None
+    start = time.perf_counter()
+    found = passage_features(texts, config.passages)
+    hashes, signatures, keys, seconds = features
+    return (hashes, signatures, keys, seconds + time.perf_counter() - start), found
+
+
 def _featurized(
     items: Iterable[Record | Rejected], config: DedupeConfig, workers: int, batch_size: int
-) -> Iterator[tuple[list[Record | Rejected], Features]]:
+) -> Iterator[tuple[list[Record | Rejected], tuple[Features, list[DocPassages] | None]]]:
     if workers <= 1:
         for batch in _batches(items, batch_size):
-            yield batch, compute_features(_texts(batch), config)
+            yield batch, _all_features(_texts(batch), config)
         return
     # At most 2 batches per worker in flight: memory stays bounded however
     # large the input, and results are taken in submission order.
@@ -283,7 +306,7 @@ def _featurized(
     with ctx.Pool(workers) as pool:
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
         for batch in _batches(items, batch_size):
-            pending.append((batch, pool.apply_async(compute_features, (_texts(batch), config))))
+            pending.append((batch, pool.apply_async(_all_features, (_texts(batch), config))))
             if len(pending) >= 2 * workers:
                 done, result = pending.popleft()
                 yield done, result.get()

@@ -275,6 +275,18 @@ def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
 
 
+def with_text(record: Record, text_field: str, text: str, annotation: dict[str, Any] | None = None) -> bytes:
+    """The record's JSON line with its text replaced (and ``"dedupe"`` set when given); other fields unchanged."""
+    obj = _parse_exact(record.raw) if record.raw else {"id": record.id}
+    obj[text_field] = text
+    if annotation is not None:
+        obj[ANNOTATION_KEY] = annotation
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+
+
 def original(record: Record) -> bytes:
     """The record's input line unchanged (bytes, newline-terminated)."""
     if record.raw:

@@ -84,7 +84,7 @@ def build_report(
     """The JSON report of a run: ``completed`` is false and ``error`` says why when it stopped early."""
     seconds = stats.seconds
     clusters = dedup.clusters()
-    return {
+    report = {
         "mode": mode,
         "completed": error is None,
         "error": error,
@@ -112,6 +112,9 @@ def build_report(
         "rejects_file": rejects_file,
         "clusters": clusters,
     }
+    if dedup.passages is not None:
+        report["passages"] = dedup.passages.report(removing=mode == "filter")
+    return report
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -127,6 +130,14 @@ def summary(report: dict[str, Any]) -> str:
     )
     if c["rejected"] and report.get("rejects_file"):
         line += f" (see {report['rejects_file']})"
+    p = report.get("passages")
+    if p is not None:
+        f = p["found"]
+        verb = "removed" if "removed" in p else "found"
+        line += (
+            f"\npassages: {_n(p['passages'], 'passage')} in kept records; repeated: {f['exact']:,} exact, "
+            f"{f['near']:,} near, {f['boilerplate']:,} boilerplate ({verb}), {_n(f['quote'], 'quote')}"
+        )
     return line
 
 

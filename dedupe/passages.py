@@ -1,0 +1,619 @@
+"""Repeated passages within and across documents: exact, reworded, boilerplate.
+
+Segmentation (a pure function of the text, so it may run in a worker):
+
+* paragraphs: each line, or in hard-wrapped text (newswire) a block of lines
+  ended by a blank line or an indented line;
+* sentences: split inside a paragraph after ``.``, ``!`` or ``?`` (and closing
+  quotes or brackets) when the next word starts with a capital or a digit,
+  except after common abbreviations and single initials ("U.S.", "J. Smith");
+* passages: the units (sentences, or paragraphs with ``unit="paragraph"``);
+  a run of consecutive units shorter than ``min_words`` words is merged into
+  one passage (comment forms, menus, sign-offs); a passage still shorter than
+  ``min_words`` is not matched on its own;
+* words: ``\\w+`` runs, case-folded; every span is a code point offset into
+  the original text, so ``text[start:end]`` is always the passage itself.
+
+Matching (sequential, in stream order), for each passage of a kept document:
+
+1. exact: the hash of its normalized words (case-folded, punctuation
+   dropped) against a dict of every earlier passage;
+2. near: MinHash LSH over character n-grams of the normalized words, the
+   candidates sharing the most bands first, at most ``max_candidates`` of
+   them verified by exact Jaccard; only passages that matched nothing are
+   indexed, so a passage repeated a thousand times costs one index entry and
+   its repeats find it in one step;
+3. quotes: word windows of ``window`` words of passages that matched nothing,
+   looked up among the windows of earlier documents; a run of matching
+   windows is one quote;
+4. boilerplate: a passage whose group (the first occurrence and everything
+   matched to it) has been seen in ``boilerplate_docs`` distinct documents.
+
+Adjacent passages repeating adjacent passages of the same earlier document
+are reported as one span.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from .config import MinHashConfig, PassageConfig, ShingleConfig
+from .lsh import BandIndex, band_keys
+from .minhash import MinHasher
+from .shingles import _POSITION, fmix64, shingle_batch
+from .verify import ArrayStore, jaccard
+
+_U64 = np.uint64
+_WORD = re.compile(r"\w+")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+# A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
+_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+")
+_OPENERS = "\"'\u201c\u2018([\u00ab"
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr co corp inc ltd plc no nos vs gen sen rep gov lt col capt sgt maj adm rev hon "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
+)
+# A hard-wrapped text (newswire): every line at most this long, a few lines at least.
+_WRAP_MAX = 100
+_WRAP_MIN_LINES = 3
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans (start, end), stripped of surrounding whitespace.
+
+    Example:
+        >>> t = "First line.\\n\\nSecond paragraph.\\n"
+        >>> [t[s:e] for s, e in paragraphs(t)]
+        ['First line.', 'Second paragraph.']
+    """
+    lines: list[tuple[int, int, bool]] = []  # (start, end, indented) of non-blank lines, None = blank
+    blank_before: list[bool] = []
+    blank = True
+    for m in _LINE.finditer(text):
+        s, e = m.start(), m.end()
+        if s == e:
+            break
+        line = text[s:e].rstrip("\r\n")
+        stripped = line.strip()
+        if not stripped:
+            blank = True
+            continue
+        lead = len(line) - len(line.lstrip())
+        trail = len(line) - len(line.rstrip())
+        lines.append((s + lead, s + len(line) - trail, lead > 0))
+        blank_before.append(blank)
+        blank = False
+    wrapped = len(lines) >= _WRAP_MIN_LINES and max(e - s for s, e, _ in lines) <= _WRAP_MAX
+    out: list[tuple[int, int]] = []
+    for (s, e, indented), after_blank in zip(lines, blank_before):
+        if wrapped and out and not after_blank and not indented:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]`` (one paragraph).
+
+    Example:
+        >>> t = 'He said: "We agree." Mr. Smith left the U.S. Army. Then?'
+        >>> [t[s:e] for s, e in sentences(t)]
+        ['He said: "We agree."', 'Mr. Smith left the U.S. Army.', 'Then?']
+    """
+    end = len(text) if end is None else end
+    out: list[tuple[int, int]] = []
+    begin = start
+    for m in _END.finditer(text, start, end):
+        nxt = m.end()
+        if nxt >= end:
+            break
+        k = nxt
+        while k < end and text[k] in _OPENERS:
+            k += 1
+        if k >= end or not (text[k].isupper() or text[k].isdigit()):
+            continue
+        if m.group().startswith(".") and _abbreviation_before(text, begin, m.start()):
+            continue
+        stop = m.start() + len(m.group().rstrip())
+        out.append((begin, stop))
+        begin = nxt
+    if begin < end:
+        out.append((begin, end))
+    return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _abbreviation_before(text: str, begin: int, dot: int) -> bool:
+    k = dot
+    while k > begin and (text[k - 1].isalpha() or text[k - 1] == "."):
+        k -= 1
+    word = text[k:dot]
+    if not word:
+        return False
+    last = word.rsplit(".", 1)[-1]
+    return (len(last) == 1 and last.isalpha()) or word.casefold() in _ABBREVIATIONS or "." in word
+
+
+@dataclass
+class DocPassages:
+    """The passages of one text and what matching needs of them (a pure function of the text).
+
+    Attributes:
+        spans: (start, end) code point span of each matchable passage.
+        units: Unit ordinal of each passage in the document (adjacency).
+        exact: Hash of each passage's normalized words.
+        shingles: Character n-gram hashes of each passage (sorted unique).
+        keys: LSH band keys, shape (passages, bands).
+        token_spans: (start, end) of every word of the document, shape (words, 2).
+        token_ranges: [first, last) word index of each passage.
+        windows: Hash of the word window starting at each word (positional).
+    """
+
+    spans: list[tuple[int, int]]
+    units: list[int]
+    exact: list[int]
+    shingles: list[np.ndarray]
+    keys: np.ndarray
+    token_spans: np.ndarray
+    token_ranges: list[tuple[int, int]]
+    windows: np.ndarray
+
+
+def segment(text: str, config: PassageConfig = PassageConfig()) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
+    """Split ``text`` into passages.
+
+    Returns:
+        (passages, token spans, tokens): passages as (start, end, unit
+        ordinal) with short ones (fewer than ``min_words`` words) left out,
+        every word's span, and every word case-folded.
+
+    Example:
+        >>> t = "One two three four five six.\\nLEAVE A REPLY\\nPlease enter your comment!"
+        >>> [t[s:e] for s, e, _ in segment(t)[0]]
+        ['One two three four five six.', 'LEAVE A REPLY\\nPlease enter your comment!']
+    """
+    token_spans = [m.span() for m in _WORD.finditer(text)]
+    tokens = [text[s:e].casefold() for s, e in token_spans]
+    starts = [s for s, _ in token_spans]
+    units: list[tuple[int, int]] = []
+    for ps, pe in paragraphs(text):
+        units.extend(sentences(text, ps, pe) if config.unit == "sentence" else [(ps, pe)])
+    out: list[tuple[int, int, int]] = []
+    run: list[tuple[int, int, int]] = []  # consecutive short units: (start, end, words)
+
+    def close_run() -> None:
+        if run and sum(w for _, _, w in run) >= config.min_words:
+            out.append((run[0][0], run[-1][1], len(out)))
+        run.clear()
+
+    for s, e in units:
+        words = bisect_left(starts, e) - bisect_left(starts, s)
+        if words >= config.min_words:
+            close_run()
+            out.append((s, e, len(out)))
+        elif words:
+            run.append((s, e, words))
+    close_run()
+    return out, token_spans, tokens
+
+
+def _normalized(words: Sequence[str]) -> str:
+    joined = " ".join(words)
+    return joined if joined.isascii() else unicodedata.normalize("NFKC", joined)
+
+
+def window_hashes(word_hashes: np.ndarray, n: int) -> np.ndarray:
+    """Positional hash of each window of ``n`` consecutive words (len - n + 1 values)."""
+    count = len(word_hashes) - n + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        acc = word_hashes[:count] * _POSITION[0]
+        for k in range(1, n):
+            acc += word_hashes[k : k + count] * _POSITION[k]
+        return fmix64(acc + _U64(n))
+
+
+_HASHERS: dict[MinHashConfig, MinHasher] = {}
+
+
+def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig()) -> list[DocPassages]:
+    """Segment, hash, shingle and MinHash the passages of a batch of texts."""
+    mh = MinHashConfig(num_perm=config.num_perm)
+    hasher = _HASHERS.get(mh)
+    if hasher is None:
+        hasher = _HASHERS[mh] = MinHasher(mh)
+    bands, rows = config.bands_rows
+    segmented = []
+    normalized: list[str] = []
+    for text in texts:
+        passages, token_spans, tokens = segment(text, config)
+        starts = [s for s, _ in token_spans]
+        ranges = [(bisect_left(starts, s), bisect_left(starts, e)) for s, e, _ in passages]
+        texts_of = [_normalized(tokens[a:b]) for a, b in ranges]
+        normalized.extend(texts_of)
+        segmented.append((passages, token_spans, tokens, ranges, texts_of))
+    shingles = shingle_batch(normalized, ShingleConfig(unit=config.shingle, ngram=config.ngram))
+    signatures = hasher.signatures(shingles) if normalized else np.empty((0, config.num_perm), dtype=np.uint32)
+    keys = band_keys(signatures, bands, rows)
+    out = []
+    at = 0
+    for passages, token_spans, tokens, ranges, texts_of in segmented:
+        n = len(passages)
+        if config.window and tokens:
+            words = np.fromiter(
+                (xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens), dtype=np.uint64,
+                count=len(tokens),
+            )
+            windows = window_hashes(words, config.window)
+        else:
+            windows = np.empty(0, dtype=np.uint64)
+        out.append(
+            DocPassages(
+                spans=[(s, e) for s, e, _ in passages],
+                units=[u for _, _, u in passages],
+                exact=[xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts_of],
+                shingles=shingles[at : at + n],
+                keys=keys[at : at + n],
+                token_spans=np.array(token_spans, dtype=np.int64).reshape(-1, 2),
+                token_ranges=ranges,
+                windows=windows,
+            )
+        )
+        at += n
+    return out
+
+
+@dataclass(frozen=True)
+class PassageMatch:
+    """One repeated passage of a document.
+
+    Attributes:
+        start, end: Code point span in the document's text.
+        kind: "exact", "near" or "boilerplate".
+        similarity: Exact Jaccard of character n-grams (1.0 for exact repeats).
+        match_id, match_start, match_end: The earlier occurrence.
+        unit: "passage" (whole sentences or paragraphs) or "quote" (words
+            inside otherwise different passages).
+    """
+
+    start: int
+    end: int
+    kind: str
+    similarity: float
+    match_id: str
+    match_start: int
+    match_end: int
+    unit: str = "passage"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "similarity": self.similarity,
+            "match": {"id": self.match_id, "start": self.match_start, "end": self.match_end},
+            "unit": self.unit,
+        }
+
+
+@dataclass
+class PassageStats:
+    """Counters over a run (for the report)."""
+
+    documents: int = 0
+    passages: int = 0
+    indexed: int = 0
+    candidates: int = 0
+    candidates_max: int = 0
+    raw_candidates: int = 0
+    exact_hits: int = 0
+    capped: int = 0
+    found: Counter[str] = field(default_factory=Counter)
+    chars: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class PassageMatcher:
+    """Finds repeated passages of each document against all earlier ones (and itself).
+
+    Example:
+        >>> pm = PassageMatcher()
+        >>> quote = "Pakistan stands with Azerbaijan in its quest to resolve the issue."
+        >>> pm.add("a", "Intro words are here today. " + quote)
+        []
+        >>> [(m.kind, m.match_id) for m in pm.add("b", quote + " Other words follow it here now.")]
+        [('exact', 'a')]
+    """
+
+    def __init__(self, config: PassageConfig | None = None) -> None:
+        self.config = config if config is not None else PassageConfig()
+        self.bands, self.rows = self.config.bands_rows
+        self.stats = PassageStats()
+        self._doc_ids: list[str] = []
+        # Every registered passage: document, span, unit ordinal, group (first occurrence).
+        self._p_doc = array("q")
+        self._p_start = array("q")
+        self._p_end = array("q")
+        self._p_unit = array("q")
+        self._p_group = array("q")
+        # Per group (indexed by its first passage): occurrences, distinct documents, last document.
+        self._g_count = array("q")
+        self._g_docs = array("q")
+        self._g_last = array("q")
+        self._g_text: dict[int, str] = {}  # first occurrence's text, for groups that repeat
+        self._exact: dict[int, int] = {}
+        self._index = BandIndex(self.bands)
+        self._shingles = ArrayStore(np.uint64)
+        # Word windows of earlier documents: document, word index, span.
+        self._windows = BandIndex(1)
+        self._w_doc = array("q")
+        self._w_word = array("q")
+        self._w_start = array("q")
+        self._w_end = array("q")
+
+    def add(self, record_id: str, text: str) -> list[PassageMatch]:
+        """Find the repeated passages of one document, then remember its passages."""
+        return self.add_batch([record_id], [text], passage_features([text], self.config))[0]
+
+    def add_batch(self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]) -> list[list[PassageMatch]]:
+        """:meth:`add` for consecutive documents whose features are computed."""
+        start = time.perf_counter()
+        all_keys = [f.keys for f in features]
+        from_runs = self._index.query_runs(np.concatenate(all_keys)) if features else []
+        win_runs = self._windows.query_runs(np.concatenate([f.windows for f in features])[:, None]) if features else []
+        out = []
+        p_at = w_at = 0
+        for rid, text, f in zip(ids, texts, features):
+            n, w = len(f.spans), len(f.windows)
+            out.append(self._decide(rid, text, f, from_runs[p_at : p_at + n], win_runs[w_at : w_at + w]))
+            p_at += n
+            w_at += w
+        self._index.maybe_flush()
+        self._windows.maybe_flush()
+        self.stats.seconds += time.perf_counter() - start
+        return out
+
+    def _register(self, doc: int, span: tuple[int, int], unit: int, group: int) -> int:
+        p = len(self._p_doc)
+        self._p_doc.append(doc)
+        self._p_start.append(span[0])
+        self._p_end.append(span[1])
+        self._p_unit.append(unit)
+        self._p_group.append(p if group < 0 else group)
+        self._g_count.append(1)
+        self._g_docs.append(1)
+        self._g_last.append(doc)
+        return p
+
+    def _decide(self, rid: str, text: str, f: DocPassages, earlier: list[list[int]],
+                win_earlier: list[list[int]]) -> list[PassageMatch]:
+        cfg, st = self.config, self.stats
+        doc = len(self._doc_ids)
+        self._doc_ids.append(rid)
+        st.documents += 1
+        st.passages += len(f.spans)
+        found: list[tuple[int, int, PassageMatch, int]] = []  # (unit, match unit, match, match doc)
+        novel: list[int] = []
+        key_lists = f.keys.tolist()
+        for k, span in enumerate(f.spans):
+            h = f.exact[k]
+            j = self._exact.get(h, -1)
+            sim = 1.0
+            kind = "exact"
+            if j >= 0:
+                st.exact_hits += 1
+            else:
+                j, sim = self._near(f.shingles[k], earlier[k] + self._index.query_recent(key_lists[k]))
+                kind = "near"
+            if j < 0:
+                p = self._register(doc, span, f.units[k], -1)
+                self._exact[h] = p
+                self._index.insert(p, key_lists[k], f.keys[k])
+                self._shingles.put(p, f.shingles[k])
+                st.indexed += 1
+                novel.append(k)
+                continue
+            g = self._p_group[j]
+            self._g_count[g] += 1
+            if self._g_last[g] != doc:
+                self._g_last[g] = doc
+                self._g_docs[g] += 1
+            if g not in self._g_text:
+                self._g_text[g] = " ".join(text[span[0] : span[1]].split())[:200]
+            if self._g_docs[g] >= cfg.boilerplate_docs:
+                kind = "boilerplate"
+            p = self._register(doc, span, f.units[k], g)
+            self._exact.setdefault(h, p)
+            match = PassageMatch(span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]],
+                                 self._p_start[j], self._p_end[j])
+            found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
+        matches = _coalesce(found)
+        if cfg.window:
+            matches.extend(self._quotes(doc, f, novel, win_earlier))
+            matches.sort(key=lambda m: (m.start, m.end))
+        for m in matches:
+            st.found[m.kind if m.unit == "passage" else "quote"] += 1
+            st.chars[m.kind if m.unit == "passage" else "quote"] += m.end - m.start
+        return matches
+
+    def _near(self, shingles: np.ndarray, candidates: list[int]) -> tuple[int, float]:
+        if not candidates or len(shingles) == 0:
+            return -1, 0.0
+        st = self.stats
+        counts = Counter(candidates)
+        st.raw_candidates += len(counts)
+        if len(counts) > self.config.max_candidates:
+            st.capped += 1
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.max_candidates]
+            chosen = sorted(p for p, _ in ranked)
+        else:
+            chosen = sorted(counts)
+        st.candidates += len(chosen)
+        st.candidates_max = max(st.candidates_max, len(chosen))
+        # Exact Jaccard of every chosen candidate in one pass: membership of
+        # their concatenated shingles in this passage's, counted per candidate.
+        others = [self._shingles.get(j) for j in chosen]
+        sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+        flat = np.concatenate(others)
+        pos = np.searchsorted(shingles, flat)
+        np.minimum(pos, len(shingles) - 1, out=pos)
+        member = shingles[pos] == flat
+        inter = np.add.reduceat(member, np.concatenate(([0], np.cumsum(sizes)[:-1]))) if len(member) else sizes * 0
+        inter = np.where(sizes > 0, inter, 0)
+        sims = inter / (sizes + len(shingles) - inter)
+        k = int(np.argmax(sims))
+        best, best_sim = (chosen[k], float(sims[k])) if sims[k] >= self.config.threshold else (-1, 0.0)
+        return best, best_sim
+
+    def _quotes(self, doc: int, f: DocPassages, novel: list[int], win_earlier: list[list[int]]) -> list[PassageMatch]:
+        """Runs of word windows of this document's unmatched passages seen in earlier documents."""
+        n = self.config.window
+        out: list[PassageMatch] = []
+        spans = f.token_spans
+        seen_here: set[int] = set()
+        hashes = f.windows.tolist()
+        recent = self._windows.recent
+        w_doc, w_word = self._w_doc, self._w_word
+        new_hashes: list[int] = []
+        for k in novel:
+            a, b = f.token_ranges[k]
+            run: tuple[int, int, int, int] | None = None  # (first window, last window, first entry, last entry)
+            for i in range(a, b - n + 1):
+                h = hashes[i]
+                hits = win_earlier[i]
+                more = recent.get(h)
+                if more is not None:
+                    hits = hits + ([more] if more.__class__ is int else more)
+                e = min((x for x in hits if w_doc[x] != doc), default=-1) if hits else -1
+                if e >= 0 and run is not None and run[1] == i - 1 and w_doc[e] == w_doc[run[3]] \
+                        and w_word[e] == w_word[run[3]] + 1:
+                    run = (run[0], i, run[2], e)
+                    continue
+                if run is not None:
+                    out.append(self._quote(run, spans))
+                    run = None
+                if e >= 0:
+                    run = (i, i, e, e)
+                elif h not in seen_here:
+                    seen_here.add(h)
+                    new_hashes.append(h)
+                    w_doc.append(doc)
+                    w_word.append(i)
+                    self._w_start.append(int(spans[i, 0]))
+                    self._w_end.append(int(spans[i + n - 1, 1]))
+            if run is not None:
+                out.append(self._quote(run, spans))
+        if new_hashes:
+            first = len(w_doc) - len(new_hashes)
+            self._windows.insert_many(range(first, len(w_doc)), new_hashes)
+        return out
+
+    def _quote(self, run: tuple[int, int, int, int], spans: np.ndarray) -> PassageMatch:
+        first, last, e0, e1 = run
+        n = self.config.window
+        return PassageMatch(int(spans[first, 0]), int(spans[last + n - 1, 1]), "exact", 1.0,
+                            self._doc_ids[self._w_doc[e0]], self._w_start[e0], self._w_end[e1], unit="quote")
+
+    def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The most repeated passage groups: first occurrence's text, occurrences, documents."""
+        groups = sorted(self._g_text, key=lambda g: (-self._g_count[g], g))[:limit]
+        return [
+            {
+                "text": self._g_text[g],
+                "occurrences": self._g_count[g],
+                "documents": self._g_docs[g],
+                "first": {"id": self._doc_ids[self._p_doc[g]], "start": self._p_start[g], "end": self._p_end[g]},
+            }
+            for g in groups
+        ]
+
+    def report(self, removing: bool = False) -> dict[str, Any]:
+        """Counts for the run report; ``removing``: what a filter run removed from the texts."""
+        st = self.stats
+        queried = st.passages - st.exact_hits
+        out = {
+            "parameters": self.config.parameters(),
+            "documents": st.documents,
+            "passages": st.passages,
+            "indexed": st.indexed,
+            "found": {k: st.found.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
+            "chars": {k: st.chars.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
+            "candidates": {
+                "verified": st.candidates,
+                "before_cap": st.raw_candidates,
+                "per_passage": round(st.candidates / max(1, queried), 3),
+                "max_per_passage": st.candidates_max,
+                "capped_passages": st.capped,
+            },
+            "seconds": round(st.seconds, 3),
+            "top": self.top_passages(),
+        }
+        if removing:
+            out["removed"] = {k: {"passages": st.found.get(k, 0), "chars": st.chars.get(k, 0)}
+                              for k in ("exact", "near", "boilerplate")}
+        return out
+
+
+def _coalesce(found: list[tuple[int, int, PassageMatch, int]]) -> list[PassageMatch]:
+    """Merge adjacent exact (or boilerplate) matches of adjacent passages of one earlier document into one span.
+
+    Near matches stay one entry per passage, each with its own similarity.
+    """
+    out: list[PassageMatch] = []
+    last: tuple[int, int, int] | None = None  # (unit, match unit, match doc) of out[-1]'s end
+    for unit, match_unit, m, match_doc in found:
+        if out and last is not None:
+            prev = out[-1]
+            if (last[0] + 1 == unit and last[1] + 1 == match_unit and last[2] == match_doc
+                    and prev.kind == m.kind != "near" and prev.match_id == m.match_id
+                    and m.match_start >= prev.match_end):
+                out[-1] = PassageMatch(prev.start, m.end, m.kind, min(prev.similarity, m.similarity), m.match_id,
+                                       prev.match_start, m.match_end)
+                last = (unit, match_unit, match_doc)
+                continue
+        out.append(m)
+        last = (unit, match_unit, match_doc)
+    return out
+
+
+def remove_spans(text: str, matches: Sequence[PassageMatch]) -> str:
+    """``text`` without the repeated passages (quotes inside passages are kept).
+
+    Whitespace after a removed span goes with it, and a line left empty by the
+    removal disappears with its line break.
+
+    Example:
+        >>> t = "Keep this line.\\nDrop this line.\\nKeep too."
+        >>> remove_spans(t, [PassageMatch(16, 31, "exact", 1.0, "x", 0, 15)])
+        'Keep this line.\\nKeep too.'
+    """
+    cuts = sorted((m.start, m.end) for m in matches if m.unit == "passage")
+    if not cuts:
+        return text
+    pieces: list[str] = []
+    at = 0
+    for s, e in cuts:
+        s = max(s, at)
+        if e <= s:
+            continue
+        while e < len(text) and text[e] in " \t":
+            e += 1
+        line_start = s == 0 or text[s - 1] in "\r\n"
+        if line_start and e < len(text) and text[e] in "\r\n":
+            e += 2 if text.startswith("\r\n", e) else 1
+        pieces.append(text[at:s])
+        at = e
+    pieces.append(text[at:])
+    return "".join(pieces)
