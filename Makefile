@@ -1,4 +1,5 @@
-# make demo: set up .venv and run the main job on the seeds plus a generated set.
+# make demo: set up .venv and run the main job on the seeds plus a generated set, then
+# the passage job on the seeds plus pages of the same site (repeated passages, boilerplate).
 # make test: set up .venv and run the whole suite.
 PYTHON ?= python3
 VENV := .venv
@@ -19,6 +20,8 @@ demo: $(STAMP)
 	$(BIN)/python seeds/generate.py --out build/demo.jsonl
 	cat seeds/seeds.jsonl build/demo.jsonl | $(BIN)/dedupe scan --report build/demo-report.json > build/demo-annotated.jsonl
 	$(BIN)/python seeds/generate.py --check build/demo-annotated.jsonl --report build/demo-report.json
+	$(BIN)/dedupe scan --passages seeds/seeds.jsonl seeds/site.jsonl --report build/passages-report.json > build/passages.jsonl
+	$(BIN)/python seeds/passages.py build/passages.jsonl
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
