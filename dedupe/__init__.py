@@ -7,12 +7,14 @@ from .config import (
     LSHConfig,
     MinHashConfig,
     NormalizeConfig,
+    PassageConfig,
     ShingleConfig,
     VerifyConfig,
 )
 from .lsh import BandIndex, DatasketchIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
 from .normalize import normalize
+from .passages import PassageMatch, PassageMatcher, remove_spans
 from .pipeline import Deduplicator, Match, Result, deduplicate
 from .records import InputError, Record, Rejected, read_records
 from .shingles import shingle_hashes, text_shingles
@@ -30,6 +32,9 @@ __all__ = [
     "MinHashConfig",
     "MinHasher",
     "NormalizeConfig",
+    "PassageConfig",
+    "PassageMatch",
+    "PassageMatcher",
     "Record",
     "Rejected",
     "Result",
@@ -43,6 +48,7 @@ __all__ = [
     "jaccard",
     "normalize",
     "read_records",
+    "remove_spans",
     "shingle_hashes",
     "text_shingles",
 ]
