@@ -149,10 +149,10 @@ Rejects = Annotated[
 
 def _passage_config(enabled: bool, unit: str, min_words: int, threshold: float, window: int,
                     boilerplate_docs: int, max_candidates: int) -> Optional[PassageConfig]:
-    if not enabled:
-        return None
-    return PassageConfig(unit=unit, min_words=min_words, threshold=threshold, window=window,  # type: ignore[arg-type]
-                         boilerplate_docs=boilerplate_docs, max_candidates=max_candidates)
+    # Built (so checked) even when off: a bad passage option is an error either way.
+    config = PassageConfig(unit=unit, min_words=min_words, threshold=threshold, window=window,  # type: ignore[arg-type]
+                           boilerplate_docs=boilerplate_docs, max_candidates=max_candidates)
+    return config if enabled else None
 
 
 def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, bands: Optional[int],

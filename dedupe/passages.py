@@ -58,10 +58,10 @@ _U64 = np.uint64
 _WORD = re.compile(r"\w+")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
-_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+")
-_OPENERS = "\"'\u201c\u2018([\u00ab"
+_END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
+_OPENERS = "\"'\u201c\u2018([\u00ab\u2039"
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr co corp inc ltd plc no nos vs gen sen rep gov lt col capt sgt maj adm rev hon "
+    "mr mrs ms dr prof st jr sr co corp inc ltd plc vs gen sen rep gov lt col capt sgt maj adm rev hon "
     "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
 )
 # A hard-wrapped text (newswire): every line at most this long, a few lines at least.
@@ -124,7 +124,7 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
             k += 1
         if k >= end or not (text[k].isupper() or text[k].isdigit()):
             continue
-        if m.group().startswith(".") and _abbreviation_before(text, begin, m.start()):
+        if m.group().startswith(".") and _abbreviation_before(text, begin, m.start(), text[k].isdigit()):
             continue
         stop = m.start() + len(m.group().rstrip())
         out.append((begin, stop))
@@ -134,7 +134,7 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _abbreviation_before(text: str, begin: int, dot: int) -> bool:
+def _abbreviation_before(text: str, begin: int, dot: int, digit_next: bool) -> bool:
     k = dot
     while k > begin and (text[k - 1].isalpha() or text[k - 1] == "."):
         k -= 1
@@ -142,6 +142,8 @@ def _abbreviation_before(text: str, begin: int, dot: int) -> bool:
     if not word:
         return False
     last = word.rsplit(".", 1)[-1]
+    if digit_next and word.casefold() in ("no", "nos", "art", "vol", "p", "pp"):
+        return True  # "No. 5", "Art. 3"
     return (len(last) == 1 and last.isalpha()) or word.casefold() in _ABBREVIATIONS or "." in word
 
 
@@ -352,7 +354,7 @@ class PassageMatcher:
         self._g_count = array("q")
         self._g_docs = array("q")
         self._g_last = array("q")
-        self._g_text: dict[int, str] = {}  # first occurrence's text, for groups that repeat
+        self._g_text: dict[int, str] = {}  # second occurrence's text (the first is not kept), for groups that repeat
         self._exact: dict[int, int] = {}
         self._index = BandIndex(self.bands)
         self._shingles = ArrayStore(np.uint64)
@@ -496,23 +498,25 @@ class PassageMatcher:
                 more = recent.get(h)
                 if more is not None:
                     hits = hits + ([more] if more.__class__ is int else more)
-                e = min((x for x in hits if w_doc[x] != doc), default=-1) if hits else -1
-                if e >= 0 and run is not None and run[1] == i - 1 and w_doc[e] == w_doc[run[3]] \
-                        and w_word[e] == w_word[run[3]] + 1:
-                    run = (run[0], i, run[2], e)
-                    continue
-                if run is not None:
-                    out.append(self._quote(run, spans))
-                    run = None
-                if e >= 0:
-                    run = (i, i, e, e)
-                elif h not in seen_here:
+                if h not in seen_here:  # every window is indexed, so a later copy finds the longest run here
                     seen_here.add(h)
                     new_hashes.append(h)
                     w_doc.append(doc)
                     w_word.append(i)
                     self._w_start.append(int(spans[i, 0]))
                     self._w_end.append(int(spans[i + n - 1, 1]))
+                if run is not None and run[1] == i - 1 and hits:
+                    last = run[3]
+                    follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
+                    if follow:
+                        run = (run[0], i, run[2], follow[0])
+                        continue
+                if run is not None:
+                    out.append(self._quote(run, spans))
+                    run = None
+                if hits:
+                    e = min(hits)  # the earliest occurrence
+                    run = (i, i, e, e)
             if run is not None:
                 out.append(self._quote(run, spans))
         if new_hashes:
@@ -527,7 +531,7 @@ class PassageMatcher:
                             self._doc_ids[self._w_doc[e0]], self._w_start[e0], self._w_end[e1], unit="quote")
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The most repeated passage groups: first occurrence's text, occurrences, documents."""
+        """The most repeated passage groups: text (as in the second occurrence), occurrences, documents, first occurrence."""
         groups = sorted(self._g_text, key=lambda g: (-self._g_count[g], g))[:limit]
         return [
             {
@@ -616,4 +620,6 @@ def remove_spans(text: str, matches: Sequence[PassageMatch]) -> str:
         pieces.append(text[at:s])
         at = e
     pieces.append(text[at:])
+    if at >= len(text):  # the text ended with a removed span: drop the line break left before it
+        pieces[-2] = pieces[-2].rstrip()
     return "".join(pieces)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.decoder import scanstring
 from typing import IO, Any
 
 import orjson
@@ -275,16 +277,52 @@ def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
 
 
-def with_text(record: Record, text_field: str, text: str, annotation: dict[str, Any] | None = None) -> bytes:
-    """The record's JSON line with its text replaced (and ``"dedupe"`` set when given); other fields unchanged."""
-    obj = _parse_exact(record.raw) if record.raw else {"id": record.id}
-    obj[text_field] = text
-    if annotation is not None:
-        obj[ANNOTATION_KEY] = annotation
-    try:
-        return orjson.dumps(obj) + b"\n"
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+def with_text(record: Record, text_field: str, text: str) -> bytes:
+    """The record's JSON line with the value of ``text_field`` replaced (bytes, newline-terminated).
+
+    Only the bytes of that value change: every other field keeps its input
+    bytes (numbers of any size or precision included). With the key repeated,
+    the last one (the one parsers keep) is replaced.
+
+    Example:
+        >>> r = Record("1", "old", raw=b'{"id": 1, "text": "old", "n": 1e400}')
+        >>> with_text(r, "text", "new")
+        b'{"id": 1, "text": "new", "n": 1e400}\\n'
+    """
+    if not record.raw:
+        return orjson.dumps({"id": record.id, text_field: text}) + b"\n"
+    line = record.raw.decode("utf-8")
+    span = _value_span(line, text_field)
+    if span is None:  # not reached for a record that was read: its text came from this field
+        raise ValueError(f"no {text_field!r} field in the record")
+    start, end = span
+    return (line[:start] + orjson.dumps(text).decode("utf-8") + line[end:]).encode("utf-8") + b"\n"
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_int=_exact_int)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _value_span(line: str, key: str) -> tuple[int, int] | None:
+    """Character span of the value of the last top-level ``key`` of a JSON object line."""
+    at = _SPACE.match(line, 0).end()  # type: ignore[union-attr]
+    found = None
+    if line[at : at + 1] != "{":
+        return None
+    at = _SPACE.match(line, at + 1).end()  # type: ignore[union-attr]
+    if line[at : at + 1] == "}":
+        return None
+    while True:
+        name, at = scanstring(line, at + 1)
+        at = _SPACE.match(line, at).end() + 1  # type: ignore[union-attr]  # past ':'
+        at = _SPACE.match(line, at).end()  # type: ignore[union-attr]
+        _, end = _DECODER.raw_decode(line, at)
+        if name == key:
+            found = (at, end)
+        at = _SPACE.match(line, end).end()  # type: ignore[union-attr]
+        if line[at : at + 1] != ",":
+            return found
+        at = _SPACE.match(line, at + 1).end()  # type: ignore[union-attr]
 
 
 def original(record: Record) -> bytes:
