@@ -142,16 +142,17 @@ PassageThreshold = Annotated[float, typer.Option(help="Jaccard of character 5-gr
 PassageWindow = Annotated[int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")]
 BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
 PassageMaxCandidates = Annotated[int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")]
+PassageNumbers = Annotated[bool, typer.Option(help="Near repeats must agree on the numbers they state.")]
 Rejects = Annotated[
     Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
 ]
 
 
 def _passage_config(enabled: bool, unit: str, min_words: int, threshold: float, window: int,
-                    boilerplate_docs: int, max_candidates: int) -> Optional[PassageConfig]:
+                    boilerplate_docs: int, max_candidates: int, numbers: bool) -> Optional[PassageConfig]:
     # Built (so checked) even when off: a bad passage option is an error either way.
     config = PassageConfig(unit=unit, min_words=min_words, threshold=threshold, window=window,  # type: ignore[arg-type]
-                           boilerplate_docs=boilerplate_docs, max_candidates=max_candidates)
+                           boilerplate_docs=boilerplate_docs, max_candidates=max_candidates, numbers=numbers)
     return config if enabled else None
 
 
@@ -273,11 +274,12 @@ def scan(
     passage_window: PassageWindow = 8,
     boilerplate_docs: BoilerplateDocs = 3,
     passage_max_candidates: PassageMaxCandidates = 32,
+    passage_numbers: PassageNumbers = True,
 ) -> None:
     """Write every record, annotated with its cluster and the earlier record it duplicates."""
     with _exit_codes():
         found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
-                                boilerplate_docs, passage_max_candidates)
+                                boilerplate_docs, passage_max_candidates, passage_numbers)
         config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
         _run("scan", inputs, config, text_field, id_field, workers, report, rejects, None)
 
@@ -307,11 +309,12 @@ def filter_(
     passage_window: PassageWindow = 8,
     boilerplate_docs: BoilerplateDocs = 3,
     passage_max_candidates: PassageMaxCandidates = 32,
+    passage_numbers: PassageNumbers = True,
 ) -> None:
     """Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: repeated passages removed)."""
     with _exit_codes():
         found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
-                                boilerplate_docs, passage_max_candidates)
+                                boilerplate_docs, passage_max_candidates, passage_numbers)
         config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
         _run("filter", inputs, config, text_field, id_field, workers, report, rejects, dropped)
 

@@ -20,7 +20,8 @@ Matching (sequential, in stream order), for each passage of a kept document:
    dropped) against a dict of every earlier passage;
 2. near: MinHash LSH over character n-grams of the normalized words, the
    candidates sharing the most bands first, at most ``max_candidates`` of
-   them verified by exact Jaccard; only passages that matched nothing are
+   them verified by exact Jaccard, and the two must agree on the numbers they
+   state (:func:`numbers_agree`); only passages that matched nothing are
    indexed, so a passage repeated a thousand times costs one index entry and
    its repeats find it in one step;
 3. quotes: word windows of ``window`` words of passages that matched nothing,
@@ -52,10 +53,12 @@ from .config import MinHashConfig, PassageConfig, ShingleConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher
 from .shingles import _POSITION, fmix64, shingle_batch
-from .verify import ArrayStore, jaccard
+from .verify import ArrayStore
 
 _U64 = np.uint64
 _WORD = re.compile(r"\w+")
+# Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
 _END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
@@ -160,6 +163,7 @@ class DocPassages:
         token_spans: (start, end) of every word of the document, shape (words, 2).
         token_ranges: [first, last) word index of each passage.
         windows: Hash of the word window starting at each word (positional).
+        numbers: Hashes of the numbers written in each passage (sorted unique).
     """
 
     spans: list[tuple[int, int]]
@@ -170,6 +174,7 @@ class DocPassages:
     token_spans: np.ndarray
     token_ranges: list[tuple[int, int]]
     windows: np.ndarray
+    numbers: list[np.ndarray]
 
 
 def segment(text: str, config: PassageConfig = PassageConfig()) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
@@ -227,6 +232,29 @@ def window_hashes(word_hashes: np.ndarray, n: int) -> np.ndarray:
         return fmix64(acc + _U64(n))
 
 
+def _numbers(passage: str) -> np.ndarray:
+    found = {xxhash.xxh3_64_intdigest(m.group().replace(",", "").encode()) for m in _NUMBER.finditer(passage)}
+    return np.array(sorted(found), dtype=np.uint64)
+
+
+def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two passages state the same figures: more than half of the smaller set of numbers is shared.
+
+    A passage without numbers agrees with any. "Revs 62.9 mln vs 41.5 mln" and
+    "Revs 31.5 mln vs 22.9 mln" share their words but not their facts.
+
+    Example:
+        >>> numbers_agree(_numbers("up 4.0 pct after 9.8 pct"), _numbers("after a 9.8 pct rise"))
+        True
+        >>> numbers_agree(_numbers("Sales 18.4 mln vs 17.8 mln"), _numbers("Sales 18.4 mln vs 17.0 mln"))
+        False
+    """
+    if len(a) == 0 or len(b) == 0:
+        return True
+    shared = int(np.count_nonzero(np.isin(a, b, assume_unique=True)))
+    return 2 * shared > min(len(a), len(b))
+
+
 _HASHERS: dict[MinHashConfig, MinHasher] = {}
 
 
@@ -251,7 +279,7 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
     keys = band_keys(signatures, bands, rows)
     out = []
     at = 0
-    for passages, token_spans, tokens, ranges, texts_of in segmented:
+    for text, (passages, token_spans, tokens, ranges, texts_of) in zip(texts, segmented):
         n = len(passages)
         if config.window and tokens:
             words = np.fromiter(
@@ -271,6 +299,7 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
                 token_spans=np.array(token_spans, dtype=np.int64).reshape(-1, 2),
                 token_ranges=ranges,
                 windows=windows,
+                numbers=[_numbers(text[s:e]) for s, e, _ in passages],
             )
         )
         at += n
@@ -321,6 +350,7 @@ class PassageStats:
     candidates_max: int = 0
     raw_candidates: int = 0
     exact_hits: int = 0
+    number_mismatches: int = 0
     capped: int = 0
     found: Counter[str] = field(default_factory=Counter)
     chars: Counter[str] = field(default_factory=Counter)
@@ -358,6 +388,7 @@ class PassageMatcher:
         self._exact: dict[int, int] = {}
         self._index = BandIndex(self.bands)
         self._shingles = ArrayStore(np.uint64)
+        self._numbers = ArrayStore(np.uint64)
         # Word windows of earlier documents: document, word index, span.
         self._windows = BandIndex(1)
         self._w_doc = array("q")
@@ -417,13 +448,14 @@ class PassageMatcher:
             if j >= 0:
                 st.exact_hits += 1
             else:
-                j, sim = self._near(f.shingles[k], earlier[k] + self._index.query_recent(key_lists[k]))
+                j, sim = self._near(f.shingles[k], f.numbers[k], earlier[k] + self._index.query_recent(key_lists[k]))
                 kind = "near"
             if j < 0:
                 p = self._register(doc, span, f.units[k], -1)
                 self._exact[h] = p
                 self._index.insert(p, key_lists[k], f.keys[k])
                 self._shingles.put(p, f.shingles[k])
+                self._numbers.put(p, f.numbers[k])
                 st.indexed += 1
                 novel.append(k)
                 continue
@@ -450,7 +482,7 @@ class PassageMatcher:
             st.chars[m.kind if m.unit == "passage" else "quote"] += m.end - m.start
         return matches
 
-    def _near(self, shingles: np.ndarray, candidates: list[int]) -> tuple[int, float]:
+    def _near(self, shingles: np.ndarray, numbers: np.ndarray, candidates: list[int]) -> tuple[int, float]:
         if not candidates or len(shingles) == 0:
             return -1, 0.0
         st = self.stats
@@ -475,9 +507,14 @@ class PassageMatcher:
         inter = np.add.reduceat(member, np.concatenate(([0], np.cumsum(sizes)[:-1]))) if len(member) else sizes * 0
         inter = np.where(sizes > 0, inter, 0)
         sims = inter / (sizes + len(shingles) - inter)
-        k = int(np.argmax(sims))
-        best, best_sim = (chosen[k], float(sims[k])) if sims[k] >= self.config.threshold else (-1, 0.0)
-        return best, best_sim
+        # The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree.
+        for k in np.argsort(-sims, kind="stable").tolist():
+            if sims[k] < self.config.threshold:
+                break
+            if not self.config.numbers or numbers_agree(numbers, self._numbers.get(chosen[k])):
+                return chosen[k], float(sims[k])
+            st.number_mismatches += 1
+        return -1, 0.0
 
     def _quotes(self, doc: int, f: DocPassages, novel: list[int], win_earlier: list[list[int]]) -> list[PassageMatch]:
         """Runs of word windows of this document's unmatched passages seen in earlier documents."""
@@ -560,6 +597,7 @@ class PassageMatcher:
                 "per_passage": round(st.candidates / max(1, queried), 3),
                 "max_per_passage": st.candidates_max,
                 "capped_passages": st.capped,
+                "rejected_for_numbers": st.number_mismatches,
             },
             "seconds": round(st.seconds, 3),
             "top": self.top_passages(),
