@@ -29,6 +29,8 @@ from dedupe.passages import (
     remove_spans,
     segment,
     sentences,
+    _numbers,
+    numbers_agree,
 )
 
 ARTICLE_A = "000_d3a659f08dc455c3"
@@ -798,3 +800,45 @@ def test_bad_passage_options_exit_2_with_a_message(run_dedupe, seeds_path, args,
     assert word in stderr and stderr.startswith("dedupe: error:")
     assert "Traceback" not in stderr
     assert proc.stdout == b""
+
+
+# --------------------------------------------------------------------------- numbers rule
+
+
+TEMPLATE = "{name} Corp said first quarter revenues rose to {a} mln dlrs from {b} mln dlrs a year earlier."
+
+
+def test_templated_sentences_with_other_figures_are_not_near_repeats():
+    docs = {
+        "d1": TEMPLATE.format(name="Acme", a="62.9", b="41.5"),
+        "d2": TEMPLATE.format(name="Bolt", a="31.5", b="22.9"),
+    }
+    assert jaccard5(docs["d1"], docs["d2"]) >= PassageConfig().threshold  # similar words ...
+    _, found = feed(docs)
+    assert found["d2"] == []  # ... but other facts
+    _, found = feed(docs, PassageConfig(numbers=False))
+    assert [(m.kind, m.match_id) for m in found["d2"]] == [("near", "d1")]
+
+
+def test_a_reworded_sentence_keeping_its_figures_is_a_near_repeat():
+    docs = {
+        "d1": "In 1986 China had a trade deficit of 11.9 billion dlrs, down from a record 14 billion in 1985.",
+        "d2": "Customs figures show China had a trade deficit of 11.9 billion dlrs in 1986, down from 14 billion in 1985.",
+    }
+    _, found = feed(docs)
+    assert [(m.kind, m.match_id) for m in found["d2"]] == [("near", "d1")]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("no figures here", "rose 9.8 pct", True),  # one side without numbers: no constraint
+        ("rose 9.8 pct", "a 9.8 pct rise", True),
+        ("up 4.0 pct after 9.8 pct", "after a 9.8 pct increase", True),  # the smaller set is shared
+        ("sales 18.4 mln vs 17.8 mln", "sales 18.4 mln vs 17.0 mln", False),  # half is not more than half
+        ("1,306,000 shares", "1306000 shares", True),  # thousands separators do not count
+        ("62.9 and 41.5", "31.5 and 22.9", False),
+    ],
+)
+def test_numbers_agree(a, b, agree):
+    assert numbers_agree(_numbers(a), _numbers(b)) is agree
