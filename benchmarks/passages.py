@@ -51,10 +51,11 @@ which covers each of them), so a passage is "reported" when any passage-unit mat
   holds few truly near passages, BBC especially: the interval is wide);
 * recall J >= t + 0.1: the same for the sampled passages whose best earlier J is at least t + 0.1;
 * recall, indexed neighbour: the same over the truly near passages that have an earlier passage at
-  J >= t which this run indexed. The matcher indexes only passages that matched nothing, so a
-  passage whose only neighbours at J >= t were themselves repeats cannot be found by LSH (it is
-  found only when a neighbour's own earlier match is also within t of it). Recall above is the
-  honest figure; this one isolates LSH and the candidate cap;
+  J >= t which this run indexed. The matcher indexes passages that matched nothing and near
+  repeats less similar than `index_below` to their match, so a passage whose only neighbours at
+  J >= t were closer repeats cannot be found by LSH (it is found only when a neighbour's own
+  earlier match is also within t of it). Recall above is the honest figure; this one isolates LSH
+  and the candidate cap;
 * reported, no earlier >= t: sampled passages the matcher reported without any earlier passage at
   J >= t. Verification is exact, so this must be 0 (a check);
 * candidates before cap / passage: distinct LSH candidates (`report()["candidates"]["before_cap"]`)
@@ -240,6 +241,7 @@ class Run:
     exact_hits: int
     matches: list[list[PassageMatch]]
     reported: np.ndarray  # bool per passage: covered by a passage-unit match
+    indexed: np.ndarray  # bool per passage: put in the LSH index (unmatched, or a near repeat below index_below)
 
 
 def compute_features(texts: list[str], config: PassageConfig) -> tuple[list[DocPassages], float]:
@@ -258,6 +260,7 @@ def run_matcher(texts: list[str], features: list[DocPassages], feature_seconds: 
     for lo in range(0, len(texts), BATCH):
         matches.extend(matcher.add_batch(ids[lo : lo + BATCH], texts[lo : lo + BATCH], features[lo : lo + BATCH]))
     reported = np.zeros(len(layout), dtype=bool)
+    loose = np.zeros(len(layout), dtype=bool)
     for d, doc_matches in enumerate(matches):
         lo, hi = int(layout.offsets[d]), int(layout.offsets[d + 1])
         starts = layout.start[lo:hi].tolist()
@@ -269,10 +272,12 @@ def run_matcher(texts: list[str], features: list[DocPassages], feature_seconds: 
                 raise SystemExit(f"document {d}: match span {m.start}:{m.end} does not start at a passage")
             while k < len(starts) and layout.end[lo + k] <= m.end:
                 reported[lo + k] = True
+                loose[lo + k] = m.similarity < min(1.0, config.index_below)
                 k += 1
     report = matcher.report()
     report.pop("top")
-    return Run(config, feature_seconds, matcher.stats.seconds, report, matcher.stats.exact_hits, matches, reported)
+    return Run(config, feature_seconds, matcher.stats.seconds, report, matcher.stats.exact_hits, matches, reported,
+               ~reported | loose)
 
 
 # --------------------------------------------------------------------------- exact ground truth
@@ -351,9 +356,11 @@ def sweep_configs() -> list[tuple[str, PassageConfig]]:
     return [
         ("char 5-grams, t 0.35, 64 perm, fn 0.95", replace(d, num_perm=64, fn_weight=0.95)),
         ("char 5-grams, t 0.35, 128 perm, fn 0.5", replace(d, fn_weight=0.5)),
-        ("**default**: char 5-grams, t 0.35, 128 perm, fn 0.7, max_candidates 32", d),
+        ("**default**: char 5-grams, t 0.35, 128 perm, fn 0.7, max_candidates 32, index_below 0.8", d),
         ("default with max_candidates 1000", replace(d, max_candidates=1000)),
         ("default without the numbers rule", replace(d, numbers=False)),
+        ("default indexing unmatched passages only (index_below 0)", replace(d, index_below=0.0)),
+        ("default indexing every near repeat (index_below 1.01)", replace(d, index_below=1.01)),
         ("char 5-grams, t 0.35, 128 perm, fn 0.9", replace(d, fn_weight=0.9)),
         ("char 5-grams, t 0.35, 256 perm, fn 0.7", replace(d, num_perm=256)),
         ("word 2-grams, t 0.2, 128 perm, fn 0.7", replace(d, shingle="word", ngram=2, threshold=0.2)),
@@ -430,7 +437,7 @@ def sweep_corpus(name: str, texts: list[str], sample_size: int, seed: int, cache
                 f"({'cached' if tr.cached else f'{tr.seconds:.1f} s'})")
         log(f"{name}: matching, {label} ...")
         run = run_matcher(texts, features, feature_seconds, config, layout)
-        s = score(run, truths[shingling], sample, ~run.reported, [n for f in features for n in f.numbers])
+        s = score(run, truths[shingling], sample, run.indexed, [n for f in features for n in f.numbers])
         rep = run.report
         c = rep["candidates"]
         queried = rep["passages"] - run.exact_hits

@@ -214,6 +214,12 @@ class PassageConfig:
             the smaller set of numbers shared, when both have some): keeps
             templated lines with other figures ("Revs 62.9 mln vs 41.5 mln"
             against "Revs 31.5 mln vs 22.9 mln") from counting as repeats.
+        index_below: Passages that matched nothing are always indexed; a near
+            repeat is indexed too when its similarity to its match is below
+            this (0 indexes no repeat), because passages close to it may be
+            out of its match's reach. Closer repeats and exact repeats are
+            represented by their match, which bounds the index and the
+            candidates of boilerplate.
     """
 
     unit: PassageUnit = "sentence"
@@ -227,6 +233,7 @@ class PassageConfig:
     boilerplate_docs: int = 3
     max_candidates: int = 32
     numbers: bool = True
+    index_below: float = 0.8
 
     def __post_init__(self) -> None:
         if self.unit not in ("sentence", "paragraph"):
@@ -247,6 +254,8 @@ class PassageConfig:
             raise ConfigError(f"passage threshold must be in (0, 1]; got {self.threshold!r}")
         if not 0.0 <= self.fn_weight <= 1.0:
             raise ConfigError(f"passage fn_weight must be in [0, 1]; got {self.fn_weight!r}")
+        if not 0.0 <= self.index_below <= 1.01:
+            raise ConfigError(f"passage index_below must be in [0, 1.01]; got {self.index_below!r}")
 
     @property
     def bands_rows(self) -> tuple[int, int]:
@@ -268,6 +277,7 @@ class PassageConfig:
             "boilerplate_docs": self.boilerplate_docs,
             "max_candidates": self.max_candidates,
             "numbers": self.numbers,
+            "index_below": self.index_below,
         }
 
 

@@ -21,9 +21,10 @@ Matching (sequential, in stream order), for each passage of a kept document:
 2. near: MinHash LSH over character n-grams of the normalized words, the
    candidates sharing the most bands first, at most ``max_candidates`` of
    them verified by exact Jaccard, and the two must agree on the numbers they
-   state (:func:`numbers_agree`); only passages that matched nothing are
-   indexed, so a passage repeated a thousand times costs one index entry and
-   its repeats find it in one step;
+   state (:func:`numbers_agree`); passages that matched nothing are indexed,
+   near repeats only when their similarity is below ``index_below`` and exact
+   repeats never, so a passage repeated a thousand times costs one index entry
+   and its repeats find it in one step;
 3. quotes: word windows of ``window`` words of passages that matched nothing,
    looked up among the windows of earlier documents; a run of matching
    windows is one quote;
@@ -80,7 +81,7 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
         >>> [t[s:e] for s, e in paragraphs(t)]
         ['First line.', 'Second paragraph.']
     """
-    lines: list[tuple[int, int, bool]] = []  # (start, end, indented) of non-blank lines, None = blank
+    lines: list[tuple[int, int, bool]] = []  # (start, end, indented) of the non-blank lines
     blank_before: list[bool] = []
     blank = True
     for m in _LINE.finditer(text):
@@ -470,6 +471,11 @@ class PassageMatcher:
                 kind = "boilerplate"
             p = self._register(doc, span, f.units[k], g)
             self._exact.setdefault(h, p)
+            if sim < cfg.index_below:  # a loose near repeat: its own neighbours may be out of its match's reach
+                self._index.insert(p, key_lists[k], f.keys[k])
+                self._shingles.put(p, f.shingles[k])
+                self._numbers.put(p, f.numbers[k])
+                st.indexed += 1
             match = PassageMatch(span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]],
                                  self._p_start[j], self._p_end[j])
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
