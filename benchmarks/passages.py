@@ -36,7 +36,9 @@ passages per corpus, drawn from the passages that have no exact repeat earlier (
 with the same hash of normalized words: those take the exact path, not the near one). A sampled
 passage q is truly near at threshold t when some earlier passage p (earlier in stream order:
 an earlier document, or earlier in the same document) has exact Jaccard J(q, p) >= t of their
-shingle sets, the sets being `passage_features(...).shingles` under the configuration's shingling.
+shingle sets, the sets being `passage_features(...).shingles` under the configuration's shingling,
+both q and p have at least `min_words` words that are not numbers (`DocPassages.wordy`: near
+matching is defined only for those), and, with the numbers rule on, `numbers_agree(q, p)`.
 It is computed without sampling pairs: a scipy.sparse CSR matrix passages x shingle ids over ALL
 passages of the corpus; the sample's rows times its transpose give |q ∩ p| for every passage p;
 J = |q ∩ p| / (|q| + |p| - |q ∩ p|), restricted to p < q. Pairs with J at or above the lowest
@@ -377,13 +379,14 @@ def _shingling(c: PassageConfig) -> str:
 
 
 def score(run: Run, truth: Truth, sample: np.ndarray, layout_indexed: np.ndarray,
-          numbers: list[np.ndarray]) -> dict[str, int]:
+          numbers: list[np.ndarray], wordy: np.ndarray) -> dict[str, int]:
     t = run.config.threshold
-    at_t = truth.J >= t
-    if run.config.numbers:  # the truth of a near repeat then also needs the numbers to agree
+    # The definition the matcher implements: J >= t between two passages with enough words that are not
+    # numbers, and (with the numbers rule) agreeing numbers.
+    at_t = (truth.J >= t) & wordy[sample[truth.q]] & wordy[truth.p]
+    if run.config.numbers:
         idx = np.flatnonzero(at_t)
         agree = [numbers_agree(numbers[int(sample[q])], numbers[int(p)]) for q, p in zip(truth.q[idx], truth.p[idx])]
-        at_t = at_t.copy()
         at_t[idx[~np.array(agree, dtype=bool)]] = False
     best = np.zeros(len(sample))
     np.maximum.at(best, truth.q[at_t], truth.J[at_t])
@@ -437,7 +440,8 @@ def sweep_corpus(name: str, texts: list[str], sample_size: int, seed: int, cache
                 f"({'cached' if tr.cached else f'{tr.seconds:.1f} s'})")
         log(f"{name}: matching, {label} ...")
         run = run_matcher(texts, features, feature_seconds, config, layout)
-        s = score(run, truths[shingling], sample, run.indexed, [n for f in features for n in f.numbers])
+        s = score(run, truths[shingling], sample, run.indexed, [n for f in features for n in f.numbers],
+                  np.array([w for f in features for w in f.wordy], dtype=bool))
         rep = run.report
         c = rep["candidates"]
         queried = rep["passages"] - run.exact_hits

@@ -21,7 +21,9 @@ Matching (sequential, in stream order), for each passage of a kept document:
 2. near: MinHash LSH over character n-grams of the normalized words, the
    candidates sharing the most bands first, at most ``max_candidates`` of
    them verified by exact Jaccard, and the two must agree on the numbers they
-   state (:func:`numbers_agree`); passages that matched nothing are indexed,
+   state (:func:`numbers_agree`); only passages with ``min_words`` words that
+   are not numbers take part (table rows such as "Revs 2.3 mln vs 2.0 mln"
+   repeat exactly or not at all); passages that matched nothing are indexed,
    near repeats only when their similarity is below ``index_below`` and exact
    repeats never, so a passage repeated a thousand times costs one index entry
    and its repeats find it in one step;
@@ -165,6 +167,8 @@ class DocPassages:
         token_ranges: [first, last) word index of each passage.
         windows: Hash of the word window starting at each word (positional).
         numbers: Hashes of the numbers written in each passage (sorted unique).
+        wordy: Whether each passage has at least ``min_words`` words that are
+            not numbers, which near matching needs (table rows do not).
     """
 
     spans: list[tuple[int, int]]
@@ -176,6 +180,7 @@ class DocPassages:
     token_ranges: list[tuple[int, int]]
     windows: np.ndarray
     numbers: list[np.ndarray]
+    wordy: list[bool]
 
 
 def segment(text: str, config: PassageConfig = PassageConfig()) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
@@ -301,6 +306,7 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
                 token_ranges=ranges,
                 windows=windows,
                 numbers=[_numbers(text[s:e]) for s, e, _ in passages],
+                wordy=[sum(1 for t in tokens[a:b] if not t.isdigit()) >= config.min_words for a, b in ranges],
             )
         )
         at += n
@@ -446,18 +452,20 @@ class PassageMatcher:
             j = self._exact.get(h, -1)
             sim = 1.0
             kind = "exact"
+            wordy = f.wordy[k]
             if j >= 0:
                 st.exact_hits += 1
-            else:
+            elif wordy:
                 j, sim = self._near(f.shingles[k], f.numbers[k], earlier[k] + self._index.query_recent(key_lists[k]))
                 kind = "near"
             if j < 0:
                 p = self._register(doc, span, f.units[k], -1)
                 self._exact[h] = p
-                self._index.insert(p, key_lists[k], f.keys[k])
-                self._shingles.put(p, f.shingles[k])
-                self._numbers.put(p, f.numbers[k])
-                st.indexed += 1
+                if wordy:
+                    self._index.insert(p, key_lists[k], f.keys[k])
+                    self._shingles.put(p, f.shingles[k])
+                    self._numbers.put(p, f.numbers[k])
+                    st.indexed += 1
                 novel.append(k)
                 continue
             g = self._p_group[j]
