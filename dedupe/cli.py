@@ -137,7 +137,7 @@ Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computi
 Report = Annotated[Optional[str], typer.Option(help="Write the JSON report to this file.")]
 Passages = Annotated[bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")]
 PassageUnit = Annotated[str, typer.Option(help="Passage unit: sentence or paragraph.")]
-PassageMinWords = Annotated[int, typer.Option(help="Passages with fewer words are not matched alone (runs of short lines are merged first).")]
+PassageMinWords = Annotated[int, typer.Option(help="Passages with fewer words are not matched alone (runs of short lines are merged first); near matching needs this many words that are not numbers.")]
 PassageThreshold = Annotated[float, typer.Option(help="Jaccard of character 5-grams that makes two passages near repeats.")]
 PassageWindow = Annotated[int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")]
 BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
