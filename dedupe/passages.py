@@ -410,16 +410,16 @@ class PassageMatcher:
     def add_batch(self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]) -> list[list[PassageMatch]]:
         """:meth:`add` for consecutive documents whose features are computed."""
         start = time.perf_counter()
-        all_keys = [f.keys for f in features]
-        from_runs = self._index.query_runs(np.concatenate(all_keys)) if features else []
-        win_runs = self._windows.query_runs(np.concatenate([f.windows for f in features])[:, None]) if features else []
+        # The sorted runs do not change within a batch: one query for all its passages and windows.
+        from_runs = self._index.query_runs_sparse(np.concatenate([f.keys for f in features])) if features else {}
+        win_runs = self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None]) \
+            if features else {}
         out = []
         p_at = w_at = 0
         for rid, text, f in zip(ids, texts, features):
-            n, w = len(f.spans), len(f.windows)
-            out.append(self._decide(rid, text, f, from_runs[p_at : p_at + n], win_runs[w_at : w_at + w]))
-            p_at += n
-            w_at += w
+            out.append(self._decide(rid, text, f, from_runs, p_at, win_runs, w_at))
+            p_at += len(f.spans)
+            w_at += len(f.windows)
         self._index.maybe_flush()
         self._windows.maybe_flush()
         self.stats.seconds += time.perf_counter() - start
@@ -437,8 +437,8 @@ class PassageMatcher:
         self._g_last.append(doc)
         return p
 
-    def _decide(self, rid: str, text: str, f: DocPassages, earlier: list[list[int]],
-                win_earlier: list[list[int]]) -> list[PassageMatch]:
+    def _decide(self, rid: str, text: str, f: DocPassages, earlier: dict[int, list[int]], p_at: int,
+                win_earlier: dict[int, list[int]], w_at: int) -> list[PassageMatch]:
         cfg, st = self.config, self.stats
         doc = len(self._doc_ids)
         self._doc_ids.append(rid)
@@ -456,7 +456,8 @@ class PassageMatcher:
             if j >= 0:
                 st.exact_hits += 1
             elif wordy:
-                j, sim = self._near(f.shingles[k], f.numbers[k], earlier[k] + self._index.query_recent(key_lists[k]))
+                j, sim = self._near(f.shingles[k], f.numbers[k],
+                                    earlier.get(p_at + k, []) + self._index.query_recent(key_lists[k]))
                 kind = "near"
             if j < 0:
                 p = self._register(doc, span, f.units[k], -1)
@@ -489,7 +490,7 @@ class PassageMatcher:
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
         matches = _coalesce(found)
         if cfg.window:
-            matches.extend(self._quotes(doc, f, novel, win_earlier))
+            matches.extend(self._quotes(doc, f, novel, win_earlier, w_at))
             matches.sort(key=lambda m: (m.start, m.end))
         for m in matches:
             st.found[m.kind if m.unit == "passage" else "quote"] += 1
@@ -530,33 +531,35 @@ class PassageMatcher:
             st.number_mismatches += 1
         return -1, 0.0
 
-    def _quotes(self, doc: int, f: DocPassages, novel: list[int], win_earlier: list[list[int]]) -> list[PassageMatch]:
+    def _quotes(self, doc: int, f: DocPassages, novel: list[int], win_earlier: dict[int, list[int]],
+                w_at: int) -> list[PassageMatch]:
         """Runs of word windows of this document's unmatched passages seen in earlier documents."""
         n = self.config.window
         out: list[PassageMatch] = []
         spans = f.token_spans
-        seen_here: set[int] = set()
-        hashes = f.windows.tolist()
+        ranges = [(a, b - n + 1) for a, b in (f.token_ranges[k] for k in novel) if b - n + 1 > a]
+        if not ranges:
+            return out
+        positions = np.concatenate([np.arange(a, b) for a, b in ranges])
+        hashes = f.windows[positions]
+        # Which windows were seen before: in the sorted runs (queried for the batch) or the recent dict.
         recent = self._windows.recent
+        seen = np.fromiter((h in recent or w_at + i in win_earlier for h, i in zip(hashes.tolist(), positions.tolist())),
+                           dtype=bool, count=len(hashes))
         w_doc, w_word = self._w_doc, self._w_word
-        new_hashes: list[int] = []
-        for k in novel:
-            a, b = f.token_ranges[k]
+        hit_positions = positions[seen].tolist()
+        hit_at = 0
+        for a, b in ranges:
             run: tuple[int, int, int, int] | None = None  # (first window, last window, first entry, last entry)
-            for i in range(a, b - n + 1):
-                h = hashes[i]
-                hits = win_earlier[i]
+            while hit_at < len(hit_positions) and hit_positions[hit_at] < b:
+                i = hit_positions[hit_at]
+                hit_at += 1
+                h = int(f.windows[i])
+                hits = list(win_earlier.get(w_at + i, ()))
                 more = recent.get(h)
                 if more is not None:
-                    hits = hits + ([more] if more.__class__ is int else more)
-                if h not in seen_here:  # every window is indexed, so a later copy finds the longest run here
-                    seen_here.add(h)
-                    new_hashes.append(h)
-                    w_doc.append(doc)
-                    w_word.append(i)
-                    self._w_start.append(int(spans[i, 0]))
-                    self._w_end.append(int(spans[i + n - 1, 1]))
-                if run is not None and run[1] == i - 1 and hits:
+                    hits += [more] if more.__class__ is int else more
+                if run is not None and run[1] == i - 1:
                     last = run[3]
                     follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
                     if follow:
@@ -564,15 +567,20 @@ class PassageMatcher:
                         continue
                 if run is not None:
                     out.append(self._quote(run, spans))
-                    run = None
-                if hits:
-                    e = min(hits)  # the earliest occurrence
-                    run = (i, i, e, e)
+                e = min(hits)  # the earliest occurrence
+                run = (i, i, e, e)
             if run is not None:
                 out.append(self._quote(run, spans))
-        if new_hashes:
-            first = len(w_doc) - len(new_hashes)
-            self._windows.insert_many(range(first, len(w_doc)), new_hashes)
+        # Every window of these passages is indexed (once per document), so a later copy finds the longest run.
+        _, first = np.unique(hashes, return_index=True)
+        first.sort()
+        new = positions[first]
+        self._w_doc.extend([doc] * len(new))
+        self._w_word.extend(new.tolist())
+        self._w_start.extend(spans[new, 0].tolist())
+        self._w_end.extend(spans[new + n - 1, 1].tolist())
+        start = len(self._w_doc) - len(new)
+        self._windows.insert_many(range(start, len(self._w_doc)), hashes[first].tolist())
         return out
 
     def _quote(self, run: tuple[int, int, int, int], spans: np.ndarray) -> PassageMatch:
