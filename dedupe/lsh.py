@@ -19,7 +19,8 @@ repeat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 import numpy as np
 import xxhash
@@ -154,15 +155,7 @@ class BandIndex:
         """Add a document's band keys under ``position`` (``row``: the same keys as a uint64 array, if at hand)."""
         self._pending_rows.append(np.array(keys, dtype=np.uint64) if row is None else row)
         self._pending_positions.append(position)
-        recent = self._recent
-        for key in keys:
-            value = recent.get(key)
-            if value is None:
-                recent[key] = position
-            elif value.__class__ is int:
-                recent[key] = [value, position]  # type: ignore[list-item]
-            else:
-                value.append(position)  # type: ignore[union-attr]
+        _remember(self._recent, keys, repeat(position))
         self._size += 1
 
     @property
@@ -176,15 +169,7 @@ class BandIndex:
             raise ValueError("insert_many needs an index with one band")
         self._pending_rows.append(np.array(keys, dtype=np.uint64))
         self._pending_positions.extend(positions)
-        recent = self._recent
-        for position, key in zip(positions, keys):
-            value = recent.get(key)
-            if value is None:
-                recent[key] = position
-            elif value.__class__ is int:
-                recent[key] = [value, position]  # type: ignore[list-item]
-            else:
-                value.append(position)  # type: ignore[union-attr]
+        _remember(self._recent, keys, positions)
         self._size += len(keys)
 
     def maybe_flush(self) -> None:
@@ -209,6 +194,18 @@ class BandIndex:
         ):
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
             self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
+
+
+def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions: Iterable[int]) -> None:
+    """Add key -> position entries to the recent dict (an int for one position, a list for more)."""
+    for key, position in zip(keys, positions):
+        value = recent.get(key)
+        if value is None:
+            recent[key] = position
+        elif value.__class__ is int:
+            recent[key] = [value, position]  # type: ignore[list-item]
+        else:
+            value.append(position)  # type: ignore[union-attr]
 
 
 def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
