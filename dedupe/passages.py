@@ -55,10 +55,9 @@ import xxhash
 from .config import MinHashConfig, PassageConfig, ShingleConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher
-from .shingles import _POSITION, fmix64, shingle_batch
+from .shingles import shingle_batch, window_hashes
 from .verify import ArrayStore
 
-_U64 = np.uint64
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
@@ -224,18 +223,6 @@ def segment(text: str, config: PassageConfig = PassageConfig()) -> tuple[list[tu
 def _normalized(words: Sequence[str]) -> str:
     joined = " ".join(words)
     return joined if joined.isascii() else unicodedata.normalize("NFKC", joined)
-
-
-def window_hashes(word_hashes: np.ndarray, n: int) -> np.ndarray:
-    """Positional hash of each window of ``n`` consecutive words (len - n + 1 values)."""
-    count = len(word_hashes) - n + 1
-    if count <= 0:
-        return np.empty(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        acc = word_hashes[:count] * _POSITION[0]
-        for k in range(1, n):
-            acc += word_hashes[k : k + count] * _POSITION[k]
-        return fmix64(acc + _U64(n))
 
 
 def _numbers(passage: str) -> np.ndarray:

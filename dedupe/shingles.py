@@ -72,17 +72,25 @@ def ngram_hashes(units: np.ndarray, n: int) -> np.ndarray:
     Returns:
         Sorted unique uint64 shingle hashes.
     """
-    m = len(units)
-    if m == 0:
+    if len(units) == 0:
         return _EMPTY
-    n = min(n, m)
-    count = m - n + 1
+    return np.unique(window_hashes(units, min(n, len(units))))
+
+
+def window_hashes(units: np.ndarray, n: int) -> np.ndarray:
+    """Positional hash of each run of ``n`` consecutive units (``len(units) - n + 1`` values, in text order).
+
+    The same combination as the n-gram shingles, before sorting and de-duplication.
+    """
+    count = len(units) - n + 1
+    if count <= 0:
+        return _EMPTY
     with np.errstate(over="ignore"):
         acc = units[:count] * _POSITION[0]
         for k in range(1, n):
             acc += units[k : k + count] * _POSITION[k]
         # Mixing in n distinguishes a short text's single shingle from an n-gram.
-        return np.unique(fmix64(acc + _U64(n)))
+        return fmix64(acc + _U64(n))
 
 
 def shingle_hashes(normalized: str, config: ShingleConfig = ShingleConfig()) -> np.ndarray:
