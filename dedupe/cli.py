@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import signal
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Optional
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional
 
 import orjson
 import typer
@@ -22,6 +24,7 @@ from .pipeline import Deduplicator
 from .passages import remove_spans
 from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
 from .report import RunStats, build_report, progress, summary
+from .store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStoreError
 
 
 class ExitCode(enum.IntEnum):
@@ -30,7 +33,12 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     OUTPUT_ERROR = 4
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C); SIGTERM gives 143
+    BROKEN_PIPE = 141  # the output's reader went away (e.g. `| head`), as for a process killed by SIGPIPE
+
+
+class AccountingError(Exception):
+    """Records read and records accounted for differ (a bug, never expected)."""
 
 
 class BadRecord(Exception):
@@ -143,6 +151,24 @@ PassageWindow = Annotated[int, typer.Option(help="Words in a quote window (exact
 BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
 PassageMaxCandidates = Annotated[int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")]
 PassageNumbers = Annotated[bool, typer.Option(help="Near repeats must agree on the numbers they state.")]
+Index = Annotated[
+    Optional[str],
+    typer.Option(help="Index directory kept across runs: loaded at start (created if missing), every document of "
+                 "this run added, saved at the end. Later runs mark documents that duplicate earlier runs' ones.",
+                 show_default=False),
+]
+CheckpointEvery = Annotated[
+    int, typer.Option(help="Save the index every N input records (0: only at the end); a killed run keeps the "
+                      "last checkpoint.")
+]
+Resume = Annotated[
+    bool, typer.Option("--resume", help="Continue the index's interrupted run: skip the input lines it already "
+                       "wrote (append this run's output to the earlier one).")
+]
+MaxChars = Annotated[
+    int, typer.Option(help="Match on at most this many characters of each text (0: no limit); the record written "
+                      "out is never cut.")
+]
 Rejects = Annotated[
     Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
 ]
@@ -183,13 +209,19 @@ def _exit_codes() -> Iterator[None]:
         with contextlib.suppress(Exception):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(ExitCode.OK)
-    except ConfigError as exc:
+        raise typer.Exit(ExitCode.BROKEN_PIPE)
+    except (ConfigError, IndexMismatch) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(ExitCode.USAGE)
-    except (InputError, BadRecord) as exc:
+    except (InputError, BadRecord, IndexCorrupt) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(ExitCode.BAD_INPUT)
+    except IndexStoreError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(ExitCode.OUTPUT_ERROR)
+    except AccountingError as exc:
+        _err(f"internal error: {exc}")
+        raise typer.Exit(ExitCode.ERROR)
     except OSError as exc:
         _err(f"error: cannot write output: {exc}")
         raise typer.Exit(ExitCode.OUTPUT_ERROR)
@@ -198,56 +230,207 @@ def _exit_codes() -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED)
 
 
-def _run(mode: str, inputs: Optional[list[str]], config: DedupeConfig, text_field: str, id_field: str,
-         workers: int, report_path: Optional[str], rejects_path: Optional[str], dropped_path: Optional[str]) -> None:
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1; got {workers}")
-    paths = inputs or ["-"]
+class Interrupted(Exception):
+    """A signal arrived while the run waited for input (nothing half-decided)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Signals:
+    """SIGINT and SIGTERM end the run at the next batch boundary, so what was written and what the index
+    holds stay the same records. While the run waits for input the signal ends it at once (nothing is
+    half-decided then); a second signal stops without a checkpoint."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.reading = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (embedded use): leave signals alone
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        if self.reading:
+            raise Interrupted(signum)
+
+    def stopped(self) -> bool:
+        return self.signum is not None
+
+    def guard(self, items: Iterator[Any]) -> Iterator[Any]:
+        """Pass ``items`` through, marking the time spent waiting for the next one."""
+        while True:
+            self.reading = True
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+            finally:
+                self.reading = False
+            yield item
+
+
+@dataclass
+class _Options:
+    mode: str
+    inputs: list[str]
+    config: DedupeConfig
+    text_field: str
+    id_field: str
+    workers: int
+    report: Optional[str]
+    rejects: Optional[str]
+    dropped: Optional[str]
+    index: Optional[str]
+    checkpoint_every: int
+    resume: bool
+    max_chars: int
+
+
+def _check_inputs(paths: list[str]) -> None:
     for path in paths:
         if path != "-" and not os.path.exists(path):
             raise InputError(f"cannot open {path}: no such file")
         if os.path.isdir(path):
             raise InputError(f"cannot read {path}: it is a directory (give the JSONL files in it)")
+
+
+def _resume_point(opts: _Options, index: Optional[Checkpointer]) -> int:
+    """Input lines to pass over: those a resumed run already wrote and indexed."""
+    last = index.store.last_run if index is not None else None
+    if not opts.resume:
+        if last is not None and not last.get("complete", True):
+            _err(f"note: the last run on this index stopped after input line {last['lines_done']:,}; "
+                 "this run starts from the beginning (use --resume to continue that run instead)")
+        return 0
+    if index is None:
+        raise ConfigError("--resume needs --index PATH (the index records where the run stopped)")
+    if last is None or last.get("complete", True):
+        raise ConfigError(f"nothing to resume: the last run on {opts.index} completed")
+    if last["inputs"] != opts.inputs or last["mode"] != opts.mode:
+        raise ConfigError(
+            f"--resume continues `dedupe {last['mode']} {' '.join(last['inputs'])}`; "
+            f"give the same command and inputs (this one: `dedupe {opts.mode} {' '.join(opts.inputs)}`)")
+    return int(last["lines_done"])
+
+
+def _run(opts: _Options) -> None:
+    if opts.workers < 1:
+        raise ConfigError(f"--workers must be at least 1; got {opts.workers}")
+    if opts.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint-every must be 0 (only at the end) or more; got {opts.checkpoint_every}")
+    if opts.max_chars < 0:
+        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
+    _check_inputs(opts.inputs)
     out = typer.get_binary_stream("stdout")
     read = ReadStats()
     stats = RunStats()
-    dedup = Deduplicator(config)
+    dedup = Deduplicator(opts.config, max_chars=opts.max_chars or None)
+    index = Checkpointer.open(opts.index, dedup) if opts.index is not None else None
+    skip = _resume_point(opts, index)
+    if index is not None and opts.config.passages is not None:
+        _err("note: --passages matches passages within this run only; the index keeps documents")
+    progress_mark = {"lines": skip, "output": 0, "since": 0}
+
+    def last_run(complete: bool, stopped_by: Optional[str] = None) -> dict[str, Any]:
+        return {"mode": opts.mode, "inputs": opts.inputs, "complete": complete, "lines_done": progress_mark["lines"],
+                "records_output": progress_mark["output"], "stopped_by": stopped_by}
+
+    def after_batch() -> None:
+        if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
+            out.flush()  # what the checkpoint holds has been handed on first
+            index.save(last_run(False, "checkpoint"))
+            progress_mark["since"] = 0
+
     with contextlib.ExitStack() as stack:
         # Every output file is created before the first record is read, so a
         # bad path fails at once rather than after a long run.
-        rejects = stack.enter_context(open_output(rejects_path)) if rejects_path else None
-        dropped = stack.enter_context(open_output(dropped_path)) if dropped_path else None
-        report_file = stack.enter_context(open_output(report_path)) if report_path else None
-        records = read_records(paths, text_field, id_field, read, stdin=typer.get_binary_stream("stdin"))
-        for item in progress(stats.watch(dedup.run(records, workers=workers)), stats):
-            if isinstance(item, Rejected):
-                if rejects is None:
-                    out.flush()
-                    error = f"{item.message()} (use --rejects FILE to record bad lines and go on)"
-                    if report_file is not None:  # the report says how far the run got
-                        failed = build_report(stats, dedup, read, mode, None, error=error)
-                        report_file.write(orjson.dumps(failed, option=orjson.OPT_INDENT_2) + b"\n")
-                    raise BadRecord(error)
-                rejects.write(item.to_json())
-            elif mode == "scan":
-                note = item.match.as_dict()
-                if item.passages is not None:
-                    note["passages"] = [m.as_dict() for m in item.passages]
-                out.write(annotated(item.record, note))
-            elif not item.is_duplicate:
-                if item.passages:
-                    cleaned = remove_spans(item.record.text, item.passages)
-                    if cleaned != item.record.text:
-                        out.write(with_text(item.record, text_field, cleaned))
-                        continue
-                out.write(original(item.record))
-            elif dropped is not None:
-                dropped.write(annotated(item.record, item.match.as_dict()))
-        out.flush()
-        report = build_report(stats, dedup, read, mode, rejects_path)
-        if report_file is not None:
-            report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    sys.stderr.write(summary(report) + "\n")
+        rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
+        dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
+        report_file = stack.enter_context(open_output(opts.report)) if opts.report else None
+        signals = stack.enter_context(_Signals())
+        records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
+                               stdin=typer.get_binary_stream("stdin"), skip=skip)
+        items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch)
+
+        def finish(error: Optional[str], stopped_by: Optional[str] = None) -> dict[str, Any]:
+            out.flush()
+            if index is not None:
+                index.save(last_run(error is None, stopped_by), final=error is None)
+            report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error,
+                                  index=index.report() if index is not None else None)
+            if report_file is not None:
+                report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+                report_file.flush()
+            sys.stderr.write(summary(report) + "\n")
+            return report
+
+        try:
+            for item in progress(stats.watch(items), stats):
+                if isinstance(item, Rejected):
+                    if rejects is None:
+                        error = f"{item.message()} (use --rejects FILE to record bad lines and go on)"
+                        finish(error)
+                        raise BadRecord(error)
+                    rejects.write(item.to_json())
+                    progress_mark["lines"] = item.number
+                    progress_mark["since"] += 1
+                    continue
+                _write(opts, out, dropped, item)
+                progress_mark["lines"] = item.record.number
+                progress_mark["since"] += 1
+                progress_mark["output"] += 1 if opts.mode == "scan" or not item.is_duplicate else 0
+        except Interrupted:
+            pass
+        except BrokenPipeError:
+            if index is not None:
+                _err(f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
+                     "documents)")
+            raise
+        if signals.signum is not None:
+            name = signal.Signals(signals.signum).name
+            finish(f"interrupted by {name}", name)
+            where = f"after input line {progress_mark['lines']:,}"
+            if index is not None:
+                _err(f"interrupted by {name} {where}: the output and the index hold every record up to there. "
+                     f"To continue, run the same command with --resume, appending to the output (>>).")
+            else:
+                _err(f"interrupted by {name} {where}: the output holds every record up to there.")
+            raise typer.Exit(128 + signals.signum)
+        if stats.inputs != read.lines - read.blank_lines - read.skipped_lines:
+            raise AccountingError(f" {read.lines - read.blank_lines - read.skipped_lines} records read, "
+                                 f"{stats.inputs} accounted for")
+        finish(None)
+
+
+def _write(opts: _Options, out: Any, dropped: Any, item: Any) -> None:
+    if opts.mode == "scan":
+        note = item.match.as_dict()
+        if item.passages is not None:
+            note["passages"] = [m.as_dict() for m in item.passages]
+        out.write(annotated(item.record, note))
+    elif not item.is_duplicate:
+        if item.passages:
+            cleaned = remove_spans(item.record.text, item.passages)
+            if cleaned != item.record.text:
+                out.write(with_text(item.record, opts.text_field, cleaned))
+                return
+        out.write(original(item.record))
+    elif dropped is not None:
+        dropped.write(annotated(item.record, item.match.as_dict()))
 
 
 @app.command(epilog=EPILOG_SCAN)
@@ -275,13 +458,18 @@ def scan(
     boilerplate_docs: BoilerplateDocs = 3,
     passage_max_candidates: PassageMaxCandidates = 32,
     passage_numbers: PassageNumbers = True,
+    index: Index = None,
+    checkpoint_every: CheckpointEvery = 100_000,
+    resume: Resume = False,
+    max_chars: MaxChars = 1_000_000,
 ) -> None:
     """Write every record, annotated with its cluster and the earlier record it duplicates."""
     with _exit_codes():
         found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
                                 boilerplate_docs, passage_max_candidates, passage_numbers)
         config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
-        _run("scan", inputs, config, text_field, id_field, workers, report, rejects, None)
+        _run(_Options("scan", inputs or ["-"], config, text_field, id_field, workers, report, rejects, None,
+                      index, checkpoint_every, resume, max_chars))
 
 
 @app.command(name="filter", epilog=EPILOG_FILTER)
@@ -310,13 +498,18 @@ def filter_(
     boilerplate_docs: BoilerplateDocs = 3,
     passage_max_candidates: PassageMaxCandidates = 32,
     passage_numbers: PassageNumbers = True,
+    index: Index = None,
+    checkpoint_every: CheckpointEvery = 100_000,
+    resume: Resume = False,
+    max_chars: MaxChars = 1_000_000,
 ) -> None:
     """Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: repeated passages removed)."""
     with _exit_codes():
         found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
                                 boilerplate_docs, passage_max_candidates, passage_numbers)
         config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
-        _run("filter", inputs, config, text_field, id_field, workers, report, rejects, dropped)
+        _run(_Options("filter", inputs or ["-"], config, text_field, id_field, workers, report, rejects, dropped,
+                      index, checkpoint_every, resume, max_chars))
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from array import array
 
+import numpy as np
+
 
 class UnionFind:
     """Disjoint sets over 0, 1, 2, ... (stream positions).
@@ -46,6 +48,39 @@ class UnionFind:
             self._parent[ry] = rx
         elif ry < rx:
             self._parent[rx] = ry
+
+    @classmethod
+    def from_links(cls, size: int, links: np.ndarray) -> UnionFind:
+        """Sets over ``0 .. size-1`` joined by ``links`` (pairs, shape (m, 2)), in one pass.
+
+        Connected components with scipy's sparse-graph routine, then every
+        element points straight at its component's smallest member: the same
+        sets and roots as calling :meth:`union` for each pair.
+
+        Example:
+            >>> import numpy as np
+            >>> uf = UnionFind.from_links(4, np.array([[3, 1], [1, 2]]))
+            >>> [uf.find(x) for x in range(4)]
+            [0, 1, 1, 1]
+        """
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        uf = cls()
+        if size == 0:
+            return uf
+        links = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(links), dtype=np.int8), (links[:, 0], links[:, 1])), shape=(size, size))
+        _, labels = connected_components(graph, directed=False)
+        roots = np.full(labels.max() + 1, size, dtype=np.int64)
+        np.minimum.at(roots, labels, np.arange(size, dtype=np.int64))
+        uf._parent.frombytes(roots[labels].astype(np.int64).tobytes())
+        return uf
+
+    def links(self) -> np.ndarray:
+        """(element, root) for every element that is not a root: enough to rebuild the sets."""
+        pairs = [(x, r) for x in range(len(self._parent)) if (r := self.find(x)) != x]
+        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
     def groups(self) -> dict[int, list[int]]:
         """Every set with more than one member: root -> members in ascending order."""

@@ -306,6 +306,16 @@ class DedupeConfig:
         """(bands, rows) actually used."""
         return self.lsh.bands_rows(self.minhash.num_perm)
 
+    def index_parameters(self) -> dict[str, object]:
+        """What makes saved signatures comparable with this run's: an index stores these and refuses others.
+
+        The threshold is not among them: it only decides verification, so a run may
+        use another one as long as the bands and rows (pass ``--bands/--rows``) stay.
+        """
+        p = self.parameters()
+        return {k: p[k] for k in ("unit", "ngram", "num_perm", "seed", "scheme", "bands", "rows", "verify",
+                                  "normalize")} | {"hash": "xxh3_64"}
+
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""
         b, r = self.bands_rows

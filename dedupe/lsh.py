@@ -184,7 +184,42 @@ class BandIndex:
         keys = np.concatenate(self._pending_rows)
         positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
         self._recent, self._pending_rows, self._pending_positions = {}, [], []
-        self._runs.append(_sorted_run(keys, positions))
+        self._push_run(*_sorted_run(keys, positions))
+
+    def export(self, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The entries of positions ``>= first`` as (keys, positions), sorted by key.
+
+        What an index checkpoint saves; :meth:`load` adds them back.
+
+        Example:
+            >>> import numpy as np
+            >>> index = BandIndex(bands=2)
+            >>> index.insert(0, [7, 3]); index.insert(1, [5, 9])
+            >>> keys, positions = index.export(first=1)
+            >>> keys.tolist(), positions.tolist()
+            ([5, 9], [1, 1])
+            >>> other = BandIndex(bands=2); other.load(keys, positions)
+            >>> other.query([9, 0])
+            [1]
+        """
+        parts = [(k[p >= first], p[p >= first]) for k, p in self._runs]
+        if self._pending_positions:
+            pending = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
+            keys = np.concatenate(self._pending_rows)
+            parts.append((keys[pending >= first], pending[pending >= first]))
+        if not parts:
+            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+        return _sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
+
+    def load(self, keys: np.ndarray, positions: np.ndarray) -> None:
+        """Add saved entries (as from :meth:`export`: ``bands`` per document)."""
+        if len(keys):
+            self.flush()
+            self._push_run(*_sorted_run(keys, positions))
+        self._size += len(keys) // self.bands
+
+    def _push_run(self, keys: np.ndarray, positions: np.ndarray) -> None:
+        self._runs.append((keys, positions))
         # Geometric merging: about log2(n) runs below the cap, each entry
         # re-sorted about log2(n) times; runs at the cap are left alone.
         while (

@@ -9,6 +9,7 @@ makes the output independent of the number of workers.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from array import array
 from collections import deque
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from .clusters import UnionFind
 from .config import DedupeConfig
@@ -128,7 +130,8 @@ class Deduplicator:
         [None, 'a']
     """
 
-    def __init__(self, config: DedupeConfig | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, config: DedupeConfig | None = None, clock: Callable[[], float] = time.perf_counter,
+                 max_chars: int | None = None) -> None:
         self.config = config if config is not None else DedupeConfig()
         self.bands, self.rows = self.config.bands_rows
         self.clock = clock
@@ -144,6 +147,11 @@ class Deduplicator:
         self.feature_seconds = 0.0
         self.match_seconds = 0.0
         self.passages = PassageMatcher(self.config.passages) if self.config.passages is not None else None
+        self.base = 0  # documents loaded from an index (earlier runs); this run's start at this position
+        self.max_chars = max_chars
+        self.truncated = 0
+        # Cluster links (i, j) made since the last checkpoint; None when no index is kept.
+        self._links: array | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -183,6 +191,8 @@ class Deduplicator:
                 sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
                 if sim >= self.threshold:
                     self._uf.union(i, j)
+                    if self._links is not None:
+                        self._links.extend((i, j))
                     if sim > best_sim:
                         best, best_sim = j, sim
         if best_sim < 1.0:
@@ -200,7 +210,9 @@ class Deduplicator:
             return Match(self._ids[root])
         return Match(self._ids[root], self._ids[best], round(similarity, 6))
 
-    def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256) -> Iterator[Result | Rejected]:
+    def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256,
+            stop: Callable[[], bool] | None = None,
+            after_batch: Callable[[], None] | None = None) -> Iterator[Result | Rejected]:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
         Args:
@@ -208,18 +220,27 @@ class Deduplicator:
             workers: Processes computing features; 1 computes them in this process.
                 The output does not depend on it.
             batch_size: Records per feature batch.
+            stop: Asked before each batch is decided; when it answers True the run ends there, so
+                everything decided has been yielded (read-ahead batches are dropped undecided).
+            after_batch: Called once the consumer has taken every item of a batch: the state then
+                matches what was yielded (the moment to checkpoint).
         """
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in _featurized(
-                items, self.config, workers, batch_size):
+                items, self.config, workers, batch_size, self.max_chars, stop):
+            if stop is not None and stop():
+                return
             self.feature_seconds += seconds
             start = self.clock()
             records = [item for item in batch if isinstance(item, Record)]
+            if self.max_chars is not None:
+                self.truncated += sum(len(r.text) > self.max_chars for r in records)
             matches = self.add_batch([r.id for r in records], hashes, signatures, keys)
             found: list[list[PassageMatch] | None] = [None] * len(records)
             if self.passages is not None and passage_feats is not None:
                 keep = [k for k, m in enumerate(matches) if m.duplicate_of is None]
                 lists = self.passages.add_batch(
-                    [records[k].id for k in keep], [records[k].text for k in keep], [passage_feats[k] for k in keep]
+                    [records[k].id for k in keep], [records[k].text[: self.max_chars] for k in keep],
+                    [passage_feats[k] for k in keep],
                 )
                 for k, lst in zip(keep, lists):
                     found[k] = lst
@@ -227,6 +248,87 @@ class Deduplicator:
             out = [item if isinstance(item, Rejected) else Result(item, *next(it)) for item in batch]
             self.match_seconds += self.clock() - start
             yield from out
+            if after_batch is not None:
+                after_batch()
+
+    def export(self, first: int, all_links: bool = False) -> dict[str, np.ndarray]:
+        """What a checkpoint saves: the documents from position ``first`` on, and the cluster links made since
+        the previous export (every document's link to its cluster's root with ``all_links``, for a rewrite).
+
+        Arrays: ``ids`` (UTF-8 bytes) and ``id_offsets``, ``labels``, ``stored`` and ``stored_offsets`` (what
+        verification reads), ``band_keys`` and ``band_positions``, ``links`` (pairs in one cluster).
+        :meth:`restore` is the inverse.
+        """
+        stop = len(self._ids)
+        encoded = [rid.encode("utf-8") for rid in self._ids[first:stop]]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        stored, stored_offsets = self._stored.export(first, stop)
+        keys, positions = self.index.export(first)
+        if all_links:
+            links = self._uf.links()
+        else:
+            links = np.frombuffer(self._links or array("q"), dtype=np.int64).reshape(-1, 2).copy()
+        if self._links is not None:
+            self._links = array("q")
+        return {
+            "ids": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            "id_offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+            "labels": np.frombuffer(self._label, dtype=np.int64)[first:stop].copy(),
+            "stored": stored,
+            "stored_offsets": stored_offsets,
+            "band_keys": keys,
+            "band_positions": positions,
+            "links": links,
+        }
+
+    def restore(self, segments: Sequence[dict[str, np.ndarray]]) -> None:
+        """Load documents saved by :meth:`export` (in order) into an empty detector; later records match them.
+
+        Raises:
+            ValueError: a segment's arrays are inconsistent (a damaged index).
+        """
+        if len(self._ids):
+            raise ValueError("restore needs an empty Deduplicator")
+        all_links = []
+        for seg in segments:
+            first = len(self._ids)
+            ids = _decode_ids(seg["ids"], seg["id_offsets"])
+            count = len(ids)
+            labels, stored_offsets = seg["labels"], seg["stored_offsets"]
+            keys, positions = seg["band_keys"], seg["band_positions"]
+            links = seg["links"].reshape(-1, 2)
+            stop = first + count
+            if (len(labels) != count or len(stored_offsets) != count + 1 or _bad_offsets(stored_offsets, len(seg["stored"]))
+                    or len(keys) != len(positions) or len(keys) % self.bands
+                    or (count and (labels.min() < 0 or labels.max() >= stop))
+                    or (len(positions) and (positions.min() < first or positions.max() >= stop))
+                    or (len(links) and (links.min() < 0 or links.max() >= stop))):
+                raise ValueError(f"inconsistent index segment (documents {first:,}..{stop:,})")
+            self._ids.extend(ids)
+            self._label.frombytes(labels.astype(np.int64).tobytes())
+            self._stored.extend(seg["stored"].astype(self._stored.dtype, copy=False), stored_offsets)
+            self.index.load(keys, positions)
+            all_links.append(links)
+        self._uf = UnionFind.from_links(len(self._ids), np.concatenate(all_links) if all_links else np.empty((0, 2)))
+        self.base = len(self._ids)
+
+    def repeated_ids(self) -> int:
+        """Records of this run whose id an earlier record (of this run or of the index) already had.
+
+        Ids need not be unique: every record is decided on its own, so a record
+        repeating an earlier one's id and text is its duplicate (``duplicate_of``
+        then names that same id).
+        """
+        if len(self._ids) == self.base:
+            return 0
+        hashes = np.fromiter((xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in self._ids),
+                             dtype=np.uint64, count=len(self._ids))
+        _, first = np.unique(hashes, return_index=True)
+        return int(len(self._ids) - self.base - np.count_nonzero(first >= self.base))
+
+    def keep_links(self) -> None:
+        """Record cluster links from now on, for :meth:`export` (an index keeps them between runs)."""
+        self._links = array("q")
 
     def clusters(self) -> list[dict[str, Any]]:
         """Every cluster with more than one member, largest first (ties: first seen first).
@@ -235,8 +337,13 @@ class Deduplicator:
         ``members`` (ids in input order) and, when a later record joined two
         clusters after some members had been written with another cluster id,
         ``output_labels`` (the cluster ids its members carry in the output).
+        With documents loaded from an index, only clusters with a member from
+        this run are listed, and ``from_index`` counts their earlier members.
         """
-        groups = sorted(self._uf.groups().items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        groups = sorted(
+            ((root, members) for root, members in self._uf.groups().items() if members[-1] >= self.base),
+            key=lambda kv: (-len(kv[1]), kv[0]),
+        )
         out = []
         for root, members in groups:
             entry: dict[str, Any] = {
@@ -244,11 +351,28 @@ class Deduplicator:
                 "size": len(members),
                 "members": [self._ids[m] for m in members],
             }
+            if self.base:
+                entry["from_index"] = sum(1 for m in members if m < self.base)
             labels = sorted({self._label[m] for m in members})
             if len(labels) > 1:
                 entry["output_labels"] = [self._ids[x] for x in labels]
             out.append(entry)
         return out
+
+
+def _decode_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    if _bad_offsets(offsets, len(blob)):
+        raise ValueError("inconsistent index segment (id offsets)")
+    data = blob.tobytes()
+    bounds = offsets.tolist()
+    try:
+        return [data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+    except UnicodeDecodeError as exc:
+        raise ValueError("inconsistent index segment (ids are not UTF-8)") from exc
+
+
+def _bad_offsets(offsets: np.ndarray, size: int) -> bool:
+    return len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != size or bool(np.any(np.diff(offsets) < 0))
 
 
 def deduplicate(
@@ -279,8 +403,8 @@ def _batches(items: Iterable[Record | Rejected], batch_size: int) -> Iterator[li
         yield batch
 
 
-def _texts(batch: list[Record | Rejected]) -> list[str]:
-    return [item.text for item in batch if isinstance(item, Record)]
+def _texts(batch: list[Record | Rejected], max_chars: int | None) -> list[str]:
+    return [item.text[:max_chars] for item in batch if isinstance(item, Record)]
 
 
 def _all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list[DocPassages] | None]:
@@ -294,22 +418,42 @@ def _all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, lis
 
 
 def _featurized(
-    items: Iterable[Record | Rejected], config: DedupeConfig, workers: int, batch_size: int
+    items: Iterable[Record | Rejected], config: DedupeConfig, workers: int, batch_size: int, max_chars: int | None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[list[Record | Rejected], tuple[Features, list[DocPassages] | None]]]:
     if workers <= 1:
         for batch in _batches(items, batch_size):
-            yield batch, _all_features(_texts(batch), config)
+            yield batch, _all_features(_texts(batch, max_chars), config)
         return
     # At most 2 batches per worker in flight: memory stays bounded however
     # large the input, and results are taken in submission order.
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers) as pool:
+    with ctx.Pool(workers, initializer=_worker_signals) as pool:
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
         for batch in _batches(items, batch_size):
-            pending.append((batch, pool.apply_async(_all_features, (_texts(batch), config))))
+            pending.append((batch, pool.apply_async(_all_features, (_texts(batch, max_chars), config))))
             if len(pending) >= 2 * workers:
                 done, result = pending.popleft()
+                if not _wait(result, stop):
+                    return
                 yield done, result.get()
         while pending:
             done, result = pending.popleft()
+            if not _wait(result, stop):
+                return
             yield done, result.get()
+
+
+def _worker_signals() -> None:
+    # Ctrl-C reaches the whole process group; the main process decides how to
+    # stop (it checkpoints first), so workers leave SIGINT to it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _wait(result: Any, stop: Callable[[], bool] | None) -> bool:
+    """Wait for a worker's result; False when asked to stop first (a dead worker never answers)."""
+    while not result.ready():
+        result.wait(0.1)
+        if stop is not None and stop():
+            return False
+    return True

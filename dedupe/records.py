@@ -41,6 +41,7 @@ class Record:
         source: Input name ("<stdin>" for standard input).
         raw: The input line's bytes without the line ending (empty when built in code).
         has_annotation: The input object already has the key ``"dedupe"``.
+        number: 1-based line number counted across all inputs (0 when built in code).
     """
 
     id: str
@@ -49,6 +50,7 @@ class Record:
     source: str = ""
     raw: bytes = b""
     has_annotation: bool = False
+    number: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Rejected:
     code: str
     reason: str
     raw: bytes
+    number: int = 0  # 1-based line number across all inputs
 
     def message(self) -> str:
         """One-line error naming the input and line."""
@@ -89,6 +92,7 @@ class ReadStats:
 
     lines: int = 0
     blank_lines: int = 0
+    skipped_lines: int = 0  # passed over unread by ``skip`` (a resumed run)
     sources: list[str] = field(default_factory=list)
 
 
@@ -175,7 +179,7 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     """
 
     def reject(code: str, reason: str) -> Rejected:
-        return Rejected(line, source, code, reason, raw)
+        return Rejected(line, source, code, reason, raw, number)
 
     try:
         obj = _parse(raw)
@@ -208,7 +212,7 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
         return reject("bad_id", f"field {id_field!r} is {_json_kind(rid)}; ids must be strings or integers")
     else:
         rid = str(rid)
-    return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj)
+    return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj, number)
 
 
 def read_records(
@@ -217,8 +221,12 @@ def read_records(
     id_field: str = "id",
     stats: ReadStats | None = None,
     stdin: IO[bytes] | None = None,
+    skip: int = 0,
 ) -> Iterator[Record | Rejected]:
     """Read JSONL records from files ('-' is standard input), in order.
+
+    ``skip`` passes over the first ``skip`` lines counted across all inputs
+    without parsing them (a resumed run); they still count for line numbers.
 
     Blank lines are skipped (counted in ``stats``); every other line yields a
     Record or a Rejected. A UTF-8 byte order mark at the start of an input is
@@ -242,6 +250,9 @@ def read_records(
             for raw in stream:
                 line += 1
                 stats.lines += 1
+                if stats.lines <= skip:
+                    stats.skipped_lines += 1
+                    continue
                 if line == 1 and raw.startswith(_BOM):
                     raw = raw[len(_BOM) :]
                 raw = raw.strip()

@@ -80,6 +80,7 @@ def build_report(
     mode: str,
     rejects_file: str | None = None,
     error: str | None = None,
+    index: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON report of a run: ``completed`` is false and ``error`` says why when it stopped early."""
     seconds = stats.seconds
@@ -99,6 +100,9 @@ def build_report(
             "clusters": len(clusters),
             "clusters_merged_after_output": sum(1 for c in clusters if "output_labels" in c),
             "lsh_candidates": dedup.candidates,
+            "repeated_ids": dedup.repeated_ids(),
+            "truncated_for_matching": dedup.truncated,
+            "lines_skipped_by_resume": read.skipped_lines,
         },
         "parameters": dedup.config.parameters(),
         "timings": {
@@ -112,6 +116,9 @@ def build_report(
         "rejects_file": rejects_file,
         "clusters": clusters,
     }
+    report["max_chars"] = dedup.max_chars
+    if index is not None:
+        report["index"] = index
     if dedup.passages is not None:
         report["passages"] = dedup.passages.report(removing=mode == "filter")
     return report
@@ -130,6 +137,17 @@ def summary(report: dict[str, Any]) -> str:
     )
     if c["rejected"] and report.get("rejects_file"):
         line += f" (see {report['rejects_file']})"
+    notes = []
+    if c.get("truncated_for_matching"):
+        notes.append(f"{_n(c['truncated_for_matching'], 'text')} over {report['max_chars']:,} characters matched on "
+                     "their start only (--max-chars; output unchanged)")
+    if c.get("repeated_ids"):
+        notes.append(f"{_n(c['repeated_ids'], 'record')} reused an earlier record's id")
+    ix = report.get("index")
+    if ix is not None:
+        notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {ix['documents_after']:,} documents")
+    for note in notes:
+        line += f"\n{note}"
     p = report.get("passages")
     if p is not None:
         f = p["found"]

@@ -39,6 +39,9 @@ def containment(a: np.ndarray, b: np.ndarray) -> float:
 
 
 _CHUNK_BITS = 22  # 4M values (32 MB of uint64) per chunk
+# A position's start packs (chunk index << _OFFSET_BITS) + offset in the chunk:
+# loaded blocks (see ArrayStore.extend) are one chunk each, however large.
+_OFFSET_BITS = 40
 
 
 class ArrayStore:
@@ -86,14 +89,55 @@ class ArrayStore:
             chunk = len(self._chunks) - 1
             self._chunks[chunk][self._fill : self._fill + rows] = values
             self._fill += rows
-        self._start[position] = (chunk << _CHUNK_BITS) + (self._fill - rows if rows <= size else 0)
+        self._start[position] = (chunk << _OFFSET_BITS) + (self._fill - rows if rows <= size else 0)
         self._length[position] = rows
+
+    def __len__(self) -> int:
+        """Number of positions (present or absent)."""
+        return len(self._start)
+
+    def extend(self, values: np.ndarray, offsets: np.ndarray) -> None:
+        """Append positions ``len(self) ...``: position k holds ``values[offsets[k]:offsets[k+1]]``.
+
+        ``values`` is kept as one chunk (no copy), so loading a saved block is
+        one numpy call rather than one :meth:`put` per position. Later
+        :meth:`put` calls go to new chunks.
+
+        Example:
+            >>> import numpy as np
+            >>> store = ArrayStore(np.uint64)
+            >>> store.extend(np.array([1, 2, 3], dtype=np.uint64), np.array([0, 2, 2, 3]))
+            >>> [store.get(k).tolist() for k in range(3)]
+            [[1, 2], [], [3]]
+        """
+        chunk = len(self._chunks)
+        self._chunks.append(np.ascontiguousarray(values, dtype=self.dtype))
+        self._fill = 1 << _CHUNK_BITS  # the next put starts a new chunk
+        offsets = np.asarray(offsets, dtype=np.int64)
+        self._start.frombytes(((chunk << _OFFSET_BITS) + offsets[:-1]).astype(np.int64).tobytes())
+        self._length.frombytes(np.diff(offsets).astype(self._length.typecode).tobytes())
+
+    def export(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions ``first .. stop-1`` as (values, offsets); absent positions are empty.
+
+        The inverse of :meth:`extend`.
+        """
+        parts = []
+        lengths = np.zeros(stop - first, dtype=np.int64)
+        for k, position in enumerate(range(first, stop)):
+            if self._start[position] >= 0:
+                part = self.get(position)
+                parts.append(part)
+                lengths[k] = len(part)
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        values = np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
+        return values.astype(self.dtype, copy=False), offsets
 
     def get(self, position: int) -> np.ndarray:
         """The array stored under ``position`` (a read-only view)."""
         start = self._start[position]
         if start < 0:
             raise KeyError(position)
-        chunk = self._chunks[start >> _CHUNK_BITS]
-        offset = start & ((1 << _CHUNK_BITS) - 1)
+        chunk = self._chunks[start >> _OFFSET_BITS]
+        offset = start & ((1 << _OFFSET_BITS) - 1)
         return chunk[offset : offset + self._length[position]]

@@ -276,15 +276,17 @@ def _bad_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_bad_line_without_rejects_exits_3_with_one_line_naming_source_and_line(cli, tmp_path):
+def test_bad_line_without_rejects_exits_3_with_the_summary_then_one_error_line(cli, tmp_path):
     path = _bad_file(tmp_path)
     result = cli(["scan", path])
     assert result.exit_code == 3
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert f"{path}:3:" in lines[0]
+    assert len(lines) == 2, result.stderr
+    # The records decided before the bad line are accounted for, the bad line among them.
+    assert "2 input records" in lines[0] and "1 kept" in lines[0] and "1 rejected" in lines[0]
+    assert f"{path}:3:" in lines[1]
     assert "Traceback" not in result.stderr
-    assert "--rejects" in lines[0]
+    assert "--rejects" in lines[1]
 
 
 def test_report_of_a_run_stopped_by_bad_input_says_how_far_it_got(cli, tmp_path):
@@ -305,8 +307,8 @@ def test_report_of_a_run_stopped_by_bad_input_says_how_far_it_got(cli, tmp_path)
 def test_bad_line_on_stdin_names_stdin(cli, tmp_path):
     result = cli(["filter"], input=_bad_file(tmp_path).read_bytes())
     assert result.exit_code == 3
-    assert "<stdin>:3:" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert "<stdin>:3:" in result.stderr.strip().splitlines()[-1]
+    assert len(result.stderr.strip().splitlines()) == 2
 
 
 def test_rejects_file_gets_one_json_line_per_bad_line_and_the_run_goes_on(cli, tmp_path):
@@ -467,13 +469,13 @@ def test_subprocess_output_is_byte_identical_across_runs_and_worker_counts(run_d
     assert {r["id"] for r in dups} <= in_clusters
 
 
-def test_subprocess_bad_input_exits_3_with_one_line(run_dedupe, tmp_path):
+def test_subprocess_bad_input_exits_3_with_the_summary_and_one_error_line(run_dedupe, tmp_path):
     path = _bad_file(tmp_path)
     proc = run_dedupe(["filter", path])
     assert proc.returncode == 3
     err = proc.stderr.decode()
-    assert len(err.strip().splitlines()) == 1, err
-    assert f"{path}:3:" in err
+    assert len(err.strip().splitlines()) == 2, err
+    assert f"{path}:3:" in err.strip().splitlines()[-1]
     assert "Traceback" not in err
 
 
