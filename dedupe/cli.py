@@ -251,7 +251,8 @@ class _Signals:
     def __enter__(self) -> _Signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                self._old[sig] = signal.signal(sig, self._handle)
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # keep an inherited "ignore" (nohup, background jobs)
+                    self._old[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread (embedded use): leave signals alone
                 pass
         return self

@@ -124,7 +124,7 @@ class ArrayStore:
         """
         parts = []
         lengths = np.zeros(stop - first, dtype=np.int64)
-        for k, position in enumerate(range(first, stop)):
+        for k, position in enumerate(range(first, min(stop, len(self._start)))):
             if self._start[position] >= 0:
                 part = self.get(position)
                 parts.append(part)

@@ -245,3 +245,129 @@ def cli():
 def substitute():
     """``substitute(text, count)``: see :func:`substitute_words`."""
     return substitute_words
+
+
+# --------------------------------------------------------------------------- Redis (shared index)
+
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+REDIS_INSTALL_HINT = (
+    "the shared-index tests need the redis-server binary, which is not on PATH: run `make test` (it installs "
+    "Debian's redis-server package) or `apt-get install -y redis-server` (with sudo when not root)"
+)
+
+
+@dataclass
+class RedisServer:
+    """A redis-server process started for the tests, on 127.0.0.1."""
+
+    process: subprocess.Popen
+    port: int
+    directory: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_answers(port: int) -> bool:
+    """True once something on ``port`` answers PING with a Redis reply (+PONG, or -NOAUTH with a password)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            reply = s.recv(64)
+    except OSError:
+        return False
+    return reply.startswith((b"+PONG", b"-NOAUTH"))
+
+
+def start_redis_server(directory: Path, *extra: str, timeout: float = 10.0) -> RedisServer:
+    """Start ``redis-server`` on a random free port in ``directory``; wait until PING answers.
+
+    Fails the test (never skips) when the binary is missing or the server does not come up.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(REDIS_INSTALL_HINT, pytrace=False)
+    directory.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for attempt in range(3):  # the free port may be taken between choosing it and binding it
+        port = _free_port()
+        log = directory / f"redis-{port}.log"
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--protected-mode", "yes", "--dir", str(directory), "--logfile", "", *extra]
+        with open(log, "wb") as out:
+            process = subprocess.Popen(args, cwd=directory, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT)
+        server = RedisServer(process, port, directory, log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            if _redis_answers(port):
+                return server
+            time.sleep(0.02)
+        stop_redis_server(server)
+        problems.append(f"port {port}: " + log.read_text(errors="replace")[-1500:].strip())
+    pytest.fail("redis-server did not answer PING within %.0f s:\n%s" % (timeout, "\n".join(problems)),
+                pytrace=False)
+
+
+def stop_redis_server(server: RedisServer) -> None:
+    process = server.process
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """URL ``redis://127.0.0.1:PORT/0`` of a throwaway redis-server for the whole session (no persistence)."""
+    server = start_redis_server(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.url
+    finally:
+        stop_redis_server(server)
+
+
+@pytest.fixture
+def redis_url(redis_server: str, request):
+    """``redis_server``'s URL with a prefix of this test's own; every key of that prefix is deleted afterwards."""
+    from dedupe.redis_index import RedisIndex
+
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:40]
+    url = f"{redis_server}?prefix=t-{name}-{uuid.uuid4().hex[:8]}"
+    yield url
+    index = RedisIndex(url)
+    try:
+        index.clear()
+    finally:
+        index.close()
+
+
+@pytest.fixture
+def start_redis(tmp_path: Path):
+    """``start_redis(*args)`` starts another redis-server with extra arguments (e.g. ``--requirepass``)
+    for this test only, and returns its :class:`RedisServer`; every one is stopped after the test."""
+    started: list[RedisServer] = []
+
+    def start(*extra: str) -> RedisServer:
+        server = start_redis_server(tmp_path / f"redis-{len(started)}", *extra)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop_redis_server(server)

@@ -1,0 +1,660 @@
+"""A shared LSH index in Redis, so that several ``dedupe`` processes dedup against one another.
+
+The in-memory :class:`~dedupe.lsh.BandIndex` maps 64-bit band keys (from
+:func:`~dedupe.lsh.band_keys`) to stream positions of one process. A
+:class:`RedisIndex` keeps the same mapping on one Redis server, with global
+document numbers handed out by the server, plus what a process needs to
+verify and label a candidate found by another process: its id, its cluster
+and an opaque payload (the bytes of a numpy array: shingle hashes or a
+signature).
+
+Redis URL: ``redis://[USER@]HOST[:PORT][/DB][?prefix=NAME]`` (port 6379, db 0,
+prefix ``dedupe`` by default), ``rediss://`` for TLS. The password is never
+part of the URL (a URL ends up in process lists, shell history and reports):
+it is read from the environment variable ``DEDUPE_REDIS_PASSWORD``.
+
+Key layout (``P`` is the prefix; every key starts with ``P:``):
+
+==========================  ======  ===================================================
+key                         type    content
+==========================  ======  ===================================================
+``P:params``                string  the matching parameters, JSON with sorted keys,
+                                    set once by the first process (SET NX)
+``P:next``                  string  next document number to hand out (INCRBY)
+``P:docs``                  string  bitmap: bit ``n`` set once document ``n`` is stored
+                                    (``len`` is its BITCOUNT)
+``P:lock``                  string  token of the process holding the lock, with a TTL
+``P:b:{key:016x}``          set     document numbers having band key ``key``
+                                    (decimal integers, so Redis keeps small sets as
+                                    compact intsets)
+``P:d:{number}``            hash    ``id``, ``cluster`` (UTF-8) and ``payload`` (bytes)
+                                    of document ``number``
+==========================  ======  ===================================================
+
+Memory: each document costs one hash (its id, cluster and payload plus ~570
+bytes: a payload over 64 bytes makes Redis keep the hash as a hash table
+rather than a compact listpack) and, per band, one Redis key holding a small
+set (band keys of different documents rarely coincide): about 107 bytes per
+band. Measured with ``INFO memory`` (``used_memory`` before and after, Redis
+7.0.15, jemalloc) for 10,000 fake documents with 20 random band keys, a
+1,024-byte payload and 12-character ids and clusters: **about 3,750 bytes per
+document**, ~1,600 for the document hash and ~2,150 for the band sets. So
+1 GB of Redis holds about 270,000 such documents. A 1,024-byte payload is 128
+uint64 shingle hashes (a text of ~130 words); the signature of
+``--verify estimate`` (128 uint32 values) is half that.
+
+Writes (:meth:`RedisIndex.add`) allocate consecutive numbers with one
+``INCRBY`` and then write every hash and set in one ``MULTI``/``EXEC``
+transaction, so a document number that appears in a band set always has its
+hash. A process that dies between the two round trips only leaves a gap in the
+numbering. Queries and fetches are one pipelined round trip each. To decide a
+batch against every earlier batch of every process, hold :meth:`RedisIndex.lock`
+around query, verification and add of that batch.
+
+A dropped connection or a timeout is retried 6 times over about 3 s (then it
+is a :class:`SharedIndexError`). A retried write does no harm: HSET, SADD and
+SETBIT are idempotent, and a retried INCRBY only leaves a gap.
+
+redis-py is an optional dependency (``pip install 'dedupe[redis]'``): it is
+imported only when a :class:`RedisIndex` is built. It speaks RESP2, so any
+Redis from 4.0 on works (UNLINK). One Redis server (or a primary) is
+supported, not Redis Cluster (a transaction spans many keys).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+
+import numpy as np
+
+__all__ = ["RedisIndex", "RedisTarget", "SharedIndexError", "parse_redis_url"]
+
+DEFAULT_PORT = 6379
+DEFAULT_DB = 0
+DEFAULT_PREFIX = "dedupe"
+PASSWORD_ENV = "DEDUPE_REDIS_PASSWORD"
+_URL_FORM = "redis://HOST:PORT/DB?prefix=NAME"
+_DIGITS = re.compile(r"[0-9]+")
+# Strings are stored as UTF-8; surrogatepass lets any Python str round-trip.
+_ENCODING, _ERRORS = "utf-8", "surrogatepass"
+
+
+class SharedIndexError(Exception):
+    """A problem with the shared index a user can fix: the message says what and how (never with a password)."""
+
+
+# --------------------------------------------------------------------------- URL
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where a shared index lives: the parts of a Redis URL (there is never a password here).
+
+    Attributes:
+        host: Host name or IP address (an IPv6 address without brackets).
+        port: TCP port.
+        db: Redis database number.
+        prefix: Every key of the index starts with ``prefix + ":"``.
+        username: ACL user name, or None for the default user.
+        tls: True for ``rediss://``.
+
+    Example:
+        >>> RedisTarget("cache.example", 6380, 2, "corpus-a", "ingest").display()
+        'redis://ingest@cache.example:6380/2?prefix=corpus-a'
+    """
+
+    host: str
+    port: int = DEFAULT_PORT
+    db: int = DEFAULT_DB
+    prefix: str = DEFAULT_PREFIX
+    username: str | None = None
+    tls: bool = False
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (an IPv6 host in brackets), for messages."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def display(self) -> str:
+        """The URL of this target, which holds no secret and parses back to the same target.
+
+        Example:
+            >>> parse_redis_url("rediss://[::1]/3").display()
+            'rediss://[::1]:6379/3?prefix=dedupe'
+        """
+        scheme = "rediss" if self.tls else "redis"
+        user = f"{quote(self.username, safe='')}@" if self.username is not None else ""
+        return f"{scheme}://{user}{self.address}/{self.db}?prefix={quote(self.prefix, safe=':')}"
+
+
+def _url_error(problem: str) -> SharedIndexError:
+    return SharedIndexError(f"bad Redis URL: {problem} (expected {_URL_FORM})")
+
+
+def parse_redis_url(url: str) -> RedisTarget:
+    """Parse ``redis://[USER@]HOST[:PORT][/DB][?prefix=NAME]`` (or ``rediss://`` for TLS).
+
+    Port 6379, db 0 and prefix ``dedupe`` by default. A password in the URL is
+    refused: set the environment variable ``DEDUPE_REDIS_PASSWORD`` instead.
+    Messages name the faulty part, never the whole URL.
+
+    Raises:
+        SharedIndexError: The URL is not of that form.
+
+    Example:
+        >>> parse_redis_url("redis://10.0.0.5:7000/1?prefix=crawl")
+        RedisTarget(host='10.0.0.5', port=7000, db=1, prefix='crawl', username=None, tls=False)
+        >>> parse_redis_url("redis://localhost").display()
+        'redis://localhost:6379/0?prefix=dedupe'
+        >>> parse_redis_url("redis://bob:hunter2@localhost/0")
+        Traceback (most recent call last):
+        ...
+        dedupe.redis_index.SharedIndexError: bad Redis URL: it contains a password ... DEDUPE_REDIS_PASSWORD ...
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"a Redis URL must be a str, not {type(url).__name__}")
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        raise _url_error("no '://' after the scheme")
+    scheme = scheme.lower()
+    if scheme not in ("redis", "rediss"):
+        raise _url_error(f"unsupported scheme {scheme!r}: use redis:// (or rediss:// for TLS)")
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if "@" in tail:
+        # Most likely a password holding '/', '?' or '#' that split the URL in
+        # the wrong place: say nothing of the pieces, they may be secret.
+        raise _url_error(
+            "'@' after the host (a password in the URL?): a password never goes in the URL, "
+            f"set the environment variable {PASSWORD_ENV} instead"
+        )
+    username: str | None = None
+    if "@" in authority:
+        userinfo, _, authority = authority.rpartition("@")
+        if ":" in userinfo:
+            raise _url_error(
+                "it contains a password (USER:PASSWORD@): remove it from the URL and set the environment "
+                f"variable {PASSWORD_ENV} instead (a URL ends up in process lists, shell history and reports)"
+            )
+        username = unquote(userinfo)
+        if not username:
+            raise _url_error("empty user name before '@': remove the '@' or write USER@HOST")
+    host, port = _host_port(authority)
+    if "#" in tail:
+        raise _url_error("a fragment ('#...') is not allowed")
+    path, _, query = tail.partition("?")
+    db = DEFAULT_DB
+    if path not in ("", "/"):
+        number = path[1:]
+        if not _DIGITS.fullmatch(number):
+            raise _url_error(f"database {unquote(number)!r} is not a number: the path is /DB, e.g. /0")
+        db = int(number)
+    prefix = DEFAULT_PREFIX
+    seen_prefix = False
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != "prefix":
+            raise _url_error(f"unknown query parameter {key!r}: the only one is prefix")
+        if seen_prefix:
+            raise _url_error("prefix is given twice")
+        seen_prefix, prefix = True, value
+    _check_prefix(prefix)
+    return RedisTarget(host=host, port=port, db=db, prefix=prefix, username=username, tls=scheme == "rediss")
+
+
+def _host_port(authority: str) -> tuple[str, int]:
+    port_text: str | None = None
+    if authority.startswith("["):
+        host, bracket, after = authority[1:].partition("]")
+        if not bracket:
+            raise _url_error("an IPv6 address in '[' has no closing ']'")
+        if after:
+            if not after.startswith(":"):
+                raise _url_error(f"unexpected {after!r} after the IPv6 address")
+            port_text = after[1:]
+    else:
+        if authority.count(":") > 1:
+            raise _url_error("put an IPv6 address in brackets: redis://[::1]:6379/0")
+        host, colon, after = authority.partition(":")
+        if colon:
+            port_text = after
+    host = unquote(host)
+    if not host:
+        raise _url_error("no host: write e.g. redis://localhost:6379/0")
+    if any(c.isspace() or not c.isprintable() for c in host):
+        raise _url_error(f"the host {host!r} contains whitespace or control characters")
+    if port_text is None:
+        return host, DEFAULT_PORT
+    if not _DIGITS.fullmatch(port_text):
+        raise _url_error(f"port {port_text!r} is not a number")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise _url_error(f"port {port} is out of range (1 to 65535)")
+    return host, port
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix:
+        raise _url_error("empty prefix: write ?prefix=NAME or leave it out for the default 'dedupe'")
+    if any(c.isspace() for c in prefix):
+        raise _url_error(f"prefix {prefix!r} contains whitespace")
+    if not prefix.isprintable():
+        raise _url_error(f"prefix {prefix!r} contains control characters")
+    if prefix.startswith(":") or prefix.endswith(":"):
+        raise _url_error(f"prefix {prefix!r} starts or ends with ':' (the ':' after it is added to every key)")
+
+
+# --------------------------------------------------------------------------- index
+
+
+def _import_redis() -> ModuleType:
+    try:
+        module = importlib.import_module("redis")
+    except ImportError:
+        raise SharedIndexError(
+            "the shared Redis index needs redis-py, which is not installed: pip install 'dedupe[redis]'"
+        ) from None
+    major = str(getattr(module, "__version__", "0")).split(".")[0]
+    if not major.isdigit() or int(major) < 5:
+        raise SharedIndexError(
+            f"the shared Redis index needs redis-py 5 or later, found {getattr(module, '__version__', '?')}: "
+            "pip install -U 'dedupe[redis]'"
+        )
+    return module
+
+
+def _retry(times: int) -> Any:
+    """redis-py's retry policy for connection errors and timeouts: ``times`` retries, 0.1 s doubling to 1 s apart."""
+    retry = importlib.import_module("redis.retry").Retry
+    if times == 0:
+        return retry(importlib.import_module("redis.backoff").NoBackoff(), 0)
+    return retry(importlib.import_module("redis.backoff").ExponentialBackoff(cap=1.0, base=0.05), times)
+
+
+def _text(value: str) -> bytes:
+    return value.encode(_ENCODING, _ERRORS)
+
+
+class RedisIndex:
+    """LSH index of band keys shared by every process that opens the same URL.
+
+    Args:
+        url: ``redis://HOST:PORT/DB?prefix=NAME`` (see :func:`parse_redis_url`).
+        password_env: Environment variable read for the password (unset or
+            empty: no password).
+        client: A ready ``redis.Redis`` client to use instead of connecting
+            (tests, custom TLS or socket options). It must not decode
+            responses. The URL still gives the prefix and the names in messages.
+
+    Raises:
+        SharedIndexError: Bad URL, redis-py missing, server unreachable,
+            authentication refused, database out of range.
+
+    Example (needs a server):
+        >>> import numpy as np
+        >>> index = RedisIndex("redis://localhost:6379/0?prefix=example")  # doctest: +SKIP
+        >>> index.check_parameters({"num_perm": 128, "bands": 2})  # doctest: +SKIP
+        >>> keys = np.array([[11, 22], [33, 22]], dtype=np.uint64)
+        >>> with index.lock():  # doctest: +SKIP
+        ...     found = index.query(keys)
+        ...     numbers = index.add([("a", "a", keys[0], b"x"), ("b", "a", keys[1], b"y")])
+        >>> found, numbers, index.query(keys[1:])  # doctest: +SKIP
+        ([[], []], [0, 1], [[0, 1]])
+        >>> index.fetch([1])  # doctest: +SKIP
+        {1: ('b', 'a', b'y')}
+        >>> len(index)  # doctest: +SKIP
+        2
+        >>> index.clear(); index.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, *, password_env: str = PASSWORD_ENV, client: Any = None) -> None:
+        self.target = parse_redis_url(url)
+        self.url = self.target.display()
+        self._password_env = password_env
+        password = os.environ.get(password_env) or None
+        self._secrets = [password] if password else []
+        self._redis = _import_redis()
+        t = self.target
+        options: dict[str, Any] = {
+            "host": t.host, "port": t.port, "db": t.db, "username": t.username, "password": password,
+            "ssl": t.tls, "socket_connect_timeout": 5, "protocol": 2,
+        }
+        if client is None:
+            # The check runs on a client that does not retry, so that a closed
+            # port or a refused password is reported at once.
+            probe = self._redis.Redis(**options, retry=_retry(0))
+            try:
+                with self._talking("connecting"):
+                    probe.ping()
+            finally:
+                probe.close()
+            client = self._redis.Redis(**options, socket_timeout=60, retry=_retry(6))
+        else:
+            with self._talking("connecting"):
+                client.ping()
+        self._client = client
+        p = self.target.prefix
+        self._params_key, self._next_key, self._docs_key, self._lock_key = (
+            f"{p}:params", f"{p}:next", f"{p}:docs", f"{p}:lock")
+
+    def __repr__(self) -> str:
+        return f"RedisIndex({self.url!r})"
+
+    def __enter__(self) -> RedisIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections (the index itself stays on the server)."""
+        self._client.close()
+
+    # ------------------------------------------------------------- errors
+
+    def _scrub(self, message: str) -> str:
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
+        return message
+
+    @contextmanager
+    def _talking(self, action: str) -> Iterator[None]:
+        """Turn redis-py errors raised while doing ``action`` into SharedIndexError."""
+        r = self._redis
+        where = f"Redis at {self.target.address}"
+        try:
+            yield
+        except SharedIndexError:
+            raise
+        except r.AuthenticationError as e:
+            if not self._secrets:
+                message = f"{where} requires a password: set the environment variable {self._password_env}"
+            else:
+                message = (f"{where} refused the credentials (user {self.target.username or 'default'!r}, password "
+                           f"from {self._password_env}): check the password and the user name in the URL")
+            raise SharedIndexError(self._scrub(f"{message} (server: {str(e).rstrip('.')})")) from None
+        except (r.ConnectionError, r.TimeoutError) as e:
+            what = (f"cannot connect to {where}" if action == "connecting"
+                    else f"lost the connection to {where} while {action}")
+            raise SharedIndexError(self._scrub(
+                f"{what} ({self.url}): {str(e).rstrip('.')}. Check that the server is running and reachable "
+                "and that the host and port in the URL are right"
+            )) from None
+        except r.ResponseError as e:
+            text = str(e)
+            if "NOAUTH" in text or "WRONGPASS" in text:
+                message = (f"{where} requires a password: set the environment variable {self._password_env}"
+                           if not self._secrets else f"{where} refused the password from {self._password_env}")
+            elif "DB index is out of range" in text:
+                message = (f"{where} has no database {self.target.db}: use a lower /DB in the URL "
+                           "(the server's 'databases' setting, 16 by default)")
+            elif "WRONGTYPE" in text:
+                message = (f"a key under the prefix {self.target.prefix!r} at {where} holds another kind of value "
+                           "(the prefix is used by something else): choose another ?prefix=NAME or clear it")
+            elif "OOM " in text:
+                message = (f"{where} is out of memory (its maxmemory) while {action}: "
+                           "give it more memory or use a new index")
+            else:
+                message = f"{where} answered an error while {action}: {text}"
+            raise SharedIndexError(self._scrub(message)) from None
+        except r.RedisError as e:
+            raise SharedIndexError(self._scrub(f"{where}: error while {action}: {e}")) from None
+
+    def _corrupt(self, what: str) -> SharedIndexError:
+        return SharedIndexError(
+            f"the index at {self.url} is corrupt: {what}. Reset it (RedisIndex.clear()) or use another ?prefix=NAME"
+        )
+
+    # ------------------------------------------------------------- parameters
+
+    def check_parameters(self, params: dict[str, Any]) -> None:
+        """Store ``params`` if the index has none yet, else check that they are the same.
+
+        The first process stores them (JSON with sorted keys, SET NX, so two
+        first processes cannot both win); every later one compares.
+
+        Raises:
+            SharedIndexError: The index was built with other parameters; the
+                message lists each differing key with both values.
+        """
+        mine = json.loads(json.dumps(params, sort_keys=True))  # the JSON view: tuples are lists
+        encoded = json.dumps(mine, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        with self._talking("checking the parameters"):
+            if self._client.set(self._params_key, _text(encoded), nx=True):
+                return
+            raw = self._client.get(self._params_key)
+        if raw is None:  # cleared between SET NX and GET
+            return self.check_parameters(params)
+        try:
+            theirs = json.loads(raw.decode(_ENCODING, _ERRORS))
+        except ValueError:
+            theirs = None
+        if not isinstance(theirs, dict):
+            raise self._corrupt(f"{self._params_key} is not a JSON object")
+        if theirs == mine:
+            return
+        missing = object()
+        differing = sorted(k for k in set(mine) | set(theirs) if theirs.get(k, missing) != mine.get(k, missing))
+
+        def show(values: dict[str, Any]) -> str:
+            return ", ".join(f"{k}={json.dumps(values[k], sort_keys=True, ensure_ascii=False)}" if k in values
+                             else f"{k} unset" for k in differing)
+
+        raise SharedIndexError(
+            f"the index at {self.url} was built with {show(theirs)}; this run has {show(mine)}. "
+            "Run with the same parameters, or use another ?prefix=NAME (or clear that index)"
+        )
+
+    # ------------------------------------------------------------- lock
+
+    @contextmanager
+    def lock(self, timeout: float = 60.0) -> Iterator[None]:
+        """Hold the index-wide lock ``PREFIX:lock`` (blocking until it is free).
+
+        The lock is redis-py's ``Lock``: a random token stored with SET NX PX
+        and released by a Lua script only if the token is still ours. The key
+        has a TTL of ``timeout`` seconds, renewed every ``timeout / 3`` seconds
+        by a background thread while the block runs. So a holder that crashes
+        or loses its connection frees the lock at most ``timeout`` seconds
+        later, while a live holder is never cut off however long its block
+        takes. Waiting has no limit: a live holder is assumed to make progress,
+        so hold the lock only around the work on the index (query, verify,
+        add of one batch), never around reading input.
+
+        Raises:
+            SharedIndexError: The server went away, or the lock was lost while
+                held (it expired during a connection outage longer than
+                ``timeout``, or someone deleted it): another process may then
+                have written at the same time.
+        """
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        lk = self._client.lock(self._lock_key, timeout=timeout, sleep=0.02, blocking=True,
+                               blocking_timeout=None, thread_local=False)
+        with self._talking("waiting for the lock"):
+            lk.acquire()
+        stop = threading.Event()
+        lost: list[str] = []
+
+        def renew() -> None:
+            while not stop.wait(timeout / 3):
+                try:
+                    lk.reacquire()
+                except self._redis.exceptions.LockNotOwnedError:
+                    lost.append("it expired or was deleted while held")
+                    return
+                except self._redis.RedisError:
+                    continue  # a connection hiccup: try again before the TTL runs out
+
+        renewer = threading.Thread(target=renew, name=f"dedupe-lock-{self.target.prefix}", daemon=True)
+        renewer.start()
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            stop.set()
+            renewer.join()
+            try:
+                with self._talking("releasing the lock"):
+                    try:
+                        lk.release()
+                    except self._redis.exceptions.LockError:
+                        lost.append("it expired or was deleted while held")
+            except SharedIndexError as e:
+                if not failed:
+                    raise
+                lost.append(str(e))
+            if lost and not failed:
+                raise SharedIndexError(
+                    f"lost the lock {self._lock_key} of {self.url} ({'; '.join(lost)}): another process may have "
+                    f"written at the same time. Check the server and the network; a longer lock timeout "
+                    f"(now {timeout:g} s) rides out longer outages"
+                )
+
+    # ------------------------------------------------------------- data
+
+    def _band_key(self, key: int) -> str:
+        return f"{self.target.prefix}:b:{key:016x}"
+
+    def _doc_key(self, ref: int) -> str:
+        return f"{self.target.prefix}:d:{ref}"
+
+    def query(self, keys: np.ndarray) -> list[list[int]]:
+        """Document numbers sharing at least one band key with each row of ``keys``.
+
+        Args:
+            keys: uint64 array of shape (n, bands), as from :func:`~dedupe.lsh.band_keys`.
+
+        Returns:
+            For each row, the sorted unique document numbers (one SUNION per
+            row, all rows in one pipelined round trip).
+        """
+        keys = _key_matrix(keys)
+        if keys.shape[0] == 0:
+            return []
+        if keys.shape[1] == 0:
+            return [[] for _ in range(keys.shape[0])]
+        pipe = self._client.pipeline(transaction=False)
+        for row in keys.tolist():
+            pipe.sunion([self._band_key(k) for k in row])
+        with self._talking("querying"):
+            replies = pipe.execute()
+        try:
+            return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else []
+                    for members in replies]
+        except ValueError:
+            raise self._corrupt("a band set holds something that is not a document number") from None
+
+    def fetch(self, refs: list[int]) -> dict[int, tuple[str, str, bytes]]:
+        """(id, cluster, payload) of each document number in ``refs``, in one pipelined round trip.
+
+        Raises:
+            SharedIndexError: A number has no document (the index is corrupt,
+                or was cleared while in use).
+        """
+        numbers = sorted({int(r) for r in refs})
+        if not numbers:
+            return {}
+        pipe = self._client.pipeline(transaction=False)
+        for ref in numbers:
+            pipe.hmget(self._doc_key(ref), ["id", "cluster", "payload"])
+        with self._talking("fetching documents"):
+            replies = pipe.execute()
+        out: dict[int, tuple[str, str, bytes]] = {}
+        for ref, (rid, cluster, payload) in zip(numbers, replies):
+            if rid is None or cluster is None or payload is None:
+                raise self._corrupt(f"document {ref} is missing (was the index cleared while in use?)")
+            out[ref] = (rid.decode(_ENCODING, _ERRORS), cluster.decode(_ENCODING, _ERRORS), payload)
+        return out
+
+    def add(self, docs: list[tuple[str, str, np.ndarray, bytes]]) -> list[int]:
+        """Store documents; returns their global numbers (consecutive, the first document ever is 0).
+
+        Args:
+            docs: (id, cluster, band key row (uint64, shape (bands,)), payload bytes) per document.
+
+        One INCRBY allocates the numbers, then one MULTI/EXEC transaction
+        writes every document hash and band set, so the documents become
+        visible to queries all at once.
+        """
+        if not docs:
+            return []
+        rows: list[tuple[bytes, bytes, list[int], bytes]] = []
+        for doc_id, doc_cluster, row, doc_payload in docs:
+            if not isinstance(doc_id, str) or not isinstance(doc_cluster, str):
+                raise TypeError("a document's id and cluster must be str")
+            if not isinstance(doc_payload, (bytes, bytearray, memoryview)):
+                raise TypeError(f"a document's payload must be bytes, not {type(doc_payload).__name__}")
+            rows.append((_text(doc_id), _text(doc_cluster), _key_matrix(row, ndim=1).tolist(), bytes(doc_payload)))
+        with self._talking("adding documents"):
+            end = int(self._client.incrby(self._next_key, len(rows)))
+        first = end - len(rows)
+        members: dict[int, list[int]] = {}
+        pipe = self._client.pipeline(transaction=True)
+        for ref, (rid, cluster, keys, payload) in enumerate(rows, start=first):
+            pipe.hset(self._doc_key(ref), mapping={"id": rid, "cluster": cluster, "payload": payload})
+            for key in keys:
+                members.setdefault(key, []).append(ref)
+        for key, refs in members.items():
+            pipe.sadd(self._band_key(key), *refs)
+        for ref in range(first, end):
+            pipe.setbit(self._docs_key, ref, 1)
+        with self._talking("adding documents"):
+            pipe.execute()
+        return list(range(first, end))
+
+    def __len__(self) -> int:
+        """Number of documents stored."""
+        with self._talking("counting documents"):
+            return int(self._client.bitcount(self._docs_key))
+
+    def clear(self) -> None:
+        """Delete the whole index: every key of this prefix (SCAN + UNLINK).
+
+        Only keys of this index's layout are deleted, so clearing prefix ``a``
+        leaves an index with prefix ``a:b`` alone. Do not clear an index other
+        processes are using.
+        """
+        p = _glob_escape(self.target.prefix)
+        patterns = [f"{p}:b:" + "[0-9a-f]" * 16, f"{p}:d:[0-9]*"]
+        fixed = [self._params_key, self._next_key, self._docs_key, self._lock_key]
+        doc_prefix = _text(f"{self.target.prefix}:d:")
+        with self._talking("clearing the index"):
+            self._client.unlink(*fixed)
+            for pattern in patterns:
+                batch: list[bytes] = []
+                for key in self._client.scan_iter(match=pattern, count=1000):
+                    if key.startswith(doc_prefix) and not key[len(doc_prefix):].isdigit():
+                        continue  # e.g. "a:d:7:x" of an index with prefix "a:d:7"
+                    batch.append(key)
+                    if len(batch) >= 1000:
+                        self._client.unlink(*batch)
+                        batch = []
+                if batch:
+                    self._client.unlink(*batch)
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _key_matrix(keys: np.ndarray, ndim: int = 2) -> np.ndarray:
+    arr = np.asarray(keys)
+    if arr.dtype != np.uint64:
+        raise TypeError(f"band keys must be a uint64 array (from band_keys), got {arr.dtype}")
+    if arr.ndim != ndim:
+        shape = "(n, bands)" if ndim == 2 else "(bands,)"
+        raise ValueError(f"band keys must have shape {shape}, got {arr.shape}")
+    return arr
+
