@@ -24,7 +24,8 @@ from .pipeline import Deduplicator
 from .passages import remove_spans
 from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
 from .report import RunStats, build_report, progress, summary
-from .store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStoreError
+from .redis_index import RedisIndex, SharedIndexError
+from .store import Checkpointer, IndexStoreError
 
 
 class ExitCode(enum.IntEnum):
@@ -33,6 +34,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     OUTPUT_ERROR = 4
+    INDEX_ERROR = 5  # --index: corrupt, built with other parameters, unreachable, or cannot be saved
     INTERRUPTED = 130  # SIGINT (Ctrl-C); SIGTERM gives 143
     BROKEN_PIPE = 141  # the output's reader went away (e.g. `| head`), as for a process killed by SIGPIPE
 
@@ -210,15 +212,15 @@ def _exit_codes() -> Iterator[None]:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(ExitCode.BROKEN_PIPE)
-    except (ConfigError, IndexMismatch) as exc:
+    except ConfigError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(ExitCode.USAGE)
-    except (InputError, BadRecord, IndexCorrupt) as exc:
+    except (InputError, BadRecord) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(ExitCode.BAD_INPUT)
-    except IndexStoreError as exc:
+    except (IndexStoreError, SharedIndexError) as exc:
         _err(f"error: {exc}")
-        raise typer.Exit(ExitCode.OUTPUT_ERROR)
+        raise typer.Exit(ExitCode.INDEX_ERROR)
     except AccountingError as exc:
         _err(f"internal error: {exc}")
         raise typer.Exit(ExitCode.ERROR)
@@ -340,9 +342,19 @@ def _run(opts: _Options) -> None:
     read = ReadStats()
     stats = RunStats()
     dedup = Deduplicator(opts.config, max_chars=opts.max_chars or None)
-    index = Checkpointer.open(opts.index, dedup) if opts.index is not None else None
+    index: Optional[Checkpointer] = None
+    shared: Optional[RedisIndex] = None
+    if opts.index is not None and opts.index.startswith(("redis://", "rediss://")):
+        if opts.resume:
+            raise ConfigError("--resume works with an index directory; a Redis index holds every record written "
+                              "as soon as it is written: run on the input that remains")
+        shared = RedisIndex(opts.index)
+        shared.check_parameters(opts.config.index_parameters())
+        dedup.share(shared)
+    elif opts.index is not None:
+        index = Checkpointer.open(opts.index, dedup)
     skip = _resume_point(opts, index)
-    if index is not None and opts.config.passages is not None:
+    if opts.index is not None and opts.config.passages is not None:
         _err("note: --passages matches passages within this run only; the index keeps documents")
     progress_mark = {"lines": skip, "output": 0, "since": 0}
 
@@ -371,8 +383,11 @@ def _run(opts: _Options) -> None:
             out.flush()
             if index is not None:
                 index.save(last_run(error is None, stopped_by), final=error is None)
-            report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error,
-                                  index=index.report() if index is not None else None)
+            about_index = index.report() if index is not None else None
+            if shared is not None:
+                about_index = {"url": shared.target.display(), "documents_after": len(shared),
+                               "documents_added": dedup.shared_added, "candidates": dedup.shared_candidates}
+            report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error, index=about_index)
             if report_file is not None:
                 report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
                 report_file.flush()

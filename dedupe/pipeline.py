@@ -152,6 +152,12 @@ class Deduplicator:
         self.truncated = 0
         # Cluster links (i, j) made since the last checkpoint; None when no index is kept.
         self._links: array | None = None
+        # A shared index (Redis): the numbers of this run's documents in it, and the
+        # clusters of other processes' documents that local clusters joined.
+        self.shared: Any = None
+        self.shared_candidates = 0
+        self._own_refs: set[int] = set()
+        self._remote_cluster: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -165,17 +171,63 @@ class Deduplicator:
         self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray
     ) -> list[Match]:
         """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
+        if self.shared is not None:
+            with self.shared.lock():
+                return self._add_batch(ids, hashes, signatures, keys, self._shared_matches(hashes, signatures, keys))
+        return self._add_batch(ids, hashes, signatures, keys, None)
+
+    def _add_batch(self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray,
+                   remote: list[tuple[float, str, str] | None] | None) -> list[Match]:
         from_runs = self.index.query_runs(keys)  # the runs do not change within a batch
         key_lists = keys.tolist()
-        out = [
-            self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs[k])
-            for k, rid in enumerate(ids)
-        ]
+        out = []
+        added = []
+        for k, rid in enumerate(ids):
+            before = len(self.index)
+            out.append(self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs[k],
+                                    remote[k] if remote is not None else None))
+            if remote is not None and len(self.index) > before:
+                stored = hashes[k] if self._exact else signatures[k]
+                added.append((rid, out[-1].cluster, keys[k], np.ascontiguousarray(stored).tobytes()))
+        if added:
+            self._own_refs.update(self.shared.add(added))  # type: ignore[union-attr]
         self.index.maybe_flush()
         return out
 
+    def _shared_matches(self, hashes: Sequence[np.ndarray], signatures: np.ndarray,
+                        keys: np.ndarray) -> list[tuple[float, str, str] | None]:
+        """For each record, its best match among other processes' documents in the shared index:
+        (similarity, id, cluster), or None."""
+        assert self.shared is not None
+        found = [[ref for ref in refs if ref not in self._own_refs] for refs in self.shared.query(keys)]
+        docs = self.shared.fetch(sorted({ref for refs in found for ref in refs}))
+        dtype = self._stored.dtype
+        out: list[tuple[float, str, str] | None] = []
+        for k, refs in enumerate(found):
+            best: tuple[float, str, str] | None = None
+            self.shared_candidates += len(refs)
+            for ref in refs:  # ascending: the earliest document wins a tie
+                rid, cluster, payload = docs[ref]
+                other = np.frombuffer(payload, dtype=dtype)
+                sim = jaccard(hashes[k], other) if self._exact else estimate_jaccard(signatures[k], other)
+                if sim >= self.threshold and (best is None or sim > best[0]):
+                    best = (sim, rid, cluster)
+            out.append(best)
+        return out
+
+    @property
+    def shared_added(self) -> int:
+        """Documents this detector added to the shared index."""
+        return len(self._own_refs)
+
+    def share(self, shared: Any) -> None:
+        """Decide against a shared index too (a :class:`~dedupe.redis_index.RedisIndex`), adding this run's
+        documents to it; each batch is decided under the index's lock, so processes see one another's
+        batches in some order."""
+        self.shared = shared
+
     def _decide(self, record_id: str, hashes: np.ndarray, signature: np.ndarray, keys: list[int],
-                key_row: np.ndarray, earlier: list[int]) -> Match:
+                key_row: np.ndarray, earlier: list[int], remote: tuple[float, str, str] | None = None) -> Match:
         i = self._uf.add()
         self._ids.append(record_id)
         if len(hashes) == 0:  # an empty text is kept and never matches
@@ -195,20 +247,25 @@ class Deduplicator:
                         self._links.extend((i, j))
                     if sim > best_sim:
                         best, best_sim = j, sim
-        if best_sim < 1.0:
+        if best_sim < 1.0 and (remote is None or remote[0] < 1.0):
             self.index.insert(i, keys, key_row)
             self._stored.put(i, hashes if self._exact else signature)
         # else: the same set (or signature) as an earlier record, which is
         # indexed: every later record matching this one matches that one
         # equally, so indexing it again would only add work.
-        return self._decided(i, best, best_sim)
+        return self._decided(i, best, best_sim, remote)
 
-    def _decided(self, i: int, best: int, similarity: float) -> Match:
+    def _decided(self, i: int, best: int, similarity: float, remote: tuple[float, str, str] | None = None) -> Match:
         root = self._uf.find(i)
         self._label.append(root)
+        if remote is not None:  # the cluster of another process's document names this local cluster from now on
+            self._remote_cluster.setdefault(root, remote[2])
+        cluster = self._remote_cluster.get(root, self._ids[root]) if self._remote_cluster else self._ids[root]
+        if remote is not None and remote[0] > similarity:
+            return Match(cluster, remote[1], round(remote[0], 6))
         if best < 0:
-            return Match(self._ids[root])
-        return Match(self._ids[root], self._ids[best], round(similarity, 6))
+            return Match(cluster)
+        return Match(cluster, self._ids[best], round(similarity, 6))
 
     def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256,
             stop: Callable[[], bool] | None = None,

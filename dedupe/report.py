@@ -145,7 +145,11 @@ def summary(report: dict[str, Any]) -> str:
         notes.append(f"{_n(c['repeated_ids'], 'record')} reused an earlier record's id")
     ix = report.get("index")
     if ix is not None:
-        notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {ix['documents_after']:,} documents")
+        if "url" in ix:
+            notes.append(f"shared index {ix['url']}: {ix['documents_after']:,} documents "
+                         f"({ix['documents_added']:,} added by this run)")
+        else:
+            notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {ix['documents_after']:,} documents")
     for note in notes:
         line += f"\n{note}"
     p = report.get("passages")
