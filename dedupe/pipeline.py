@@ -489,7 +489,9 @@ def _featurized(
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
         for batch in _batches(items, batch_size):
             pending.append((batch, pool.apply_async(_all_features, (_texts(batch, max_chars), config))))
-            if len(pending) >= 2 * workers:
+            # Hand on finished batches at once (a slow input still sees its output), and wait
+            # only when the window is full.
+            while pending and (len(pending) >= 2 * workers or pending[0][1].ready()):
                 done, result = pending.popleft()
                 if not _wait(result, stop):
                     return

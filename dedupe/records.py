@@ -104,7 +104,67 @@ def _json_kind(value: Any) -> str:
     )
 
 
-def _decompressing(stream: IO[bytes], name: str) -> IO[bytes]:
+_ZSTD_STEP = 1 << 14  # compressed bytes decompressed at a time (bounds the output held at once)
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of one or more zstd frames, one after another.
+
+    zstandard's ``stream_reader`` ends quietly when its input stops inside a
+    frame, so a truncated file would read as complete (and short). Here that
+    raises EOFError, and corrupt data or trailing garbage raise OSError, as
+    the gzip reader does.
+    """
+
+    def __init__(self, source: IO[bytes], zstandard: Any, closefd: bool) -> None:
+        super().__init__()
+        self._source = source
+        self._closefd = closefd
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._error = zstandard.ZstdError
+        self._frame: Any = None  # the decompressor of the frame being read, while inside one
+        self._input = b""  # compressed bytes not yet decompressed
+        self._output = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._output:
+            if not self._step():
+                return 0
+        n = min(len(buffer), len(self._output))
+        buffer[:n] = self._output[:n]
+        self._output = self._output[n:]
+        return n
+
+    def _step(self) -> bool:
+        """Decompress some more input; False at the end of the input, after a whole frame."""
+        if not self._input:
+            self._input = self._source.read(_ZSTD_STEP)
+            if not self._input:
+                if self._frame is not None:
+                    raise EOFError("Compressed file ended before the end of its last zstd frame")
+                return False
+        if self._frame is None:
+            self._frame = self._decompressor.decompressobj()
+        data, self._input = self._input, b""
+        try:
+            self._output = memoryview(self._frame.decompress(data))
+        except self._error as exc:
+            raise OSError(f"corrupt zstd data: {exc}") from exc
+        if self._frame.eof:  # the next bytes, if any, must start another frame
+            self._input = self._frame.unused_data
+            self._frame = None
+        return True
+
+    def close(self) -> None:
+        if not self.closed and self._closefd:
+            self._source.close()
+        super().close()
+
+
+def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> IO[bytes]:
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
     head = buffered.peek(4)[:4]
     if head.startswith(_GZIP_MAGIC):
@@ -114,7 +174,7 @@ def _decompressing(stream: IO[bytes], name: str) -> IO[bytes]:
             import zstandard
         except ImportError:
             raise InputError(f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(buffered))  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdFrames(buffered, zstandard, closefd))  # type: ignore[return-value]
     return buffered
 
 
@@ -132,28 +192,99 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
     if path == "-":
         import sys
 
-        return _decompressing(stdin if stdin is not None else sys.stdin.buffer, "<stdin>"), "<stdin>"
+        try:
+            return _decompressing(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", closefd=False), "<stdin>"
+        except OSError as exc:  # e.g. EISDIR, EIO on the first read
+            raise InputError(f"cannot read <stdin>: {exc.strerror or exc}") from exc
+    name = _display_name(path)
     try:
         handle = open(path, "rb")
     except OSError as exc:
-        raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    return _decompressing(handle, path), path
+        raise InputError(f"cannot open {name}: {exc.strerror or exc}") from exc
+    try:
+        return _decompressing(handle, name), name
+    except OSError as exc:  # the first read fails (EIO, a special file): bad input, not an output error
+        handle.close()
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+
+
+def _display_name(path: str) -> str:
+    """``path`` as text that encodes: a file name that is not UTF-8 (its bytes arrive as lone
+    surrogates) is shown with those bytes as ``\\xNN``, so rejects and reports can be written."""
+    if path.isascii():
+        return path
+    import os
+
+    try:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _parse(data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        # The standard library also accepts lone surrogate escapes, which
-        # orjson rejects; a text holding one is rejected with a precise reason.
+        # The standard library also accepts lone surrogate escapes and numbers
+        # beyond a double, which orjson rejects; a text holding a lone
+        # surrogate is rejected with a precise reason. Nesting is held to
+        # orjson's limit either way.
         return _parse_exact(data)
+
+
+class _TooDeep(ValueError):
+    """JSON nested deeper than orjson follows."""
+
+
+_MAX_DEPTH = 1024  # orjson's nesting limit; the standard library is held to the same
 
 
 def _parse_exact(data: bytes) -> Any:
     # orjson reads integers beyond 64 bits as floats, losing digits; the
     # standard library keeps them exact. Used where that matters: an id that
     # came out as a float, and a line that must be re-serialized.
-    return json.loads(data.decode("utf-8"), parse_constant=_not_json, parse_int=_exact_int)
+    text = data.decode("utf-8")
+    if _too_deep(data):
+        raise _TooDeep(f"JSON nested more than {_MAX_DEPTH} levels deep (arrays and objects)")
+    try:
+        return _parse_text(text)
+    except RecursionError:
+        pass
+    # The standard library's decoder counts each level against the
+    # interpreter's recursion limit, so how deep it gets depends on the
+    # caller's stack: retry with room for every depth allowed above.
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + _MAX_DEPTH + 100)
+    try:
+        return _parse_text(text)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _too_deep(data: bytes) -> bool:
+    """Whether arrays and objects nest more than _MAX_DEPTH levels (brackets in strings do not count)."""
+    if data.count(b"[") + data.count(b"{") <= _MAX_DEPTH:
+        return False
+    import numpy as np
+
+    b = np.frombuffer(data, dtype=np.uint8)
+    at = np.arange(len(b))
+    backslash = b == 0x5C
+    # A character is escaped when an odd run of backslashes ends just before it.
+    run = at - np.maximum.accumulate(np.where(backslash, -1, at))
+    escaped = np.zeros(len(b), dtype=bool)
+    escaped[1:] = run[:-1] % 2 == 1
+    outside = np.cumsum((b == 0x22) & ~escaped) % 2 == 0  # an even number of quotes before: not in a string
+    step = np.zeros(len(b), dtype=np.int64)
+    step[outside & ((b == 0x5B) | (b == 0x7B))] = 1
+    step[outside & ((b == 0x5D) | (b == 0x7D))] = -1
+    return int(np.cumsum(step).max()) > _MAX_DEPTH
+
+
+def _parse_text(text: str) -> Any:
+    return json.loads(text, parse_constant=_not_json, parse_int=_exact_int)
 
 
 def _not_json(token: str) -> Any:
@@ -187,6 +318,8 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
         return reject("invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line")
     except json.JSONDecodeError as exc:
         return reject("malformed_json", f"malformed JSON at column {exc.colno}: {exc.msg}")
+    except _TooDeep as exc:
+        return reject("malformed_json", str(exc))
     except ValueError as exc:
         return reject("malformed_json", f"malformed JSON: {exc}")
     if not isinstance(obj, dict):
@@ -212,6 +345,11 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
         return reject("bad_id", f"field {id_field!r} is {_json_kind(rid)}; ids must be strings or integers")
     else:
         rid = str(rid)
+        if not rid.isascii():  # an id is written out, so it must encode, like the text
+            try:
+                rid.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return reject("invalid_utf8", f"field {id_field!r} holds a lone surrogate at character {exc.start}")
     return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj, number)
 
 
