@@ -330,6 +330,15 @@ def _resume_point(opts: _Options, index: Optional[Checkpointer]) -> int:
     return int(last["lines_done"])
 
 
+def _std_stream(name: str) -> Any:
+    try:
+        return typer.get_binary_stream(name)  # type: ignore[arg-type]
+    except RuntimeError:  # the descriptor is closed (`<&-`, `>&-`)
+        if name == "stdin":
+            raise InputError("<stdin>: standard input is closed (give input files, or '-' with data on stdin)") from None
+        raise OSError("standard output is closed (redirect it to a file or a pipe)") from None
+
+
 def _run(opts: _Options) -> None:
     if opts.workers < 1:
         raise ConfigError(f"--workers must be at least 1; got {opts.workers}")
@@ -338,7 +347,8 @@ def _run(opts: _Options) -> None:
     if opts.max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
     _check_inputs(opts.inputs)
-    out = typer.get_binary_stream("stdout")
+    out = _std_stream("stdout")
+    stdin = _std_stream("stdin") if "-" in opts.inputs else None
     read = ReadStats()
     stats = RunStats()
     dedup = Deduplicator(opts.config, max_chars=opts.max_chars or None)
@@ -375,13 +385,19 @@ def _run(opts: _Options) -> None:
         dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
         report_file = stack.enter_context(open_output(opts.report)) if opts.report else None
         signals = stack.enter_context(_Signals())
+        if shared is not None:
+            stack.callback(shared.close)
         records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
-                               stdin=typer.get_binary_stream("stdin"), skip=skip)
+                               stdin=stdin, skip=skip)
         items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch)
 
-        def finish(error: Optional[str], stopped_by: Optional[str] = None) -> dict[str, Any]:
-            out.flush()
-            if index is not None:
+        def finish(error: Optional[str], stopped_by: Optional[str] = None, show: bool = True,
+                   save: bool = True) -> dict[str, Any]:
+            """Flush, checkpoint (unless the output failed: then it may lack records the index would
+            hold), write the report, print the summary."""
+            if save:
+                out.flush()
+            if index is not None and save:
                 index.save(last_run(error is None, stopped_by), final=error is None)
             about_index = index.report() if index is not None else None
             if shared is not None:
@@ -391,7 +407,8 @@ def _run(opts: _Options) -> None:
             if report_file is not None:
                 report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
                 report_file.flush()
-            sys.stderr.write(summary(report) + "\n")
+            if show:
+                sys.stderr.write(summary(report) + "\n")
             return report
 
         try:
@@ -416,6 +433,10 @@ def _run(opts: _Options) -> None:
                 _err(f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
                      "documents)")
             raise
+        except OSError as exc:  # a full disk, a file size limit: the report says the run did not complete
+            with contextlib.suppress(OSError):
+                finish(f"cannot write output: {exc}", show=False, save=False)
+            raise
         if signals.signum is not None:
             name = signal.Signals(signals.signum).name
             finish(f"interrupted by {name}", name)
@@ -426,6 +447,14 @@ def _run(opts: _Options) -> None:
             else:
                 _err(f"interrupted by {name} {where}: the output holds every record up to there.")
             raise typer.Exit(128 + signals.signum)
+        try:  # a write error surfaces before the run is called complete
+            for side in (rejects, dropped):
+                if side is not None:
+                    side.flush()
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                finish(f"cannot write output: {exc}", show=False, save=False)
+            raise
         if stats.inputs != read.lines - read.blank_lines - read.skipped_lines:
             raise AccountingError(f" {read.lines - read.blank_lines - read.skipped_lines} records read, "
                                  f"{stats.inputs} accounted for")

@@ -261,7 +261,7 @@ class Deduplicator:
         if remote is not None:  # the cluster of another process's document names this local cluster from now on
             self._remote_cluster.setdefault(root, remote[2])
         cluster = self._remote_cluster.get(root, self._ids[root]) if self._remote_cluster else self._ids[root]
-        if remote is not None and remote[0] > similarity:
+        if remote is not None and remote[0] >= similarity:  # a tie goes to the shared index's (earlier) document
             return Match(cluster, remote[1], round(remote[0], 6))
         if best < 0:
             return Match(cluster)
@@ -449,13 +449,20 @@ def deduplicate(
 def _batches(items: Iterable[Record | Rejected], batch_size: int) -> Iterator[list[Record | Rejected]]:
     batch: list[Record | Rejected] = []
     chars = 0
-    for item in items:
-        batch.append(item)
-        if isinstance(item, Record):
-            chars += len(item.text)
-        if len(batch) >= batch_size or chars >= 4_000_000:
+    try:
+        for item in items:
+            batch.append(item)
+            if isinstance(item, Record):
+                chars += len(item.text)
+            if len(batch) >= batch_size or chars >= 4_000_000:
+                yield batch
+                batch, chars = [], 0
+    except Exception:
+        # The input broke (e.g. a damaged compressed stream): the records read
+        # before the break are still decided and written, then the error goes on.
+        if batch:
             yield batch
-            batch, chars = [], 0
+        raise
     if batch:
         yield batch
 
@@ -487,26 +494,35 @@ def _featurized(
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ctx.Pool(workers, initializer=_worker_signals) as pool:
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
-        for batch in _batches(items, batch_size):
-            pending.append((batch, pool.apply_async(_all_features, (_texts(batch, max_chars), config))))
-            # Hand on finished batches at once (a slow input still sees its output), and wait
-            # only when the window is full.
-            while pending and (len(pending) >= 2 * workers or pending[0][1].ready()):
-                done, result = pending.popleft()
-                if not _wait(result, stop):
-                    return
-                yield done, result.get()
-        while pending:
+        broken: Exception | None = None
+        try:
+            for batch in _batches(items, batch_size):
+                pending.append((batch, pool.apply_async(_all_features, (_texts(batch, max_chars), config))))
+                # Hand on finished batches at once (a slow input still sees its output), and wait
+                # only when the window is full.
+                while pending and (len(pending) >= 2 * workers or pending[0][1].ready()):
+                    done, result = pending.popleft()
+                    if not _wait(result, stop):
+                        return
+                    yield done, result.get()
+        except Exception as exc:  # the input broke: what was read before it is decided first
+            broken = exc
+        while pending and not (stop is not None and stop()):
             done, result = pending.popleft()
             if not _wait(result, stop):
                 return
             yield done, result.get()
+        if broken is not None:
+            raise broken
 
 
 def _worker_signals() -> None:
     # Ctrl-C reaches the whole process group; the main process decides how to
-    # stop (it checkpoints first), so workers leave SIGINT to it.
+    # stop (it checkpoints first), so workers leave SIGINT to it. A forked
+    # worker inherits the main process's SIGTERM handler, which only sets a
+    # flag: restore the default, or the pool could not terminate its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _wait(result: Any, stop: Callable[[], bool] | None) -> bool:

@@ -7,6 +7,7 @@ and add one key, ``"dedupe"``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -250,15 +251,24 @@ def _parse_exact(data: bytes) -> Any:
         return _parse_text(text)
     except RecursionError:
         pass
-    # The standard library's decoder counts each level against the
-    # interpreter's recursion limit, so how deep it gets depends on the
-    # caller's stack: retry with room for every depth allowed above.
+    with _room_for_nesting():
+        return _parse_text(text)
+
+
+@contextlib.contextmanager
+def _room_for_nesting() -> Iterator[None]:
+    """Raise the recursion limit by the deepest nesting the reader lets through.
+
+    The standard library's JSON decoder and encoder count each level against
+    the interpreter's recursion limit, so how deep they get depends on the
+    caller's stack; with this room every line the reader accepted fits.
+    """
     import sys
 
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(limit + _MAX_DEPTH + 100)
+    sys.setrecursionlimit(limit + 2 * _MAX_DEPTH + 100)
     try:
-        return _parse_text(text)
+        yield
     finally:
         sys.setrecursionlimit(limit)
 
@@ -422,8 +432,14 @@ def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
     obj[ANNOTATION_KEY] = annotation
     try:
         return orjson.dumps(obj) + b"\n"
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+    except TypeError:  # integers beyond 64 bits, nesting beyond 255 levels, lone surrogates
+        pass
+    with _room_for_nesting():
+        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        try:
+            return line.encode("utf-8") + b"\n"
+        except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
+            return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode() + b"\n"
 
 
 def with_text(record: Record, text_field: str, text: str) -> bytes:
@@ -441,7 +457,8 @@ def with_text(record: Record, text_field: str, text: str) -> bytes:
     if not record.raw:
         return orjson.dumps({"id": record.id, text_field: text}) + b"\n"
     line = record.raw.decode("utf-8")
-    span = _value_span(line, text_field)
+    with _room_for_nesting():
+        span = _value_span(line, text_field)
     if span is None:  # not reached for a record that was read: its text came from this field
         raise ValueError(f"no {text_field!r} field in the record")
     start, end = span
