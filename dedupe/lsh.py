@@ -215,7 +215,9 @@ class BandIndex:
         """Add saved entries (as from :meth:`export`: ``bands`` per document)."""
         if len(keys):
             self.flush()
-            self._push_run(*_sorted_run(keys, positions))
+            if len(keys) > 1 and not np.all(keys[1:] >= keys[:-1]):  # saved sorted: usually nothing to do
+                keys, positions = _sorted_run(keys, positions)
+            self._push_run(keys, positions)
         self._size += len(keys) // self.bands
 
     def _push_run(self, keys: np.ndarray, positions: np.ndarray) -> None:

@@ -122,14 +122,23 @@ class ArrayStore:
 
         The inverse of :meth:`extend`.
         """
-        parts = []
+        end = min(stop, len(self._start))
+        starts = np.frombuffer(self._start, dtype=np.int64)[first:end]
         lengths = np.zeros(stop - first, dtype=np.int64)
-        for k, position in enumerate(range(first, min(stop, len(self._start)))):
-            if self._start[position] >= 0:
-                part = self.get(position)
-                parts.append(part)
-                lengths[k] = len(part)
+        present = starts >= 0
+        lengths[: end - first][present] = np.frombuffer(self._length, dtype=np.int64)[first:end][present]
         offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        # Consecutive positions usually sit back to back in one chunk: copy
+        # each such stretch with one slice instead of one per position.
+        starts, lens = starts[present], lengths[: end - first][present]
+        parts = []
+        if len(starts):
+            breaks = np.flatnonzero(starts[1:] != starts[:-1] + lens[:-1]) + 1
+            bounds = np.concatenate(([0], breaks, [len(starts)])).tolist()
+            for a, b in zip(bounds, bounds[1:]):
+                chunk = self._chunks[int(starts[a]) >> _OFFSET_BITS]
+                offset = int(starts[a]) & ((1 << _OFFSET_BITS) - 1)
+                parts.append(chunk[offset : offset + int(lens[a:b].sum())])
         values = np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
         return values.astype(self.dtype, copy=False), offsets
 

@@ -91,3 +91,28 @@ def test_array_store_returns_what_was_put_across_chunks():
     for absent in (1, 4, 5, 6):
         with pytest.raises(KeyError):
             store.get(absent)
+
+
+def test_export_then_extend_round_trips_with_gaps_and_chunk_boundaries(monkeypatch):
+    import random
+
+    import dedupe.verify as verify
+
+    monkeypatch.setattr(verify, "_CHUNK_BITS", 4)  # 16 values per chunk: many boundaries, and oversized arrays
+    rng = random.Random(5)
+    store = verify.ArrayStore(np.uint64)
+    expected = {}
+    for position in range(200):
+        if rng.random() < 0.2:
+            continue  # absent
+        values = np.array(sorted(rng.sample(range(10**6), rng.randint(0, 40))), dtype=np.uint64)
+        store.put(position, values)
+        expected[position] = values
+    for first, stop in [(0, 200), (37, 150), (199, 205)]:
+        values, offsets = store.export(first, stop)
+        copy = verify.ArrayStore(np.uint64)
+        copy.extend(values, offsets)
+        assert len(copy) == stop - first
+        for k in range(stop - first):
+            want = expected.get(first + k, np.empty(0, dtype=np.uint64))
+            assert copy.get(k).tolist() == want.tolist()
