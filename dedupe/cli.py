@@ -58,6 +58,12 @@ Examples:
 
   dedupe scan --passages seeds/seeds.jsonl --report report.json
 
+  dedupe scan today.jsonl.gz --index ~/dedupe-index > annotated.jsonl   (against every earlier run)
+
+  dedupe scan big.jsonl --index idx --resume >> annotated.jsonl   (continue an interrupted run)
+
+  DEDUPE_REDIS_PASSWORD=... dedupe scan shard.jsonl --index 'redis://host:6379/0?prefix=crawl'
+
 Each output line is the input record unchanged plus
 "dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}; with --passages
 also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start", "end"},
@@ -65,7 +71,8 @@ also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start"
 repeat an earlier passage (kind exact, near or boilerplate; unit "quote" for words
 quoted inside otherwise different sentences).
 Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-130 interrupted.
+5 index unusable (damaged, other parameters, unreachable, cannot be saved),
+130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
 """
 
 EPILOG_FILTER = """\
@@ -77,13 +84,16 @@ Examples:
 
   dedupe filter --passages --boilerplate-docs 5 crawl.jsonl.gz > clean.jsonl
 
+  dedupe filter crawl-day2.jsonl.gz --index ~/dedupe-index > new-only.jsonl
+
 With --passages, kept records also lose every repeated sentence/paragraph and
 boilerplate passage from their text (the first occurrence stays; quotes inside
 sentences stay); other fields are unchanged.
 
 Writes only records that duplicate no earlier record, unchanged.
 Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-130 interrupted.
+5 index unusable (damaged, other parameters, unreachable, cannot be saved),
+130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
 """
 
 EPILOG_APP = """\
