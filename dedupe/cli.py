@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import inspect
 import os
 import signal
 import sys
@@ -488,47 +489,7 @@ def _write(opts: _Options, out: Any, dropped: Any, item: Any) -> None:
         dropped.write(annotated(item.record, item.match.as_dict()))
 
 
-@app.command(epilog=EPILOG_SCAN)
-def scan(
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    threshold: Threshold = 0.8,
-    num_perm: NumPerm = 128,
-    ngram: Ngram = 5,
-    unit: Unit = "word",
-    seed: Seed = 1,
-    bands: Bands = None,
-    rows: Rows = None,
-    fn_weight: FnWeight = 0.95,
-    verify: Verify = "exact",
-    workers: Workers = 1,
-    report: Report = None,
-    rejects: Rejects = None,
-    passages: Passages = False,
-    passage_unit: PassageUnit = "sentence",
-    passage_min_words: PassageMinWords = 6,
-    passage_threshold: PassageThreshold = 0.35,
-    passage_window: PassageWindow = 8,
-    boilerplate_docs: BoilerplateDocs = 3,
-    passage_max_candidates: PassageMaxCandidates = 32,
-    passage_numbers: PassageNumbers = True,
-    index: Index = None,
-    checkpoint_every: CheckpointEvery = 100_000,
-    resume: Resume = False,
-    max_chars: MaxChars = 1_000_000,
-) -> None:
-    """Write every record, annotated with its cluster and the earlier record it duplicates."""
-    with _exit_codes():
-        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
-                                boilerplate_docs, passage_max_candidates, passage_numbers)
-        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
-        _run(_Options("scan", inputs or ["-"], config, text_field, id_field, workers, report, rejects, None,
-                      index, checkpoint_every, resume, max_chars))
-
-
-@app.command(name="filter", epilog=EPILOG_FILTER)
-def filter_(
+def _options(
     inputs: Inputs = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
@@ -558,13 +519,35 @@ def filter_(
     resume: Resume = False,
     max_chars: MaxChars = 1_000_000,
 ) -> None:
-    """Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: repeated passages removed)."""
-    with _exit_codes():
-        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
-                                boilerplate_docs, passage_max_candidates, passage_numbers)
-        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
-        _run(_Options("filter", inputs or ["-"], config, text_field, id_field, workers, report, rejects, dropped,
-                      index, checkpoint_every, resume, max_chars))
+    """The options of ``scan`` and ``filter`` (``--dropped`` is filter's only): one signature for both commands."""
+
+
+def _command(mode: str, help_text: str, epilog: str) -> None:
+    """Register ``mode`` as a command taking the options of :func:`_options` (filter alone takes --dropped)."""
+    params = [p for p in inspect.signature(_options, eval_str=True).parameters.values()
+              if mode == "filter" or p.name != "dropped"]
+
+    def command(**kw: Any) -> None:
+        with _exit_codes():
+            found = _passage_config(kw["passages"], kw["passage_unit"], kw["passage_min_words"],
+                                    kw["passage_threshold"], kw["passage_window"], kw["boilerplate_docs"],
+                                    kw["passage_max_candidates"], kw["passage_numbers"])
+            config = _config(kw["threshold"], kw["num_perm"], kw["ngram"], kw["unit"], kw["seed"], kw["bands"],
+                             kw["rows"], kw["fn_weight"], kw["verify"], found)
+            _run(_Options(mode, kw["inputs"] or ["-"], config, kw["text_field"], kw["id_field"], kw["workers"],
+                          kw["report"], kw["rejects"], kw.get("dropped"), kw["index"], kw["checkpoint_every"],
+                          kw["resume"], kw["max_chars"]))
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": "None"}
+    command.__doc__ = help_text
+    command.__name__ = mode
+    app.command(name=mode, epilog=epilog)(command)
+
+
+_command("scan", "Write every record, annotated with its cluster and the earlier record it duplicates.", EPILOG_SCAN)
+_command("filter", "Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: "
+         "repeated passages removed).", EPILOG_FILTER)
 
 
 def main() -> None:
