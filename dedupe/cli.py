@@ -400,7 +400,8 @@ def _run(opts: _Options) -> None:
             stack.callback(shared.close)
         records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
                                stdin=stdin, skip=skip)
-        items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch)
+        items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch,
+                          stop_at_reject=rejects is None)
 
         def finish(error: Optional[str], stopped_by: Optional[str] = None, show: bool = True,
                    save: bool = True) -> dict[str, Any]:
@@ -437,6 +438,10 @@ def _run(opts: _Options) -> None:
                 progress_mark["lines"] = item.record.number
                 progress_mark["since"] += 1
                 progress_mark["output"] += 1 if opts.mode == "scan" or not item.is_duplicate else 0
+            if signals.signum is None:  # a write error surfaces before the run is called complete
+                for side in (rejects, dropped):
+                    if side is not None:
+                        side.flush()
         except Interrupted:
             pass
         except BrokenPipeError:
@@ -458,16 +463,8 @@ def _run(opts: _Options) -> None:
             else:
                 _err(f"interrupted by {name} {where}: the output holds every record up to there.")
             raise typer.Exit(128 + signals.signum)
-        try:  # a write error surfaces before the run is called complete
-            for side in (rejects, dropped):
-                if side is not None:
-                    side.flush()
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                finish(f"cannot write output: {exc}", show=False, save=False)
-            raise
         if stats.inputs != read.lines - read.blank_lines - read.skipped_lines:
-            raise AccountingError(f" {read.lines - read.blank_lines - read.skipped_lines} records read, "
+            raise AccountingError(f"{read.lines - read.blank_lines - read.skipped_lines} records read, "
                                  f"{stats.inputs} accounted for")
         finish(None)
 

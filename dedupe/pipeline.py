@@ -269,7 +269,8 @@ class Deduplicator:
 
     def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256,
             stop: Callable[[], bool] | None = None,
-            after_batch: Callable[[], None] | None = None) -> Iterator[Result | Rejected]:
+            after_batch: Callable[[], None] | None = None,
+            stop_at_reject: bool = False) -> Iterator[Result | Rejected]:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
         Args:
@@ -281,6 +282,8 @@ class Deduplicator:
                 everything decided has been yielded (read-ahead batches are dropped undecided).
             after_batch: Called once the consumer has taken every item of a batch: the state then
                 matches what was yielded (the moment to checkpoint).
+            stop_at_reject: End the run at the first Rejected, deciding nothing after it (for a
+                caller that stops there: the state then holds exactly the records yielded).
         """
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in _featurized(
                 items, self.config, workers, batch_size, self.max_chars, stop):
@@ -288,6 +291,14 @@ class Deduplicator:
                 return
             self.feature_seconds += seconds
             start = self.clock()
+            last = False
+            if stop_at_reject:
+                cut = next((k for k, item in enumerate(batch) if isinstance(item, Rejected)), None)
+                if cut is not None:
+                    batch, last = batch[: cut + 1], True
+                    n = sum(1 for item in batch if isinstance(item, Record))
+                    hashes, signatures, keys = [hashes[k] for k in range(n)], signatures[:n], keys[:n]  # type: ignore[assignment]
+                    passage_feats = passage_feats[:n] if passage_feats is not None else None
             records = [item for item in batch if isinstance(item, Record)]
             if self.max_chars is not None:
                 self.truncated += sum(len(r.text) > self.max_chars for r in records)
@@ -305,6 +316,8 @@ class Deduplicator:
             out = [item if isinstance(item, Rejected) else Result(item, *next(it)) for item in batch]
             self.match_seconds += self.clock() - start
             yield from out
+            if last:
+                return
             if after_batch is not None:
                 after_batch()
 

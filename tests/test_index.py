@@ -510,3 +510,21 @@ def test_a_closed_output_pipe_with_an_index_says_the_index_keeps_its_checkpoint(
     assert proc.returncode == 141, err
     assert "output closed by its reader" in err and "Traceback" not in err
     assert len(_open(index)) == 0  # nothing past the last checkpoint (none was written)
+
+
+def test_a_bad_line_mid_batch_stops_with_the_index_holding_exactly_what_was_written(cli, clean_corpus, tmp_path):
+    lines = list(clean_corpus.lines)
+    good = lines[40]
+    lines[40] = b'{"id": "broken", "text": '  # truncated line, inside the first batch
+    path = _write(tmp_path / "c.jsonl", lines)
+    index = tmp_path / "idx"
+    first = cli(["scan", path, "--index", index])
+    assert first.exit_code == 3 and f"{path}:41:" in first.stderr
+    assert len(first.stdout_bytes.splitlines()) == 40
+    manifest = json.loads((index / MANIFEST).read_text())
+    assert manifest["documents"] == 40 and manifest["last_run"]["lines_done"] == 40  # not the records after it
+    lines[40] = good  # the line is mended; the run goes on from it
+    _write(path, lines)
+    rest = cli(["scan", path, "--index", index, "--resume"])
+    assert rest.exit_code == 0, rest.stderr
+    assert first.stdout_bytes + rest.stdout_bytes == cli(["scan", path]).stdout_bytes
