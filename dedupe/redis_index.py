@@ -43,17 +43,20 @@ document**, ~1,600 for the document hash and ~2,150 for the band sets. So
 uint64 shingle hashes (a text of ~130 words); the signature of
 ``--verify estimate`` (128 uint32 values) is half that.
 
-Writes (:meth:`RedisIndex.add`) allocate consecutive numbers with one
-``INCRBY`` and then write every hash and set in one ``MULTI``/``EXEC``
-transaction, so a document number that appears in a band set always has its
-hash. A process that dies between the two round trips only leaves a gap in the
-numbering. Queries and fetches are one pipelined round trip each. To decide a
-batch against every earlier batch of every process, hold :meth:`RedisIndex.lock`
-around query, verification and add of that batch.
+Writes (:meth:`RedisIndex.add`) run as one server-side Lua script per batch:
+it allocates consecutive numbers (``INCRBY``) and writes every hash, bitmap bit
+and band set atomically, so a document number that appears in a band set
+always has its hash. Queries (:meth:`RedisIndex.query`) are one script too (one
+``SUNION`` per row, on the server); fetches one pipelined round trip. The
+scripts name keys computed from the prefix, which a single server (or primary)
+allows and Redis Cluster does not. To decide a batch against every earlier
+batch of every process, hold :meth:`RedisIndex.lock` around query,
+verification and add of that batch.
 
 A dropped connection or a timeout is retried 6 times over about 3 s (then it
-is a :class:`SharedIndexError`). A retried write does no harm: HSET, SADD and
-SETBIT are idempotent, and a retried INCRBY only leaves a gap.
+is a :class:`SharedIndexError`). A retried add whose first attempt did reach
+the server stores that batch twice under new numbers: later candidates then
+find two identical copies, which changes no decision.
 
 redis-py is an optional dependency (``pip install 'dedupe[redis]'``): it is
 imported only when a :class:`RedisIndex` is built. It speaks RESP2, so any
@@ -343,6 +346,8 @@ class RedisIndex:
             with self._talking("connecting"):
                 client.ping()
         self._client = client
+        self._query_script = client.register_script(_QUERY_LUA)
+        self._add_script = client.register_script(_ADD_LUA)
         p = self.target.prefix
         self._params_key, self._next_key, self._docs_key, self._lock_key = (
             f"{p}:params", f"{p}:next", f"{p}:docs", f"{p}:lock")
@@ -537,19 +542,16 @@ class RedisIndex:
             keys: uint64 array of shape (n, bands), as from :func:`~dedupe.lsh.band_keys`.
 
         Returns:
-            For each row, the sorted unique document numbers (one SUNION per
-            row, all rows in one pipelined round trip).
+            For each row, the sorted unique document numbers: one SUNION per
+            row, run by a server-side script called once for the whole batch.
         """
         keys = _key_matrix(keys)
         if keys.shape[0] == 0:
             return []
         if keys.shape[1] == 0:
             return [[] for _ in range(keys.shape[0])]
-        pipe = self._client.pipeline(transaction=False)
-        for row in keys.tolist():
-            pipe.sunion([self._band_key(k) for k in row])
         with self._talking("querying"):
-            replies = pipe.execute()
+            replies = self._query_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys)])
         try:
             return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else []
                     for members in replies]
@@ -584,35 +586,26 @@ class RedisIndex:
         Args:
             docs: (id, cluster, band key row (uint64, shape (bands,)), payload bytes) per document.
 
-        One INCRBY allocates the numbers, then one MULTI/EXEC transaction
-        writes every document hash and band set, so the documents become
-        visible to queries all at once.
+        One server-side script allocates the numbers (INCRBY) and writes every
+        document hash, bitmap bit and band set: one round trip, atomic, so the
+        documents become visible to queries all at once. (Sending one SADD per
+        band key instead cost the client more than all the matching.)
         """
         if not docs:
             return []
-        rows: list[tuple[bytes, bytes, list[int], bytes]] = []
+        rows: list[np.ndarray] = []
+        args: list[Any] = []
         for doc_id, doc_cluster, row, doc_payload in docs:
             if not isinstance(doc_id, str) or not isinstance(doc_cluster, str):
                 raise TypeError("a document's id and cluster must be str")
             if not isinstance(doc_payload, (bytes, bytearray, memoryview)):
                 raise TypeError(f"a document's payload must be bytes, not {type(doc_payload).__name__}")
-            rows.append((_text(doc_id), _text(doc_cluster), _key_matrix(row, ndim=1).tolist(), bytes(doc_payload)))
+            rows.append(_key_matrix(row, ndim=1))
+            args += [_text(doc_id), _text(doc_cluster), bytes(doc_payload)]
+        keys = np.stack(rows)
         with self._talking("adding documents"):
-            end = int(self._client.incrby(self._next_key, len(rows)))
-        first = end - len(rows)
-        members: dict[int, list[int]] = {}
-        pipe = self._client.pipeline(transaction=True)
-        for ref, (rid, cluster, keys, payload) in enumerate(rows, start=first):
-            pipe.hset(self._doc_key(ref), mapping={"id": rid, "cluster": cluster, "payload": payload})
-            for key in keys:
-                members.setdefault(key, []).append(ref)
-        for key, refs in members.items():
-            pipe.sadd(self._band_key(key), *refs)
-        for ref in range(first, end):
-            pipe.setbit(self._docs_key, ref, 1)
-        with self._talking("adding documents"):
-            pipe.execute()
-        return list(range(first, end))
+            first = int(self._add_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys), len(docs), *args]))
+        return list(range(first, first + len(docs)))
 
     def __len__(self) -> int:
         """Number of documents stored."""
@@ -643,6 +636,46 @@ class RedisIndex:
                         batch = []
                 if batch:
                     self._client.unlink(*batch)
+
+
+def _hex_keys(keys: np.ndarray) -> bytes:
+    """Band keys as one blob of 16 hex digits each (``f"{key:016x}"``), for the scripts to slice."""
+    return np.ascontiguousarray(keys, dtype=">u8").tobytes().hex().encode()
+
+
+# ARGV: prefix, bands, hex blob of n*bands keys. Returns, per row, SUNION of its band sets.
+_QUERY_LUA = """
+local prefix, bands, hex = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local n = #hex / (16 * bands)
+local out = {}
+for i = 0, n - 1 do
+  local names = {}
+  for b = 0, bands - 1 do
+    local o = (i * bands + b) * 16
+    names[b + 1] = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
+  end
+  out[i + 1] = redis.call('SUNION', unpack(names))
+end
+return out
+"""
+
+# ARGV: prefix, bands, hex blob of n*bands keys, n, then id, cluster, payload per document.
+# Returns the first document number allocated.
+_ADD_LUA = """
+local prefix, bands, hex, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local first = redis.call('INCRBY', prefix .. ':next', n) - n
+for i = 0, n - 1 do
+  local ref = string.format('%d', first + i)
+  local a = 5 + i * 3
+  redis.call('HSET', prefix .. ':d:' .. ref, 'id', ARGV[a], 'cluster', ARGV[a + 1], 'payload', ARGV[a + 2])
+  redis.call('SETBIT', prefix .. ':docs', first + i, 1)
+  for b = 0, bands - 1 do
+    local o = (i * bands + b) * 16
+    redis.call('SADD', prefix .. ':b:' .. string.sub(hex, o + 1, o + 16), ref)
+  end
+end
+return first
+"""
 
 
 def _glob_escape(text: str) -> str:
