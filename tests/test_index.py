@@ -382,9 +382,15 @@ def test_resume_after_a_complete_run_or_with_other_inputs_exits_2(cli, clean_cor
 # --------------------------------------------------------------------------- signals, kills, full disks
 
 
+def _default_sigint() -> None:
+    # A test run started in the background (`cmd &`, nohup) passes SIGINT on as ignored, and dedupe keeps an
+    # inherited "ignore"; these runs stand for a terminal's foreground job, where Ctrl-C is delivered.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(args: list, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "dedupe", *map(str, args)], stdout=kwargs.pop("stdout", subprocess.PIPE),
-                            stderr=subprocess.PIPE, **kwargs)
+                            stderr=subprocess.PIPE, preexec_fn=_default_sigint, **kwargs)
 
 
 def _feed_then_signal(tmp_path: Path, data: bytes, cut: int, signum: int, extra: list) -> tuple[int, bytes, str]:
@@ -458,6 +464,24 @@ def test_sigterm_with_workers_keeps_output_and_index_in_step_and_resume_complete
     rest = run_dedupe(["scan", path, "--index", index, "--resume", "-w", "2"], timeout=120)
     assert rest.returncode == 0, rest.stderr
     assert written + rest.stdout == run_dedupe(["scan", path], timeout=120).stdout
+
+
+def test_an_inherited_ignore_of_sigint_is_kept(tmp_path):
+    corpus = generate_corpus(tmp_path / "c.jsonl", seed=4, bases=400, exact=10, edited=10, with_rejects=False)
+    out_path = tmp_path / "out.jsonl"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "dedupe", "scan", "-"], stdin=subprocess.PIPE, stdout=out,
+                                stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as under nohup
+        proc.stdin.write(corpus.path.read_bytes())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while out_path.stat().st_size == 0 and time.monotonic() < deadline:  # running, signals in place
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert len(out_path.read_bytes().splitlines()) == len(corpus.records)
 
 
 def test_a_run_killed_at_any_moment_leaves_the_last_good_index(tmp_path, run_dedupe):
