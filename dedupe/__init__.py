@@ -17,13 +17,20 @@ from .normalize import normalize
 from .passages import PassageMatch, PassageMatcher, remove_spans
 from .pipeline import Deduplicator, Match, Result, deduplicate
 from .records import InputError, Record, Rejected, read_records
+from .redis_index import RedisIndex, SharedIndexError
 from .shingles import shingle_hashes, text_shingles
+from .store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, IndexStoreError
 from .verify import containment, jaccard
 
 __all__ = [
+    "Checkpointer",
     "ConfigError",
     "DedupeConfig",
     "Deduplicator",
+    "IndexCorrupt",
+    "IndexMismatch",
+    "IndexStore",
+    "IndexStoreError",
     "InputError",
     "LSHConfig",
     "BandIndex",
@@ -36,9 +43,11 @@ __all__ = [
     "PassageMatch",
     "PassageMatcher",
     "Record",
+    "RedisIndex",
     "Rejected",
     "Result",
     "ShingleConfig",
+    "SharedIndexError",
     "UnionFind",
     "band_keys",
     "VerifyConfig",
