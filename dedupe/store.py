@@ -240,21 +240,25 @@ class IndexStore:
                 os.makedirs(path)
             except OSError as exc:
                 raise IndexStoreError(f"{path}: cannot create the index directory: {exc.strerror or exc}") from exc
-            store = cls(path, {"format": FORMAT, "version": VERSION, "parameters": parameters, "documents": 0,
-                               "segments": [], "next_segment": 1, "last_run": None})
-            store._write_manifest()
-            return store
+            return cls._create(path, parameters)
         if not os.path.isdir(path):
             raise IndexCorrupt(f"{path}: not a dedupe index (an index is a directory holding {MANIFEST})")
         if not os.path.exists(manifest_path):
             if os.listdir(path):
                 raise IndexCorrupt(f"{path}: not a dedupe index: the directory has files but no {MANIFEST}")
-            store = cls(path, {"format": FORMAT, "version": VERSION, "parameters": parameters, "documents": 0,
-                               "segments": [], "next_segment": 1, "last_run": None})
-            store._write_manifest()
-            return store
+            return cls._create(path, parameters)
         store = cls(path, _read_manifest(manifest_path))
         store._check_parameters(parameters)
+        return store
+
+    @classmethod
+    def _create(cls, path: str, parameters: dict[str, Any]) -> IndexStore:
+        store = cls(path, {"format": FORMAT, "version": VERSION, "parameters": parameters, "documents": 0,
+                           "segments": [], "next_segment": 1, "last_run": None})
+        try:
+            store._write_manifest()
+        except OSError as exc:
+            raise IndexWriteError(f"{path}: cannot create the index: {exc.strerror or exc}") from exc
         return store
 
     def _check_parameters(self, parameters: dict[str, Any]) -> None:
@@ -281,7 +285,7 @@ class IndexStore:
     def append(self, arrays: dict[str, np.ndarray], documents: int, last_run: dict[str, Any] | None = None) -> None:
         """Add a segment of ``documents`` new documents and record ``last_run``, atomically."""
         segments = self.segments
-        if documents or any(len(a) for a in arrays.values()):
+        if documents or any(len(a) for name, a in arrays.items() if not name.endswith("offsets")):
             segments.append(self._write_segment(arrays, documents))
         self._commit(segments, self.documents + documents, last_run)
 

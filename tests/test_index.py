@@ -320,15 +320,17 @@ def test_a_corrupt_index_exits_5_and_is_left_untouched(cli, clean_corpus, tmp_pa
     assert {p.name: p.read_bytes() for p in index.iterdir()} == before
 
 
-def test_checkpoints_append_one_segment_each(cli, corpus, tmp_path):
+def test_checkpoints_append_one_segment_each(cli, tmp_path):
+    corpus = generate_corpus(tmp_path / "c.jsonl", seed=12, bases=500, exact=50, edited=50, with_rejects=False)
+    assert 512 < len(corpus.records) < 768  # three batches of 256
     index = tmp_path / "idx"
-    result = cli(["scan", corpus.path, "--index", index, "--checkpoint-every", "50", "--rejects", tmp_path / "rj",
-                  "--report", tmp_path / "r.json"])
+    result = cli(["scan", corpus.path, "--index", index, "--checkpoint-every", "50", "--report", tmp_path / "r.json"])
     assert result.exit_code == 0
     report = json.loads((tmp_path / "r.json").read_text())
-    # Batches are the checkpoint grain: the run is one batch of 256 records here and one of the rest.
-    assert report["index"]["checkpoints"] >= 2
-    assert len(_segment_files(index)) == report["index"]["segments"] >= 2
+    # Batches are the checkpoint grain: one checkpoint after each batch, then the final save, which has no new
+    # document left to write (it only records the completed run in the manifest).
+    assert report["index"]["checkpoints"] == 4
+    assert len(_segment_files(index)) == report["index"]["segments"] == 3
     assert _open(index)._ids == [json.loads(line)["id"] for line in result.stdout_bytes.splitlines()]
 
 
@@ -553,3 +555,16 @@ def test_a_bad_line_mid_batch_stops_with_the_index_holding_exactly_what_was_writ
     rest = cli(["scan", path, "--index", index, "--resume"])
     assert rest.exit_code == 0, rest.stderr
     assert first.stdout_bytes + rest.stdout_bytes == cli(["scan", path]).stdout_bytes
+
+
+def test_an_empty_run_adds_no_segment(cli, tmp_path):
+    empty = _write(tmp_path / "empty.jsonl", [])
+    assert cli(["scan", empty, "--index", tmp_path / "idx"]).exit_code == 0
+    assert _segment_files(tmp_path / "idx") == [] and len(_open(tmp_path / "idx")) == 0
+
+
+def test_an_index_that_cannot_be_created_exits_5(cli, clean_corpus, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = cli(["scan", clean_corpus.path, "--index", blocker / "idx"])
+    assert result.exit_code == 5 and "cannot create the index directory" in result.stderr
