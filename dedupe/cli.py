@@ -375,8 +375,8 @@ def _run(opts: _Options) -> None:
     elif opts.index is not None:
         index = Checkpointer.open(opts.index, dedup)
     skip = _resume_point(opts, index)
-    if opts.index is not None and opts.config.passages is not None:
-        _err("note: --passages matches passages within this run only; the index keeps documents")
+    if shared is not None and opts.config.passages is not None:
+        _err("note: with a Redis index, --passages matches passages within this process only")
     progress_mark = {"lines": skip, "output": 0, "since": 0}
 
     def last_run(complete: bool, stopped_by: Optional[str] = None) -> dict[str, Any]:

@@ -311,10 +311,13 @@ class DedupeConfig:
 
         The threshold is not among them: it only decides verification, so a run may
         use another one as long as the bands and rows (pass ``--bands/--rows``) stay.
+        The passage parameters are (``None`` without passages): an index keeps the
+        passage state of its runs, so all of them must match passages alike.
         """
         p = self.parameters()
+        passages = self.passages.parameters() if self.passages is not None else None
         return {k: p[k] for k in ("unit", "ngram", "num_perm", "seed", "scheme", "bands", "rows", "verify",
-                                  "normalize")} | {"hash": "xxh3_64"}
+                                  "normalize")} | {"hash": "xxh3_64", "passages": passages}
 
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""

@@ -39,13 +39,15 @@ are reported as one span.
 
 from __future__ import annotations
 
+import itertools
+
 import re
 import time
 import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,6 +353,11 @@ class PassageStats:
     seconds: float = 0.0
 
 
+def _offsets(lengths: Iterable[int]) -> np.ndarray:
+    sizes = np.fromiter(lengths, dtype=np.int64)
+    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+
 class PassageMatcher:
     """Finds repeated passages of each document against all earlier ones (and itself).
 
@@ -389,6 +396,95 @@ class PassageMatcher:
         self._w_word = array("q")
         self._w_start = array("q")
         self._w_end = array("q")
+        # What the last export covered (documents, passages, windows, exact hashes, group texts), and the
+        # groups changed since; None until track() (an index keeps passages between runs).
+        self._marks = (0, 0, 0, 0, 0)
+        self._dirty: set[int] | None = None
+
+    def track(self) -> None:
+        """Record changed groups from now on, for :meth:`export` (an index saves the passage state)."""
+        self._dirty = set()
+
+    def export(self) -> dict[str, np.ndarray]:
+        """What was added or changed since the previous export, as named arrays (``pm_*``); :meth:`restore`
+        reads them back. Append-only state is sliced at the previous marks; groups whose counters changed
+        are written again with their new values."""
+        docs, passages, windows, exact, texts = self._marks
+        n_docs, n_p, n_w = len(self._doc_ids), len(self._p_doc), len(self._w_doc)
+        encoded = [d.encode("utf-8") for d in self._doc_ids[docs:]]
+        changed = sorted({g for g in (self._dirty or ()) if g < passages} | set(range(passages, n_p)))
+        g_ids = np.array(changed, dtype=np.int64)
+        g_vals = np.stack([np.frombuffer(a, dtype=np.int64)[g_ids] for a in (self._g_count, self._g_docs, self._g_last)],
+                          axis=1) if len(g_ids) else np.empty((0, 3), dtype=np.int64)
+        new_exact = list(itertools.islice(self._exact.items(), exact, None))
+        new_texts = list(itertools.islice(self._g_text.items(), texts, None))
+        text_bytes = [t.encode("utf-8") for _, t in new_texts]
+        shingles, shingle_offsets = self._shingles.export(passages, n_p)
+        numbers, number_offsets = self._numbers.export(passages, n_p)
+        keys, positions = self._index.export(passages)
+        w_keys, w_positions = self._windows.export(windows)
+
+        def rows(arrays: tuple[array, ...], start: int) -> np.ndarray:
+            return np.stack([np.frombuffer(a, dtype=np.int64)[start:] for a in arrays], axis=1)
+
+        out = {
+            "pm_doc_ids": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            "pm_doc_offsets": _offsets(map(len, encoded)),
+            "pm_passages": rows((self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group), passages),
+            "pm_group_ids": g_ids,
+            "pm_group_values": g_vals,
+            "pm_exact_keys": np.array([h for h, _ in new_exact], dtype=np.uint64),
+            "pm_exact_values": np.array([p for _, p in new_exact], dtype=np.int64),
+            "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
+            "pm_texts": np.frombuffer(b"".join(text_bytes), dtype=np.uint8),
+            "pm_text_offsets": _offsets(map(len, text_bytes)),
+            "pm_shingles": shingles, "pm_shingle_offsets": shingle_offsets,
+            "pm_numbers": numbers, "pm_number_offsets": number_offsets,
+            "pm_band_keys": keys, "pm_band_positions": positions,
+            "pm_windows": rows((self._w_doc, self._w_word, self._w_start, self._w_end), windows),
+            "pm_window_keys": w_keys, "pm_window_positions": w_positions,
+        }
+        self._marks = (n_docs, n_p, n_w, len(self._exact), len(self._g_text))
+        if self._dirty is not None:
+            self._dirty = set()
+        return out
+
+    def restore(self, seg: dict[str, np.ndarray]) -> None:
+        """Add one exported delta (segments in order); the inverse of :meth:`export`.
+
+        Raises:
+            ValueError: the arrays are inconsistent (a damaged index).
+        """
+        doc_blob, doc_offsets = seg["pm_doc_ids"], seg["pm_doc_offsets"]
+        if len(doc_offsets) == 0 or doc_offsets[-1] != len(doc_blob):
+            raise ValueError("inconsistent passage state (document ids)")
+        data = doc_blob.tobytes()
+        bounds = doc_offsets.tolist()
+        self._doc_ids.extend(data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:]))
+        passages, windows = seg["pm_passages"].reshape(-1, 5), seg["pm_windows"].reshape(-1, 4)
+        for column, target in zip(passages.T, (self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group)):
+            target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
+        for target in (self._g_count, self._g_docs, self._g_last):
+            target.frombytes(np.zeros(len(passages), dtype=np.int64).tobytes())
+        g_ids, g_vals = seg["pm_group_ids"], seg["pm_group_values"].reshape(-1, 3)
+        if len(g_ids) != len(g_vals) or (len(g_ids) and (g_ids.min() < 0 or g_ids.max() >= len(self._p_doc))):
+            raise ValueError("inconsistent passage state (groups)")
+        for column, target in zip(g_vals.T, (self._g_count, self._g_docs, self._g_last)):
+            view = np.frombuffer(target, dtype=np.int64)
+            view[g_ids] = column
+        self._exact.update(zip(seg["pm_exact_keys"].tolist(), seg["pm_exact_values"].tolist()))
+        texts, text_offsets = seg["pm_texts"].tobytes(), seg["pm_text_offsets"].tolist()
+        self._g_text.update((g, texts[a:b].decode("utf-8")) for g, a, b in
+                            zip(seg["pm_text_groups"].tolist(), text_offsets, text_offsets[1:]))
+        self._shingles.extend(seg["pm_shingles"], seg["pm_shingle_offsets"])
+        self._numbers.extend(seg["pm_numbers"], seg["pm_number_offsets"])
+        if len(self._shingles) != len(self._p_doc) or len(self._numbers) != len(self._p_doc):
+            raise ValueError("inconsistent passage state (shingles)")
+        self._index.load(seg["pm_band_keys"], seg["pm_band_positions"])
+        for column, target in zip(windows.T, (self._w_doc, self._w_word, self._w_start, self._w_end)):
+            target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
+        self._windows.load(seg["pm_window_keys"], seg["pm_window_positions"])
+        self._marks = (len(self._doc_ids), len(self._p_doc), len(self._w_doc), len(self._exact), len(self._g_text))
 
     def add(self, record_id: str, text: str) -> list[PassageMatch]:
         """Find the repeated passages of one document, then remember its passages."""
@@ -457,6 +553,8 @@ class PassageMatcher:
                 novel.append(k)
                 continue
             g = self._p_group[j]
+            if self._dirty is not None:
+                self._dirty.add(g)
             self._g_count[g] += 1
             if self._g_last[g] != doc:
                 self._g_last[g] = doc

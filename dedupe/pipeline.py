@@ -340,7 +340,8 @@ class Deduplicator:
             links = np.frombuffer(self._links or array("q"), dtype=np.int64).reshape(-1, 2).copy()
         if self._links is not None:
             self._links = array("q")
-        return {
+        passages = self.passages.export() if self.passages is not None else {}
+        return passages | {
             "ids": np.frombuffer(b"".join(encoded), dtype=np.uint8),
             "id_offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
             "labels": np.frombuffer(self._label, dtype=np.int64)[first:stop].copy(),
@@ -379,6 +380,8 @@ class Deduplicator:
             self._stored.extend(seg["stored"].astype(self._stored.dtype, copy=False), stored_offsets)
             self.index.load(keys, positions)
             all_links.append(links)
+            if self.passages is not None:
+                self.passages.restore(seg)
         self._uf = UnionFind.from_links(len(self._ids), np.concatenate(all_links) if all_links else np.empty((0, 2)))
         self.base = len(self._ids)
 
@@ -397,8 +400,10 @@ class Deduplicator:
         return int(len(self._ids) - self.base - np.count_nonzero(first >= self.base))
 
     def keep_links(self) -> None:
-        """Record cluster links from now on, for :meth:`export` (an index keeps them between runs)."""
+        """Record cluster links (and changed passage groups) from now on, for :meth:`export`."""
         self._links = array("q")
+        if self.passages is not None:
+            self.passages.track()
 
     def clusters(self) -> list[dict[str, Any]]:
         """Every cluster with more than one member, largest first (ties: first seen first).

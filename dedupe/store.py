@@ -270,8 +270,9 @@ class IndexStore:
         ]
         if diffs:
             raise IndexMismatch(
-                f"{self.path}: the index was built with " + ", ".join(diffs) + "; signatures made with other "
-                "parameters cannot be compared. Run with the index's options, or use a new --index path."
+                f"{self.path}: the index was built with " + ", ".join(diffs) + "; what it holds cannot be compared "
+                "with what this run computes. Run with the index's options (--passages included), or use a new "
+                "--index path."
             )
 
     def load(self) -> list[dict[str, np.ndarray]]:

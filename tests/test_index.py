@@ -568,3 +568,45 @@ def test_an_index_that_cannot_be_created_exits_5(cli, clean_corpus, tmp_path):
     blocker.write_text("x")
     result = cli(["scan", clean_corpus.path, "--index", blocker / "idx"])
     assert result.exit_code == 5 and "cannot create the index directory" in result.stderr
+
+
+def _passage_corpus(path: Path, docs: int = 90, seed: int = 31) -> Path:
+    """Documents built from a shared pool of sentences (exact repeats), some retyped (near repeats)."""
+    import random
+
+    from conftest import random_text, vocabulary
+
+    rng, vocab = random.Random(seed), vocabulary()
+    pool = [random_text(rng, vocab, rng.randint(8, 16)).capitalize() + "." for _ in range(60)]
+    lines = []
+    for k in range(docs):
+        sentences = [rng.choice(pool) for _ in range(rng.randint(3, 7))]
+        if k % 5 == 0:
+            sentences[0] = sentences[0].replace(" ", "  ", 1)[:-4] + "zzz."
+        lines.append(json.dumps({"id": f"d{k}", "text": " ".join(sentences)}).encode())
+    return _write(path, lines)
+
+
+@pytest.mark.parametrize("mode", ["scan", "filter"])
+def test_passages_split_over_an_index_match_as_in_one_run(cli, tmp_path, mode):
+    path = _passage_corpus(tmp_path / "p.jsonl")
+    lines = _lines(path)
+    parts = [_write(tmp_path / f"p{k}.jsonl", lines[a:b]) for k, (a, b) in enumerate([(0, 25), (25, 26), (26, 90)])]
+    one = cli([mode, "--passages", path, "--report", tmp_path / "one.json"])
+    runs = [cli([mode, "--passages", part, "--index", tmp_path / "idx", "--checkpoint-every", "7",
+                 "--report", tmp_path / f"r{k}.json"]) for k, part in enumerate(parts)]
+    assert all(r.exit_code == 0 for r in runs), runs[-1].stderr
+    assert b"".join(r.stdout_bytes for r in runs) == one.stdout_bytes
+    found = [json.loads(line) for line in runs[2].stdout_bytes.splitlines()]
+    if mode == "scan":  # the last run finds repeats of passages first seen in the first run
+        firsts = {json.loads(line)["id"] for line in runs[0].stdout_bytes.splitlines()}
+        assert any(p["match"]["id"] in firsts for r in found for p in r["dedupe"].get("passages") or [])
+    top = json.loads((tmp_path / "one.json").read_text())["passages"]["top"]
+    assert top and json.loads((tmp_path / "r2.json").read_text())["passages"]["top"] == top
+
+
+def test_an_index_built_without_passages_refuses_a_run_with_them(cli, clean_corpus, tmp_path):
+    index = tmp_path / "idx"
+    assert cli(["scan", clean_corpus.path, "--index", index]).exit_code == 0
+    result = cli(["scan", "--passages", clean_corpus.path, "--index", index])
+    assert result.exit_code == 5 and "passages=null (this run: {" in result.stderr
