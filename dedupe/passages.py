@@ -47,7 +47,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ from .config import MinHashConfig, PassageConfig, ShingleConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher
 from .shingles import shingle_batch, window_hashes
+from .store import pack_strings, unpack_strings
 from .verify import ArrayStore
 
 _WORD = re.compile(r"\w+")
@@ -353,11 +354,6 @@ class PassageStats:
     seconds: float = 0.0
 
 
-def _offsets(lengths: Iterable[int]) -> np.ndarray:
-    sizes = np.fromiter(lengths, dtype=np.int64)
-    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-
-
 class PassageMatcher:
     """Finds repeated passages of each document against all earlier ones (and itself).
 
@@ -411,14 +407,14 @@ class PassageMatcher:
         are written again with their new values."""
         docs, passages, windows, exact, texts = self._marks
         n_docs, n_p, n_w = len(self._doc_ids), len(self._p_doc), len(self._w_doc)
-        encoded = [d.encode("utf-8") for d in self._doc_ids[docs:]]
+        doc_ids, doc_offsets = pack_strings(self._doc_ids[docs:])
         changed = sorted({g for g in (self._dirty or ()) if g < passages} | set(range(passages, n_p)))
         g_ids = np.array(changed, dtype=np.int64)
         g_vals = np.stack([np.frombuffer(a, dtype=np.int64)[g_ids] for a in (self._g_count, self._g_docs, self._g_last)],
                           axis=1) if len(g_ids) else np.empty((0, 3), dtype=np.int64)
         new_exact = list(itertools.islice(self._exact.items(), exact, None))
         new_texts = list(itertools.islice(self._g_text.items(), texts, None))
-        text_bytes = [t.encode("utf-8") for _, t in new_texts]
+        texts, text_offsets = pack_strings([t for _, t in new_texts])
         shingles, shingle_offsets = self._shingles.export(passages, n_p)
         numbers, number_offsets = self._numbers.export(passages, n_p)
         keys, positions = self._index.export(passages)
@@ -428,16 +424,16 @@ class PassageMatcher:
             return np.stack([np.frombuffer(a, dtype=np.int64)[start:] for a in arrays], axis=1)
 
         out = {
-            "pm_doc_ids": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            "pm_doc_offsets": _offsets(map(len, encoded)),
+            "pm_doc_ids": doc_ids,
+            "pm_doc_offsets": doc_offsets,
             "pm_passages": rows((self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group), passages),
             "pm_group_ids": g_ids,
             "pm_group_values": g_vals,
             "pm_exact_keys": np.array([h for h, _ in new_exact], dtype=np.uint64),
             "pm_exact_values": np.array([p for _, p in new_exact], dtype=np.int64),
             "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
-            "pm_texts": np.frombuffer(b"".join(text_bytes), dtype=np.uint8),
-            "pm_text_offsets": _offsets(map(len, text_bytes)),
+            "pm_texts": texts,
+            "pm_text_offsets": text_offsets,
             "pm_shingles": shingles, "pm_shingle_offsets": shingle_offsets,
             "pm_numbers": numbers, "pm_number_offsets": number_offsets,
             "pm_band_keys": keys, "pm_band_positions": positions,
@@ -455,12 +451,7 @@ class PassageMatcher:
         Raises:
             ValueError: the arrays are inconsistent (a damaged index).
         """
-        doc_blob, doc_offsets = seg["pm_doc_ids"], seg["pm_doc_offsets"]
-        if len(doc_offsets) == 0 or doc_offsets[-1] != len(doc_blob):
-            raise ValueError("inconsistent passage state (document ids)")
-        data = doc_blob.tobytes()
-        bounds = doc_offsets.tolist()
-        self._doc_ids.extend(data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:]))
+        self._doc_ids.extend(unpack_strings(seg["pm_doc_ids"], seg["pm_doc_offsets"], "passage document ids"))
         passages, windows = seg["pm_passages"].reshape(-1, 5), seg["pm_windows"].reshape(-1, 4)
         for column, target in zip(passages.T, (self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group)):
             target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
@@ -473,9 +464,10 @@ class PassageMatcher:
             view = np.frombuffer(target, dtype=np.int64)
             view[g_ids] = column
         self._exact.update(zip(seg["pm_exact_keys"].tolist(), seg["pm_exact_values"].tolist()))
-        texts, text_offsets = seg["pm_texts"].tobytes(), seg["pm_text_offsets"].tolist()
-        self._g_text.update((g, texts[a:b].decode("utf-8")) for g, a, b in
-                            zip(seg["pm_text_groups"].tolist(), text_offsets, text_offsets[1:]))
+        texts = unpack_strings(seg["pm_texts"], seg["pm_text_offsets"], "passage texts")
+        if len(texts) != len(seg["pm_text_groups"]):
+            raise ValueError("inconsistent passage state (texts)")
+        self._g_text.update(zip(seg["pm_text_groups"].tolist(), texts))
         self._shingles.extend(seg["pm_shingles"], seg["pm_shingle_offsets"])
         self._numbers.extend(seg["pm_numbers"], seg["pm_number_offsets"])
         if len(self._shingles) != len(self._p_doc) or len(self._numbers) != len(self._p_doc):

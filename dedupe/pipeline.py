@@ -28,6 +28,7 @@ from .normalize import normalize, prepare_utf8
 from .passages import DocPassages, PassageMatch, PassageMatcher, passage_features
 from .records import Record, Rejected
 from .shingles import shingle_batch
+from .store import pack_strings, unpack_strings
 from .verify import ArrayStore, jaccard
 
 
@@ -330,8 +331,7 @@ class Deduplicator:
         :meth:`restore` is the inverse.
         """
         stop = len(self._ids)
-        encoded = [rid.encode("utf-8") for rid in self._ids[first:stop]]
-        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        ids, id_offsets = pack_strings(self._ids[first:stop])
         stored, stored_offsets = self._stored.export(first, stop)
         keys, positions = self.index.export(first)
         if all_links:
@@ -342,8 +342,8 @@ class Deduplicator:
             self._links = array("q")
         passages = self.passages.export() if self.passages is not None else {}
         return passages | {
-            "ids": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            "id_offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+            "ids": ids,
+            "id_offsets": id_offsets,
             "labels": np.frombuffer(self._label, dtype=np.int64)[first:stop].copy(),
             "stored": stored,
             "stored_offsets": stored_offsets,
@@ -363,13 +363,13 @@ class Deduplicator:
         all_links = []
         for seg in segments:
             first = len(self._ids)
-            ids = _decode_ids(seg["ids"], seg["id_offsets"])
+            ids = unpack_strings(seg["ids"], seg["id_offsets"], "ids")
             count = len(ids)
             labels, stored_offsets = seg["labels"], seg["stored_offsets"]
             keys, positions = seg["band_keys"], seg["band_positions"]
             links = seg["links"].reshape(-1, 2)
             stop = first + count
-            if (len(labels) != count or len(stored_offsets) != count + 1 or _bad_offsets(stored_offsets, len(seg["stored"]))
+            if (len(labels) != count or len(stored_offsets) != count + 1
                     or len(keys) != len(positions) or len(keys) % self.bands
                     or (count and (labels.min() < 0 or labels.max() >= stop))
                     or (len(positions) and (positions.min() < first or positions.max() >= stop))
@@ -433,21 +433,6 @@ class Deduplicator:
                 entry["output_labels"] = [self._ids[x] for x in labels]
             out.append(entry)
         return out
-
-
-def _decode_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
-    if _bad_offsets(offsets, len(blob)):
-        raise ValueError("inconsistent index segment (id offsets)")
-    data = blob.tobytes()
-    bounds = offsets.tolist()
-    try:
-        return [data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
-    except UnicodeDecodeError as exc:
-        raise ValueError("inconsistent index segment (ids are not UTF-8)") from exc
-
-
-def _bad_offsets(offsets: np.ndarray, size: int) -> bool:
-    return len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != size or bool(np.any(np.diff(offsets) < 0))
 
 
 def deduplicate(

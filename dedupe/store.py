@@ -47,6 +47,8 @@ import numpy as np
 import orjson
 import xxhash
 
+from .verify import check_offsets
+
 FORMAT = "dedupe-index"
 VERSION = 1
 MANIFEST = "MANIFEST.json"
@@ -197,6 +199,34 @@ def _read_array(f: Any, entry: Any, name: str, position: int, size: int, digest:
         digest.update(view[done : done + got])
         done += got
     return array.reshape(shape)
+
+
+def pack_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte array plus offsets (n + 1), the segment form of ids and texts.
+
+    Example:
+        >>> blob, offsets = pack_strings(["a", "é", ""])
+        >>> offsets.tolist(), unpack_strings(blob, offsets, "ids")
+        ([0, 1, 3, 3], ['a', 'é', ''])
+    """
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+
+
+def unpack_strings(blob: np.ndarray, offsets: np.ndarray, what: str) -> list[str]:
+    """The inverse of :func:`pack_strings`.
+
+    Raises:
+        ValueError: inconsistent offsets or bytes that are not UTF-8 (a damaged index).
+    """
+    check_offsets(offsets, len(blob), what)
+    data = blob.tobytes()
+    bounds = offsets.tolist()
+    try:
+        return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(bounds, bounds[1:])]
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} are not UTF-8") from None
 
 
 class IndexStore:

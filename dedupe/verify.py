@@ -38,6 +38,22 @@ def containment(a: np.ndarray, b: np.ndarray) -> float:
     return _intersection_size(a, b) / len(a) if len(a) else 0.0
 
 
+def check_offsets(offsets: np.ndarray, size: int, what: str) -> None:
+    """Raise ValueError unless ``offsets`` start at 0, never decrease and end at ``size`` (saved data is checked
+    before use: it may come from a damaged or untrusted file).
+
+    Example:
+        >>> import numpy as np
+        >>> check_offsets(np.array([0, 2, 2, 5]), 5, "ids")
+        >>> check_offsets(np.array([0, 3, 2]), 2, "ids")
+        Traceback (most recent call last):
+        ...
+        ValueError: inconsistent ids offsets
+    """
+    if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != size or bool(np.any(np.diff(offsets) < 0)):
+        raise ValueError(f"inconsistent {what} offsets")
+
+
 _CHUNK_BITS = 22  # 4M values (32 MB of uint64) per chunk
 # A position's start packs (chunk index << _OFFSET_BITS) + offset in the chunk:
 # loaded blocks (see ArrayStore.extend) are one chunk each, however large.
@@ -99,6 +115,9 @@ class ArrayStore:
     def extend(self, values: np.ndarray, offsets: np.ndarray) -> None:
         """Append positions ``len(self) ...``: position k holds ``values[offsets[k]:offsets[k+1]]``.
 
+        Raises:
+            ValueError: inconsistent offsets (see :func:`check_offsets`).
+
         ``values`` is kept as one chunk (no copy), so loading a saved block is
         one numpy call rather than one :meth:`put` per position. Later
         :meth:`put` calls go to new chunks.
@@ -110,6 +129,7 @@ class ArrayStore:
             >>> [store.get(k).tolist() for k in range(3)]
             [[1, 2], [], [3]]
         """
+        check_offsets(offsets, len(values), "stored array")
         chunk = len(self._chunks)
         self._chunks.append(np.ascontiguousarray(values, dtype=self.dtype))
         self._fill = 1 << _CHUNK_BITS  # the next put starts a new chunk

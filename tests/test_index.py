@@ -610,3 +610,18 @@ def test_an_index_built_without_passages_refuses_a_run_with_them(cli, clean_corp
     assert cli(["scan", clean_corpus.path, "--index", index]).exit_code == 0
     result = cli(["scan", "--passages", clean_corpus.path, "--index", index])
     assert result.exit_code == 5 and "passages=null (this run: {" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["pm_text_offsets", "pm_shingle_offsets", "pm_doc_offsets", "id_offsets", "stored_offsets"])
+def test_inconsistent_offsets_in_a_segment_are_refused(tmp_path, name):
+    path = _passage_corpus(tmp_path / "p.jsonl", docs=30)
+    config = DedupeConfig(passages=__import__("dedupe").PassageConfig())
+    records = [r for r in read_records([str(path)]) if isinstance(r, Record)]
+    dedup = Deduplicator(config)
+    list(dedup.run(records))
+    seg = dedup.export(0, all_links=True)
+    assert len(seg[name]) > 1
+    seg[name] = seg[name].copy()
+    seg[name][-1] += 1  # points past the data
+    with pytest.raises(ValueError, match="inconsistent"):
+        Deduplicator(config).restore([seg])
