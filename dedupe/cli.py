@@ -24,7 +24,9 @@ from .config import ConfigError, DedupeConfig, LSHConfig, MinHashConfig, Passage
 from .pipeline import Deduplicator
 from .passages import remove_spans
 from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
-from .report import RunStats, build_report, progress, summary
+from .examples import Examples
+from .htmlreport import render
+from .report import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
 from .redis_index import RedisIndex, SharedIndexError
 from .store import Checkpointer, IndexStoreError
 
@@ -104,9 +106,13 @@ Examples:
 
   cat corpus.jsonl | dedupe filter > unique.jsonl
 
-  dedupe scan a.jsonl b.jsonl.gz --report report.json
+  dedupe scan a.jsonl b.jsonl.gz --report report.json --report report.html
 
-Run 'dedupe scan --help' or 'dedupe filter --help' for the options.
+  dedupe report annotated.jsonl --run-report report.json -o report.html
+
+  dedupe explain a.txt b.txt
+
+Run 'dedupe COMMAND --help' for the options of scan, filter, report and explain.
 """
 
 app = typer.Typer(
@@ -155,7 +161,12 @@ Rows = Annotated[Optional[int], typer.Option(help="Rows per band (derived when o
 FnWeight = Annotated[float, typer.Option(help="Weight of false negatives when deriving bands/rows (0.5 = datasketch default).")]
 Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
 Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")]
-Report = Annotated[Optional[str], typer.Option(help="Write the JSON report to this file.")]
+Report = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Write the report to this file: HTML when the name ends in .html (a self-contained page with "
+                 "plots and the largest clusters; needs the report extra), JSON otherwise. May be given twice.",
+                 show_default=False),
+]
 Passages = Annotated[bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")]
 PassageUnit = Annotated[str, typer.Option(help="Passage unit: sentence or paragraph.")]
 PassageMinWords = Annotated[int, typer.Option(help="Passages with fewer words are not matched alone (runs of short lines are merged first); near matching needs this many words that are not numbers.")]
@@ -305,13 +316,22 @@ class _Options:
     text_field: str
     id_field: str
     workers: int
-    report: Optional[str]
+    report: list[str]
     rejects: Optional[str]
     dropped: Optional[str]
     index: Optional[str]
     checkpoint_every: int
     resume: bool
     max_chars: int
+
+
+def _report_paths(paths: Optional[list[str]]) -> list[str]:
+    paths = paths or []
+    if len(paths) > 2 or len({is_html(p) for p in paths}) < len(paths):
+        raise ConfigError("--report takes at most one JSON and one HTML file (e.g. --report r.json --report r.html)")
+    if any(map(is_html, paths)):
+        need_plots()
+    return paths
 
 
 def _check_inputs(paths: list[str]) -> None:
@@ -394,7 +414,8 @@ def _run(opts: _Options) -> None:
         # bad path fails at once rather than after a long run.
         rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
         dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
-        report_file = stack.enter_context(open_output(opts.report)) if opts.report else None
+        report_files = [(stack.enter_context(open_output(path)), is_html(path)) for path in opts.report]
+        examples = stack.enter_context(contextlib.closing(Examples())) if any(h for _, h in report_files) else None
         signals = stack.enter_context(_Signals())
         if shared is not None:
             stack.callback(shared.close)
@@ -416,15 +437,22 @@ def _run(opts: _Options) -> None:
                 about_index = {"url": shared.target.display(), "documents_after": len(shared),
                                "documents_added": dedup.shared_added, "candidates": dedup.shared_candidates}
             report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error, index=about_index)
-            if report_file is not None:
-                report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+            for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
+                if html:
+                    assert examples is not None
+                    report_file.write(run_page(report, examples, dedup))
+                else:
+                    report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
                 report_file.flush()
             if show:
                 sys.stderr.write(summary(report) + "\n")
             return report
 
         try:
-            for item in progress(stats.watch(items), stats):
+            watched = stats.watch(items)
+            if examples is not None:
+                watched = examples.watch(watched)
+            for item in progress(watched, stats):
                 if isinstance(item, Rejected):
                     if rejects is None:
                         error = f"{item.message()} (use --rejects FILE to record bad lines and go on)"
@@ -532,7 +560,7 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
             config = _config(kw["threshold"], kw["num_perm"], kw["ngram"], kw["unit"], kw["seed"], kw["bands"],
                              kw["rows"], kw["fn_weight"], kw["verify"], found)
             _run(_Options(mode, kw["inputs"] or ["-"], config, kw["text_field"], kw["id_field"], kw["workers"],
-                          kw["report"], kw["rejects"], kw.get("dropped"), kw["index"], kw["checkpoint_every"],
+                          _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"], kw["checkpoint_every"],
                           kw["resume"], kw["max_chars"]))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -545,6 +573,151 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
 _command("scan", "Write every record, annotated with its cluster and the earlier record it duplicates.", EPILOG_SCAN)
 _command("filter", "Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: "
          "repeated passages removed).", EPILOG_FILTER)
+
+
+EPILOG_REPORT = """\
+Examples:
+
+  dedupe scan corpus.jsonl --report run.json > annotated.jsonl
+
+  dedupe report annotated.jsonl --run-report run.json -o report.html
+
+  dedupe report annotated.jsonl.gz   (writes report.html)
+
+The page is one self-contained HTML file (inline styles, script and SVG plots; it makes no
+network request): counts, parameters, the similarity of matched pairs against the LSH
+S-curve, cluster sizes, the largest clusters with each member beside its representative
+(differing words highlighted) and, for a scan with --passages, the repeated passages.
+Needs the report extra: pip install 'dedupe[report]'.
+Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write the page.
+"""
+
+
+@app.command(name="report", epilog=EPILOG_REPORT)
+def report_command(
+    inputs: Annotated[list[str], typer.Argument(help="Output of 'dedupe scan' (JSONL, plain, gzip or zstd; '-' is stdin).",
+                                                show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="The HTML page to write.")] = "report.html",
+    run_report: Annotated[Optional[str], typer.Option(
+        help="The scan's JSON report (--report run.json): adds its parameters, timings, rejected lines and the "
+             "similarity of every candidate pair.", show_default=False)] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+) -> None:
+    """Build the HTML report of an earlier scan from its annotated output, without running it again."""
+    with _exit_codes():
+        need_plots()
+        _check_inputs(inputs)
+        given = None
+        if run_report is not None:
+            try:
+                with open(run_report, "rb") as f:
+                    given = orjson.loads(f.read())
+            except (OSError, orjson.JSONDecodeError) as exc:
+                raise InputError(f"cannot read the run report {run_report}: {exc}") from None
+            if not isinstance(given, dict) or "counts" not in given:
+                raise InputError(f"{run_report} is not a dedupe JSON report (no \"counts\")")
+        stdin = _std_stream("stdin") if "-" in inputs else None
+        report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin)
+        with contextlib.closing(examples):
+            page = render(report, examples, clusters).encode("utf-8")
+        with open_output(output) as out:  # after the input was read: a bad input leaves no page behind
+            out.write(page)
+        c = report["counts"]
+        sys.stderr.write(f"dedupe report: wrote {output} ({len(page) / 1e3:,.0f} kB): {c['kept'] + c['duplicates']:,} "
+                         f"records, {c['duplicates']:,} duplicates in {c['clusters']:,} clusters\n")
+
+
+EPILOG_EXPLAIN = """\
+Examples:
+
+  dedupe explain a.txt b.txt
+
+  cat edited.txt | dedupe explain original.txt -
+
+  dedupe explain --input annotated.jsonl 000_d3a659f08dc455c3 002_07df8ba35f6e2ac3 --passages
+
+  dedupe explain --json --unit char --threshold 0.7 a.txt b.txt
+
+A and B are files holding the raw text (UTF-8; '-' is stdin, for one of them), or with
+--input FILE two ids of records of a JSONL file (plain, gzip or zstd), read as scan reads
+it: --text-field/--id-field apply, the first bad line stops it; an id present more than
+once means its first record (a note on stderr says so). B is decided against A, as in a
+scan where A comes first, by the same code and options as scan.
+--json prints one object: documents [{label, id, source, characters, characters_used,
+shingles}], shingles {unit, ngram, shared, only_a, only_b, shared_examples,
+only_a_examples, only_b_examples: [{text, hash}]}, jaccard, minhash_estimate,
+standard_error, num_perm, bands, rows, colliding_bands, candidate_probability,
+candidate, verify, similarity (what verification compares), threshold, duplicate,
+reason, passages (null without --passages, else [{kind, unit, similarity, start, end,
+text, match: {document, id, start, end, text}}]).
+Exit codes: 0 whatever the verdict, 1 internal error, 2 bad option or not two documents,
+3 bad input (missing file, unknown id, bad line).
+"""
+
+
+@app.command(name="explain", epilog=EPILOG_EXPLAIN)
+def explain(
+    documents: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="A and B: two files holding the raw text ('-' is stdin, for one of them), or with "
+                       "--input two record ids.", show_default=False, metavar="A B"),
+    ] = None,
+    input_path: Annotated[
+        Optional[str], typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).",
+                                    show_default=False),
+    ] = None,
+    text_field: TextField = "text",
+    id_field: IdField = "id",
+    threshold: Threshold = 0.8,
+    num_perm: NumPerm = 128,
+    ngram: Ngram = 5,
+    unit: Unit = "word",
+    seed: Seed = 1,
+    bands: Bands = None,
+    rows: Rows = None,
+    fn_weight: FnWeight = 0.95,
+    verify: Verify = "exact",
+    passages: Passages = False,
+    passage_unit: PassageUnit = "sentence",
+    passage_min_words: PassageMinWords = 6,
+    passage_threshold: PassageThreshold = 0.35,
+    passage_window: PassageWindow = 8,
+    boilerplate_docs: BoilerplateDocs = 3,
+    passage_max_candidates: PassageMaxCandidates = 32,
+    passage_numbers: PassageNumbers = True,
+    max_chars: MaxChars = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")] = False,
+) -> None:
+    """Explain why document B is or is not a near-duplicate of document A at these options."""
+    from . import explain as explaining
+
+    with _exit_codes():
+        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
+                                boilerplate_docs, passage_max_candidates, passage_numbers)
+        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
+        names = documents or []
+        if len(names) != 2:
+            what = "two record ids" if input_path is not None else "two files (A B)"
+            raise ConfigError(f"explain takes {what}; got {len(names)} argument{'s' * (len(names) != 1)} "
+                              "(see dedupe explain --help)")
+        if input_path is not None:
+            stdin = _std_stream("stdin") if input_path == "-" else None
+            pair, notes = explaining.find_records(input_path, names, text_field, id_field, stdin)
+            for note in notes:
+                _err(f"note: {note}")
+        else:
+            if names == ["-", "-"]:
+                raise ConfigError("only one of A and B can be '-' (standard input); give the other as a file")
+            stdin = _std_stream("stdin") if "-" in names else None
+            pair = [explaining.read_text_file(name, stdin) for name in names]
+        result = explaining.explain(pair[0], pair[1], config, max_chars)
+        out = _std_stream("stdout")
+        if as_json:
+            out.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        else:
+            out.write((explaining.render(result) + "\n").encode("utf-8"))
+        out.flush()
 
 
 def main() -> None:

@@ -145,6 +145,9 @@ class Deduplicator:
         # What verification reads: shingle hashes (exact) or signatures (estimate).
         self._stored = ArrayStore(np.uint64 if self._exact else np.uint32)
         self.candidates = 0
+        # Verified candidate pairs by exact similarity, in bins of 0.01 (the last, 100, holds 1.0): the
+        # report's histogram. Plain list: one increment per candidate costs less than a numpy call.
+        self.similarity_counts = [0] * 101
         self.feature_seconds = 0.0
         self.match_seconds = 0.0
         self.passages = PassageMatcher(self.config.passages) if self.config.passages is not None else None
@@ -211,6 +214,7 @@ class Deduplicator:
                 rid, cluster, payload = docs[ref]
                 other = np.frombuffer(payload, dtype=dtype)
                 sim = jaccard(hashes[k], other) if self._exact else estimate_jaccard(signatures[k], other)
+                self.similarity_counts[int(sim * 100 + 1e-9)] += 1
                 if sim >= self.threshold and (best is None or sim > best[0]):
                     best = (sim, rid, cluster)
             out.append(best)
@@ -239,9 +243,11 @@ class Deduplicator:
         if candidates:
             candidates = sorted(set(candidates))
             self.candidates += len(candidates)
+            counts = self.similarity_counts
             for j in candidates:
                 other = self._stored.get(j)
                 sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
+                counts[int(sim * 100 + 1e-9)] += 1
                 if sim >= self.threshold:
                     self._uf.union(i, j)
                     if self._links is not None:
@@ -405,6 +411,19 @@ class Deduplicator:
         if self.passages is not None:
             self.passages.track()
 
+    def id_of(self, number: int) -> str:
+        """The id of the document with this number (see :meth:`cluster_groups`)."""
+        return self._ids[number]
+
+    def cluster_groups(self) -> list[tuple[int, list[int]]]:
+        """The clusters of :meth:`clusters` as document numbers: (root, members in input order), in the same
+        order. This run's documents are numbered from :attr:`base` in output order; smaller numbers are earlier
+        runs' documents (from an index)."""
+        return sorted(
+            ((root, members) for root, members in self._uf.groups().items() if members[-1] >= self.base),
+            key=lambda kv: (-len(kv[1]), kv[0]),
+        )
+
     def clusters(self) -> list[dict[str, Any]]:
         """Every cluster with more than one member, largest first (ties: first seen first).
 
@@ -415,12 +434,8 @@ class Deduplicator:
         With documents loaded from an index, only clusters with a member from
         this run are listed, and ``from_index`` counts their earlier members.
         """
-        groups = sorted(
-            ((root, members) for root, members in self._uf.groups().items() if members[-1] >= self.base),
-            key=lambda kv: (-len(kv[1]), kv[0]),
-        )
         out = []
-        for root, members in groups:
+        for root, members in self.cluster_groups():
             entry: dict[str, Any] = {
                 "cluster": self._ids[root],
                 "size": len(members),

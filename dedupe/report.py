@@ -8,8 +8,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from .config import ConfigError
+from .passages import remove_spans
 from .pipeline import Deduplicator, Result
 from .records import ReadStats, Rejected
+
+BINS = 100  # similarity histograms: bins of width 1/BINS over [0, 1], the last one closed
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def similarity_bin(similarity: float) -> int:
+    """The histogram bin of a similarity in [0, 1] (1.0 falls in the last bin)."""
+    return min(int(similarity * BINS + 1e-9), BINS - 1)
 
 
 class RunStats:
@@ -24,6 +37,9 @@ class RunStats:
         self.duplicates = 0
         self.rejected: Counter[str] = Counter()
         self.text_bytes = 0
+        self.duplicate_bytes = 0  # text of duplicate records: what filter drops
+        self.passage_bytes = 0  # text of repeated passages that filter cuts out of kept records
+        self.duplicate_similarity = [0] * BINS  # each duplicate's similarity to the record it duplicates
 
     @property
     def inputs(self) -> int:
@@ -37,11 +53,17 @@ class RunStats:
             else:
                 self.records += 1
                 text = item.record.text
-                self.text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
+                size = utf8_size(text)
+                self.text_bytes += size
                 if item.is_duplicate:
                     self.duplicates += 1
+                    self.duplicate_bytes += size
+                    if item.match.similarity is not None:
+                        self.duplicate_similarity[similarity_bin(item.match.similarity)] += 1
                 else:
                     self.kept += 1
+                    if item.passages:
+                        self.passage_bytes += size - utf8_size(remove_spans(text, item.passages))
             yield item
         self.finished = self.clock()
 
@@ -113,6 +135,13 @@ def build_report(
             "text_megabytes": round(stats.text_bytes / 1e6, 3),
             "megabytes_per_second": round(stats.text_bytes / 1e6 / seconds, 3) if seconds > 0 else None,
         },
+        "removed_by_filter": _removed(stats, dedup.passages is not None),
+        "similarity_histogram": {
+            "bin_width": 1 / BINS,
+            "candidates": _fold(dedup.similarity_counts),
+            "duplicates": list(stats.duplicate_similarity),
+        },
+        "cluster_sizes": cluster_sizes(clusters),
         "rejects_file": rejects_file,
         "clusters": clusters,
     }
@@ -122,6 +151,17 @@ def build_report(
     if dedup.passages is not None:
         report["passages"] = dedup.passages.report(removing=mode == "filter")
     return report
+
+
+def _fold(counts: list[int]) -> list[int]:
+    """The pipeline's 101 bins (the last holds 1.0 alone) as BINS bins, the last one closed."""
+    return counts[: BINS - 1] + [sum(counts[BINS - 1 :])]
+
+
+def cluster_sizes(clusters: list[dict[str, Any]]) -> dict[str, int]:
+    """Number of clusters of each size, smallest size first (JSON keys are strings)."""
+    sizes = Counter(c["size"] for c in clusters)
+    return {str(k): sizes[k] for k in sorted(sizes)}
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -165,3 +205,152 @@ def summary(report: dict[str, Any]) -> str:
 
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def is_html(path: str) -> bool:
+    """A report path that asks for the HTML page (``.html`` or ``.htm``, possibly compressed)."""
+    name = path.lower()
+    for suffix in (".gz", ".zst"):
+        name = name.removesuffix(suffix)
+    return name.endswith((".html", ".htm"))
+
+
+def need_plots() -> None:
+    """Raise ConfigError saying how to install the HTML report's plotting library when it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigError("an HTML report (--report FILE.html) needs matplotlib for its plots: "
+                          "pip install 'dedupe[report]' (or write a JSON report: --report FILE.json)") from None
+
+
+def run_page(report: dict[str, Any], examples: Any, dedup: Deduplicator) -> bytes:
+    """The HTML page of a run from its JSON report and the texts :class:`~dedupe.examples.Examples` kept."""
+    from .htmlreport import Clusters, render
+
+    base = dedup.base
+    clusters = Clusters(dedup.cluster_groups(), lambda n: n - base if n >= base else -1, dedup.id_of)
+    return render(report, examples, clusters).encode("utf-8")
+
+
+def annotated_report(inputs: list[str], text_field: str = "text", id_field: str = "id",
+                     run_report: dict[str, Any] | None = None, stdin: Any = None) -> tuple[dict[str, Any], Any, Any]:
+    """The report model of an earlier ``scan`` from its output: (report dict, Examples, Clusters).
+
+    Counts, clusters, duplicate similarities, passages and the text filtering would remove are computed from
+    the annotations with the same code as during a run. What a scan output does not hold (parameters,
+    timings, rejected lines, the similarity of candidate pairs that were not duplicates) comes from
+    ``run_report``, the run's JSON report, when given.
+
+    Raises:
+        InputError: A line is not a record of a scan output (naming the line).
+    """
+    from .examples import AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
+    from .htmlreport import Clusters
+    from .records import InputError, read_records
+
+    read = ReadStats()
+    stats = RunStats()
+    examples = Examples()
+    found = AnnotationClusters()
+    kinds = ("exact", "near", "boilerplate", "quote")
+    spans: Counter[str] = Counter()
+    chars: Counter[str] = Counter()
+    with_passages = 0
+    # earlier span -> [occurrences, documents, text, order, span]
+    repeats: dict[tuple[str, int, int], list[Any]] = {}
+
+    def results() -> Iterator[Result]:
+        for item in read_records(inputs, text_field, id_field, read, stdin=stdin):
+            if isinstance(item, Rejected):
+                raise InputError(f"{item.message()} (a scan output has no bad lines: is this the right file?)")
+            try:
+                yield result_of(item)
+            except AnnotationError as exc:
+                raise InputError(str(exc)) from None
+
+    try:
+        for result in stats.watch(results()):
+            assert isinstance(result, Result)
+            found.add(result)
+            examples.add(result)
+            if result.passages is not None:
+                with_passages += 1
+                seen_here: set[tuple[str, int, int]] = set()
+                for m in result.passages:
+                    spans[m.kind] += 1
+                    chars[m.kind] += m.end - m.start
+                    key = (m.match_id, m.match_start, m.match_end)
+                    entry = repeats.setdefault(key, [1, 1, result.record.text[m.start : m.end], len(repeats), key])
+                    entry[0] += 1
+                    if key not in seen_here:
+                        entry[1] += 1
+                        seen_here.add(key)
+    except BaseException:
+        examples.close()
+        raise
+    groups, position = found.groups()
+    clusters = clusters_of(groups, found.id_of, lambda n: position[n] < 0)
+    given = run_report or {}
+    counts_given = given.get("counts") or {}
+    rejected = int(counts_given.get("rejected") or 0)
+    notes = []
+    if run_report is None:
+        notes.append("Parameters, timings and rejected lines are not in a scan output: give the run's JSON report "
+                     "(--run-report) to show them.")
+    elif (counts_given.get("kept"), counts_given.get("duplicates")) != (stats.kept, stats.duplicates):
+        notes.append(f"The run report counts {counts_given.get('kept')} kept and {counts_given.get('duplicates')} "
+                     f"duplicates, this file {stats.kept} and {stats.duplicates}: the figures shown are this file's.")
+    report: dict[str, Any] = {
+        "mode": given.get("mode", "scan"),
+        "completed": given.get("completed", True),
+        "error": given.get("error"),
+        "inputs": given.get("inputs") or read.sources,
+        "counts": {
+            **counts_given,
+            "input": stats.kept + stats.duplicates + rejected,
+            "kept": stats.kept,
+            "duplicates": stats.duplicates,
+            "rejected": rejected,
+            "rejected_by_reason": counts_given.get("rejected_by_reason", {}),
+            "blank_lines_skipped": read.blank_lines,
+            "clusters": len(clusters),
+            "lsh_candidates": counts_given.get("lsh_candidates"),
+        },
+        "parameters": given.get("parameters"),
+        "timings": given.get("timings"),
+        "removed_by_filter": _removed(stats, with_passages > 0),
+        "similarity_histogram": {
+            "bin_width": 1 / BINS,
+            "candidates": (given.get("similarity_histogram") or {}).get("candidates"),
+            "duplicates": list(stats.duplicate_similarity),
+        },
+        "cluster_sizes": cluster_sizes(clusters),
+        "rejects_file": given.get("rejects_file"),
+        "clusters": clusters,
+        "notes": notes,
+        "built_from": read.sources,
+    }
+    if with_passages or "passages" in given:
+        top = sorted(repeats.values(), key=lambda e: (-e[0], e[3]))[:20]
+        report["passages"] = {
+            "parameters": (given.get("passages") or {}).get("parameters"),
+            "documents": with_passages,
+            "passages": (given.get("passages") or {}).get("passages"),
+            "found": {k: spans.get(k, 0) for k in kinds},
+            "chars": {k: chars.get(k, 0) for k in kinds},
+            "top": [{"text": e[2], "occurrences": e[0], "documents": e[1],
+                     "first": dict(zip(("id", "start", "end"), e[4]))} for e in top],
+        }
+    return report, examples, Clusters(groups, lambda n: position[n], found.id_of)
+
+
+def _removed(stats: RunStats, passages: bool) -> dict[str, Any]:
+    total = stats.duplicate_bytes + stats.passage_bytes
+    return {
+        "documents": stats.duplicates,
+        "document_bytes": stats.duplicate_bytes,
+        "passage_bytes": stats.passage_bytes if passages else None,
+        "bytes": total,
+        "share_of_text": round(total / stats.text_bytes, 6) if stats.text_bytes else 0.0,
+    }

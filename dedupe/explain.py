@@ -1,0 +1,513 @@
+"""Explain one matching decision: why document B is (or is not) a near-duplicate of document A.
+
+Every number comes from the code ``scan`` runs: the shingle sets and signatures from
+:func:`dedupe.pipeline.compute_features` (so the same normalization and ``--max-chars`` cut), and the
+verdict from a :class:`dedupe.pipeline.Deduplicator` fed A then B, exactly as in a scan where A comes
+first. The explanation adds what the pipeline does not keep: which shingles are shared (re-derived as
+text from the normalized words or characters, and hashed the same way), the MinHash estimate and its
+spread, which LSH bands collide, the S-curve probability, and with passages on, B's repeated spans
+beside the spans of A they repeat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+
+from .config import ConfigError, DedupeConfig, PassageConfig, ShingleConfig
+from .minhash import estimate_jaccard
+from .normalize import normalize
+from .passages import PassageMatcher, passage_features
+from .pipeline import Deduplicator, compute_features
+from .records import InputError, ReadStats, Record, Rejected, _display_name, read_records
+from .shingles import unit_hashes, window_hashes
+from .verify import jaccard
+
+# Shingles shown as text in the human output and the JSON, per group.
+SHARED_EXAMPLES = 5
+ONLY_EXAMPLES = 3
+# Labels the two documents carry inside the matchers: record ids may be equal, labels never are.
+_LABELS = ("A", "B")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document to compare.
+
+    Attributes:
+        id: The record id, or the file name the text was read from.
+        text: The whole text (``--max-chars`` is applied when matching, as in ``scan``).
+        source: Where it came from: a file name, ``<stdin>``, or ``FILE:LINE`` for a JSONL record.
+    """
+
+    id: str
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ShingleExample:
+    """One shingle shown as text: the n-gram of normalized words (or characters) and its 64-bit hash."""
+
+    text: str
+    hash: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "hash": f"{self.hash:016x}"}
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """What matching saw of one document."""
+
+    label: str
+    id: str
+    source: str
+    characters: int
+    characters_used: int  # after the --max-chars cut
+    shingles: int  # unique shingle hashes
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class PassageExplanation:
+    """One repeated span of B and the span it repeats (in A, or earlier in B itself)."""
+
+    kind: str  # exact, near or boilerplate
+    unit: str  # passage or quote
+    similarity: float
+    start: int
+    end: int
+    text: str
+    match_document: str  # "A" or "B"
+    match_id: str
+    match_start: int
+    match_end: int
+    match_text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "unit": self.unit, "similarity": self.similarity,
+            "start": self.start, "end": self.end, "text": self.text,
+            "match": {"document": self.match_document, "id": self.match_id, "start": self.match_start,
+                      "end": self.match_end, "text": self.match_text},
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why B is or is not a near-duplicate of A at one configuration (see :func:`explain`).
+
+    ``similarity`` is what verification compares with the threshold: the exact Jaccard, or the MinHash
+    estimate with ``verify.mode == "estimate"``. ``candidate`` and ``duplicate`` are the decisions of a
+    :class:`~dedupe.pipeline.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
+    """
+
+    documents: tuple[DocumentFacts, DocumentFacts]
+    unit: str
+    ngram: int
+    shared: int
+    only_a: int
+    only_b: int
+    shared_examples: list[ShingleExample]
+    only_a_examples: list[ShingleExample]
+    only_b_examples: list[ShingleExample]
+    jaccard: float
+    minhash_estimate: float
+    standard_error: float
+    num_perm: int
+    bands: int
+    rows: int
+    colliding_bands: list[int]
+    candidate_probability: float
+    candidate: bool
+    similarity: float
+    verify: str
+    threshold: float
+    duplicate: bool
+    reason: str
+    passages: list[PassageExplanation] | None
+    passage_config: PassageConfig | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The explanation as a JSON-ready dict (the keys of ``dedupe explain --json``)."""
+        return {
+            "documents": [d.as_dict() for d in self.documents],
+            "shingles": {
+                "unit": self.unit, "ngram": self.ngram,
+                "shared": self.shared, "only_a": self.only_a, "only_b": self.only_b,
+                "shared_examples": [s.as_dict() for s in self.shared_examples],
+                "only_a_examples": [s.as_dict() for s in self.only_a_examples],
+                "only_b_examples": [s.as_dict() for s in self.only_b_examples],
+            },
+            "jaccard": self.jaccard,
+            "minhash_estimate": self.minhash_estimate,
+            "standard_error": self.standard_error,
+            "num_perm": self.num_perm,
+            "bands": self.bands,
+            "rows": self.rows,
+            "colliding_bands": self.colliding_bands,
+            "candidate_probability": self.candidate_probability,
+            "candidate": self.candidate,
+            "verify": self.verify,
+            "similarity": self.similarity,
+            "threshold": self.threshold,
+            "duplicate": self.duplicate,
+            "reason": self.reason,
+            "passages": None if self.passages is None else [p.as_dict() for p in self.passages],
+        }
+
+
+# --------------------------------------------------------------------------- reading the two documents
+
+
+def read_text_file(path: str, stdin: IO[bytes] | None = None) -> Document:
+    """A document holding the raw text of ``path`` ('-' is standard input), decoded as UTF-8.
+
+    A UTF-8 byte order mark at the start is dropped, as the JSONL reader does; the id is the file name.
+
+    Raises:
+        InputError: the file cannot be read or is not UTF-8.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as f:
+        ...     _ = f.write("\\ufeffCafé au lait".encode())
+        >>> read_text_file(f.name).text
+        'Café au lait'
+        >>> os.remove(f.name)
+    """
+    name = "<stdin>" if path == "-" else _display_name(path)
+    try:
+        if path == "-":
+            data = (stdin if stdin is not None else sys.stdin.buffer).read()
+        elif os.path.isdir(path):
+            raise InputError(f"cannot read {name}: it is a directory (give a file holding the text)")
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except OSError as exc:
+        raise InputError(f"cannot open {name}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: invalid UTF-8 at byte {exc.start} (give the text as UTF-8)") from exc
+    return Document(name, text.removeprefix("\ufeff"), name)
+
+
+def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_field: str = "id",
+                 stdin: IO[bytes] | None = None) -> tuple[list[Document], list[str]]:
+    """Look up records by id in a JSONL file (plain, gzip or zstd) read as ``scan`` reads it.
+
+    The whole file is read, so that an id present more than once is noticed: the first occurrence is
+    used, and a note says so. Reading stops at the first bad line, as ``scan`` does without ``--rejects``.
+
+    Returns:
+        (one document per id, in the order given; notes for stderr).
+
+    Raises:
+        InputError: the file cannot be read, a line is bad, or an id is not in it.
+
+    Example:
+        >>> import io
+        >>> data = io.BytesIO(b'{"id": "x", "text": "one"}\\n{"id": 7, "text": "two"}\\n')
+        >>> docs, notes = find_records("-", ["7", "x"], stdin=data)
+        >>> [(d.id, d.text, d.source) for d in docs], notes
+        ([('7', 'two', '<stdin>:2'), ('x', 'one', '<stdin>:1')], [])
+    """
+    if path != "-" and os.path.isdir(path):
+        raise InputError(f"cannot read {_display_name(path)}: it is a directory (give the JSONL file)")
+    wanted = set(ids)
+    first: dict[str, Record] = {}
+    repeats: dict[str, list[int]] = {}
+    stats = ReadStats()
+    records = 0
+    for item in read_records([path], text_field, id_field, stats, stdin=stdin):
+        if isinstance(item, Rejected):
+            raise InputError(f"{item.message()} (explain reads the input as scan does and stops at a bad line)")
+        records += 1
+        if item.id in wanted:
+            if item.id in first:
+                repeats.setdefault(item.id, [first[item.id].line]).append(item.line)
+            else:
+                first[item.id] = item
+    name = stats.sources[0] if stats.sources else path
+    missing = [i for i in dict.fromkeys(ids) if i not in first]
+    if missing:
+        which = " and ".join(repr(i) for i in missing)
+        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} ({records:,} records read; "
+                         f"ids come from the field {id_field!r}, or the line number when it is absent)")
+    notes = [f"id {rid!r} occurs {len(lines)} times in {name} (lines {', '.join(map(str, lines))}); "
+             f"using the first (line {lines[0]})" for rid, lines in repeats.items()]
+    docs = [Document(first[i].id, first[i].text, f"{name}:{first[i].line}") for i in ids]
+    return docs, notes
+
+
+# --------------------------------------------------------------------------- the explanation
+
+
+def _windows(normalized: str, shingle: ShingleConfig) -> tuple[np.ndarray, int]:
+    """Hash of the shingle starting at each unit of ``normalized`` text (text order), and its length in units.
+
+    The same functions as :func:`dedupe.shingles.shingle_hashes`: a text shorter than n units is one
+    shingle of all of them.
+    """
+    units = unit_hashes(normalized, shingle.unit)
+    if len(units) == 0:
+        return units, 0
+    n = min(shingle.ngram, len(units))
+    return window_hashes(units, n), n
+
+
+def _examples(normalized: str, shingle: ShingleConfig, allowed: np.ndarray, limit: int) -> list[ShingleExample]:
+    """Up to ``limit`` distinct shingles of ``normalized`` whose hash is in ``allowed``, in text order, as text."""
+    hashes, n = _windows(normalized, shingle)
+    if not n or not len(allowed):
+        return []
+    words = normalized.split(" ") if shingle.unit == "word" else None
+    out: list[ShingleExample] = []
+    seen: set[int] = set()
+    for i in np.flatnonzero(np.isin(hashes, allowed)).tolist():
+        h = int(hashes[i])
+        if h in seen:
+            continue
+        seen.add(h)
+        text = " ".join(words[i : i + n]) if words is not None else normalized[i : i + n]
+        out.append(ShingleExample(text, h))
+        if len(out) == limit:
+            break
+    return out
+
+
+def _passages(texts: list[str], docs: tuple[Document, Document], config: PassageConfig) -> list[PassageExplanation]:
+    """B's repeated spans, from a PassageMatcher fed A then B as the pipeline feeds it."""
+    matcher = PassageMatcher(config)
+    found = matcher.add_batch(list(_LABELS), texts, passage_features(texts, config))[1]
+    out = []
+    for m in found:
+        k = _LABELS.index(m.match_id)
+        out.append(PassageExplanation(
+            m.kind, m.unit, m.similarity, m.start, m.end, texts[1][m.start : m.end],
+            _LABELS[k], docs[k].id, m.match_start, m.match_end, texts[k][m.match_start : m.match_end]))
+    return out
+
+
+def candidate_probability(s: float, bands: int, rows: int) -> float:
+    """The LSH S-curve: probability 1 - (1 - s^r)^b that a pair of Jaccard ``s`` shares a band.
+
+    Example:
+        >>> round(candidate_probability(0.85, 16, 8), 3)
+        0.994
+    """
+    return 1.0 - (1.0 - s**rows) ** bands
+
+
+def explain(a: Document, b: Document, config: DedupeConfig | None = None,
+            max_chars: int | None = None) -> Explanation:
+    """Explain the decision about B, decided after A, at ``config`` (as ``scan`` decides it).
+
+    Args:
+        a: The earlier document.
+        b: The document decided against it.
+        config: All matching parameters; passages are explained when ``config.passages`` is set.
+        max_chars: Match on at most this many characters of each text (None or 0: no limit).
+
+    Returns:
+        The explanation; :func:`render` prints it.
+
+    Raises:
+        ConfigError: ``max_chars`` is negative.
+
+    Example:
+        >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
+        >>> e = explain(Document("a", text), Document("b", text + "again"))
+        >>> e.duplicate, e.candidate, round(e.jaccard, 4), e.reason
+        (True, True, 0.9286, 'duplicate: candidate (14 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8')
+        >>> e.shared_examples[0].text
+        'the quick brown fox jumps'
+        >>> explain(Document("a", text), Document("b", "something else entirely")).reason
+        'not a candidate: no band collides (probability 0 at Jaccard 0), and exact Jaccard 0 < threshold 0.8 anyway'
+    """
+    config = config if config is not None else DedupeConfig()
+    if max_chars is not None and max_chars < 0:
+        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {max_chars}")
+    limit = max_chars or None
+    docs = (a, b)
+    texts = [d.text[:limit] for d in docs]  # as pipeline._texts
+    packed, signatures, keys, _ = compute_features(texts, config)
+    ha, hb = packed[0], packed[1]
+
+    # The verdict: the detector scan runs, fed A then B (passages do not change it).
+    detector = Deduplicator(dataclasses.replace(config, passages=None), max_chars=limit)
+    results = list(detector.run([Record(_LABELS[0], a.text), Record(_LABELS[1], b.text)]))
+    match = results[1].match  # type: ignore[union-attr]
+    duplicate = match.duplicate_of is not None
+    candidate = detector.candidates > 0  # A is decided against nothing, so these are B's
+
+    bands, rows = config.bands_rows
+    exact_mode = config.verify.mode == "exact"
+    j = jaccard(hb, ha)
+    estimate = estimate_jaccard(signatures[1], signatures[0])
+    similarity = j if exact_mode else estimate
+    empty = [label for label, h in zip(_LABELS, (ha, hb)) if len(h) == 0]
+    colliding = [] if empty else np.flatnonzero(keys[0] == keys[1]).tolist()
+    probability = candidate_probability(j, bands, rows)
+    shared = np.intersect1d(ha, hb, assume_unique=True)
+    only_a = np.setdiff1d(ha, hb, assume_unique=True)
+    only_b = np.setdiff1d(hb, ha, assume_unique=True)
+
+    norm = [normalize(t, config.normalize) for t in texts]
+    shingle = config.shingle
+    measure = "exact Jaccard" if exact_mode else "MinHash estimate"
+    threshold = config.lsh.threshold
+    if empty:
+        which = " and ".join(empty)
+        reason = (f"{which} {'has' if len(empty) == 1 else 'have'} no shingles (nothing left after normalization): "
+                  "an empty text never matches")
+    elif not candidate:
+        reason = f"not a candidate: no band collides (probability {_prob(probability)} at Jaccard {_num(j)})"
+        if similarity >= threshold:
+            reason += (f"; LSH misses this pair although {measure} {_num(similarity, threshold)} >= threshold "
+                       f"{threshold:.12g}")
+        else:
+            reason += f", and {measure} {_num(similarity, threshold)} < threshold {threshold:.12g} anyway"
+    elif duplicate:
+        reason = (f"duplicate: candidate ({len(colliding)} of {bands} bands collide) and {measure} "
+                  f"{_num(similarity, threshold)} >= threshold {threshold:.12g}")
+    else:
+        reason = f"candidate but {measure} {_num(similarity, threshold)} < threshold {threshold:.12g}"
+
+    facts = tuple(DocumentFacts(label, d.id, d.source or d.id, len(d.text), len(t), len(h))
+                  for label, d, t, h in zip(_LABELS, docs, texts, (ha, hb)))
+    return Explanation(
+        documents=facts,  # type: ignore[arg-type]
+        unit=shingle.unit,
+        ngram=shingle.ngram,
+        shared=len(shared),
+        only_a=len(only_a),
+        only_b=len(only_b),
+        shared_examples=_examples(norm[1], shingle, shared, SHARED_EXAMPLES),
+        only_a_examples=_examples(norm[0], shingle, only_a, ONLY_EXAMPLES),
+        only_b_examples=_examples(norm[1], shingle, only_b, ONLY_EXAMPLES),
+        jaccard=j,
+        minhash_estimate=estimate,
+        standard_error=math.sqrt(j * (1.0 - j) / config.minhash.num_perm),
+        num_perm=config.minhash.num_perm,
+        bands=bands,
+        rows=rows,
+        colliding_bands=colliding,
+        candidate_probability=probability,
+        candidate=candidate,
+        similarity=similarity,
+        verify=config.verify.mode,
+        threshold=threshold,
+        duplicate=duplicate,
+        reason=reason,
+        passages=_passages(texts, docs, config.passages) if config.passages is not None else None,
+        passage_config=config.passages,
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _num(x: float, versus: float | None = None) -> str:
+    """A similarity or threshold: 4 decimals at most, no trailing zeros; more when fewer would make ``x``
+    read as equal to a different ``versus`` (0.79999 is not "0.8 < threshold 0.8").
+
+    Example:
+        >>> _num(0.96106), _num(0.8), _num(0.79999, 0.8), _num(0.0)
+        ('0.9611', '0.8', '0.79999', '0')
+    """
+    digits = 4
+    while versus is not None and x != versus and digits < 17 and round(x, digits) == round(versus, digits):
+        digits += 1
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if x else "0"
+
+
+def _prob(p: float) -> str:
+    """A probability that never reads as 0 or 1 unless it is."""
+    if p in (0.0, 1.0):
+        return f"{p:g}"
+    if p < 1e-4:
+        return f"{p:.1e}"
+    if p > 0.9999:
+        return "> 0.9999"
+    return f"{p:.4f}"
+
+
+def _quoted(text: str, limit: int = 200) -> str:
+    """``text`` as a JSON string (newlines visible), cut at ``limit`` characters (unless little is left)."""
+    if len(text) <= limit + 40:
+        return json.dumps(text, ensure_ascii=False)
+    return json.dumps(text[:limit], ensure_ascii=False)[:-1] + f'…" (+{len(text) - limit:,} characters)'
+
+
+def render(e: Explanation) -> str:
+    """The explanation as a few short sections of text (what ``dedupe explain`` prints).
+
+    Example:
+        >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
+        >>> print(render(explain(Document("a", text), Document("b", text + "again"))))  # doctest: +ELLIPSIS
+        Documents (word 5-grams after normalization; B is decided against A, as in a scan where A comes first)
+          A  a: 186 characters, 13 shingles
+          B  b: 191 characters, 14 shingles
+        ...
+        Verdict: DUPLICATE
+          duplicate: candidate (14 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
+    """
+    lines = [f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "
+             "as in a scan where A comes first)"]
+    names = [d.id + (f" ({d.source})" if d.source != d.id else "") + ":" for d in e.documents]
+    width = max(map(len, names))
+    for d, name in zip(e.documents, names):
+        cut = f" (first {d.characters_used:,} matched, --max-chars)" if d.characters_used < d.characters else ""
+        lines.append(f"  {d.label}  {name:<{width}} {d.characters:,} characters{cut}, {d.shingles:,} shingles")
+
+    lines += ["", f"Shingles: {e.shared:,} shared, {e.only_a:,} only in A, {e.only_b:,} only in B"]
+    for title, examples in (("shared", e.shared_examples), ("only A", e.only_a_examples),
+                            ("only B", e.only_b_examples)):
+        for k, s in enumerate(examples):
+            lines.append(f"  {title + ':' if k == 0 else '':<8} {_quoted(s.text)}")
+
+    union = e.shared + e.only_a + e.only_b
+    lines += ["", "Similarity",
+              f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
+              f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
+              f"{e.standard_error:.4f} at the exact Jaccard)"]
+
+    lines += ["", f"LSH: {e.bands} bands x {e.rows} rows",
+              f"  P(candidate) at Jaccard {_num(e.jaccard)}: {_prob(e.candidate_probability)}"]
+    if e.documents[0].shingles and e.documents[1].shingles:
+        listed = ", ".join(map(str, e.colliding_bands)) or "none"
+        lines.append(f"  {len(e.colliding_bands)} of {e.bands} bands collide: {listed}"
+                     f" -> candidate: {'yes' if e.candidate else 'no'}")
+    else:
+        lines.append("  not consulted (a document without shingles is never indexed or queried)"
+                     " -> candidate: no")
+
+    lines += ["", f"Verdict: {'DUPLICATE' if e.duplicate else 'NOT A DUPLICATE'}", f"  {e.reason}"]
+
+    if e.passages is not None:
+        cfg = e.passage_config
+        about = f"{cfg.unit} units, threshold {cfg.threshold:.12g}" if cfg is not None else ""
+        lines += ["", f"Repeated passages of B ({about}): {len(e.passages)}"]
+        if e.duplicate:
+            lines.append("  (scan annotates passages only on records that are not duplicates)")
+        for k, p in enumerate(e.passages, 1):
+            kind = p.kind if p.unit == "passage" else f"{p.kind} quote"
+            lines.append(f"  {k}. {kind}, similarity {_num(p.similarity)}")
+            lines.append(f"     B [{p.start},{p.end}) {_quoted(p.text)}")
+            where = "A" if p.match_document == "A" else "B, earlier"
+            lines.append(f"     {where} [{p.match_start},{p.match_end}) {_quoted(p.match_text)}")
+    return "\n".join(lines)
