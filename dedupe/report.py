@@ -331,7 +331,9 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
         "notes": notes,
         "built_from": read.sources,
     }
-    if with_passages or "passages" in given:
+    if given.get("passages") is not None:  # the run's own figures: its groups of repeats are exact
+        report["passages"] = given["passages"]
+    elif with_passages:
         top = sorted(repeats.values(), key=lambda e: (-e[0], e[3]))[:20]
         report["passages"] = {
             "parameters": (given.get("passages") or {}).get("parameters"),

@@ -1,0 +1,347 @@
+"""The HTML report: one model for the JSON and the page, escaping, caps, and `dedupe report` from a scan output."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import random
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.config import DedupeConfig, PassageConfig
+from dedupe.examples import AnnotationClusters, Examples, result_of
+from dedupe.htmlreport import word_diff
+from dedupe.pipeline import Deduplicator
+from dedupe.records import Record, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds" / "seeds.jsonl"
+SITE = ROOT / "seeds" / "site.jsonl"
+
+HOSTILE = [
+    "<script>alert('id')</script>",
+    "</textarea><script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(document.cookie)",
+    "</title><svg onload=alert(2)>",
+    "<!-- --><style>body{display:none}</style>",
+]
+
+
+def dedupe(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "dedupe", *args], input=stdin, capture_output=True, cwd=cwd,
+                          timeout=300)
+
+
+def words(seed: int, n: int = 80) -> str:
+    vocab = ["truce", "Jabrayil", "forces", "region", "Azerbaijan", "minutes", "after", "fired", "ceasefire",
+             "Armenian", "said", "ministry", "statement", "violated", "humanitarian", "Karabakh", "talks", "Moscow"]
+    rng = random.Random(seed)
+    return " ".join(rng.choice(vocab) + str(rng.randrange(10)) for _ in range(n))
+
+
+def hostile_corpus() -> list[dict[str, object]]:
+    """Every hostile string as an id and inside a text, as kept records, as duplicates (so they appear in the
+    largest clusters) and as repeated passages (so they appear in the document view)."""
+    rows: list[dict[str, object]] = []
+    for k, bad in enumerate(HOSTILE):
+        base = f"{bad} " + words(k)
+        rows.append({"id": bad, "text": base})
+        rows.append({"id": f"{bad}-copy", "text": base + f" {bad}"})
+        sentence = f"The statement said {bad} was repeated by every one of the officials present today."
+        rows.append({"id": f"p{k}", "text": f"{words(100 + k, 20)}.\n\n{sentence}"})
+        rows.append({"id": f"q{k}", "text": f"{words(200 + k, 20)}.\n\n{sentence}"})
+    return rows
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the text inside script elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def parse(page: str) -> Tags:
+    p = Tags()
+    p.feed(page)
+    return p
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    return path
+
+
+# -- word diff ------------------------------------------------------------------------------------------------
+
+
+def strip_tags(fragment: str) -> str:
+    return html.unescape(re.sub(r"</?(del|ins)>", "", fragment))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "<x>", "&", "\n", "  ", "d"]), max_size=30),
+       st.lists(st.sampled_from(["a", "b", "c", "<x>", "&", "\n", "  ", "e"]), max_size=30))
+def test_word_diff_keeps_both_texts_and_marks_only_differing_words(left: list[str], right: list[str]) -> None:
+    a, b = " ".join(left), " ".join(right)
+    da, db = word_diff(a, b)
+    assert strip_tags(da) == a and strip_tags(db) == b
+    assert "<ins>" not in da and "<del>" not in db
+    kept_a = re.sub(r"<del>.*?</del>", "", da, flags=re.S)
+    kept_b = re.sub(r"<ins>.*?</ins>", "", db, flags=re.S)
+    # what is not marked is the same sequence of words on both sides
+    assert strip_tags(kept_a).split() == strip_tags(kept_b).split()
+
+
+def test_word_diff_marks_the_reworded_words_of_the_seed_paragraphs() -> None:
+    a = "Azerbaijan said Armenian forces fired at Jabrayil minutes after the truce took effect."
+    b = "Azarbaijan said Armenian forces fired at Jabrayil minutes after the truce taking affect."
+    da, db = word_diff(a, b)
+    assert re.findall(r"<del>(.*?)</del>", da) == ["Azerbaijan", "took effect."]
+    assert re.findall(r"<ins>(.*?)</ins>", db) == ["Azarbaijan", "taking affect."]
+
+
+# -- the report model -------------------------------------------------------------------------------------------
+
+
+def run(rows: list[dict[str, object]], config: DedupeConfig) -> tuple[Deduplicator, list, Examples]:
+    dd = Deduplicator(config)
+    ex = Examples()
+    results = list(ex.watch(dd.run(Record(str(r["id"]), str(r["text"])) for r in rows)))
+    return dd, results, ex
+
+
+def planted(n_groups: int = 12) -> list[dict[str, object]]:
+    rows = []
+    for g in range(n_groups):
+        base = words(g, 120).split()
+        for m in range(1 + g % 4):
+            edited = list(base)
+            for k in range(m):  # one word changed per member: similarity stays high
+                edited[(k * 37 + g) % len(edited)] = f"edit{m}{k}"
+            rows.append({"id": f"g{g}-m{m}", "text": " ".join(edited)})
+        rows.append({"id": f"lone{g}", "text": words(1000 + g, 60)})
+    return rows
+
+
+def test_clusters_rebuilt_from_annotations_equal_the_detectors() -> None:
+    dd, results, ex = run(planted(), DedupeConfig())
+    ac = AnnotationClusters()
+    for r in results:
+        ac.add(r)
+    groups, position = ac.groups()
+    from_annotations = [[ac.id_of(m) for m in members] for _, members in groups]
+    assert from_annotations == [c["members"] for c in dd.clusters()]
+    assert all(p >= 0 for p in position)
+    ex.close()
+
+
+def test_examples_read_back_exactly_what_was_decided() -> None:
+    dd, results, ex = run(planted(), DedupeConfig())
+    shown = ex.read(range(len(results)))
+    for k, r in enumerate(results):
+        s = shown[k]
+        assert (s.id, s.text, s.cluster, s.duplicate_of, s.similarity) == (
+            r.record.id, r.record.text, r.match.cluster, r.match.duplicate_of, r.match.similarity)
+    ex.close()
+
+
+def test_examples_keep_the_documents_with_most_repeated_text(tmp_path: Path) -> None:
+    config = DedupeConfig(passages=PassageConfig())
+    rows = [orjson.loads(line) for path in (SEEDS, SITE) for line in path.read_bytes().splitlines()]
+    dd, results, ex = run(rows, config)
+    repeated = {k: sum(m.end - m.start for m in r.passages or []) for k, r in enumerate(results)}
+    expected = sorted((k for k in repeated if repeated[k]), key=lambda k: (-repeated[k], k))
+    assert ex.passage_documents() == expected
+    ex.close()
+
+
+# -- the page ---------------------------------------------------------------------------------------------------
+
+
+def counts_shown(page: str) -> dict[str, str]:
+    return {k: v for k, v in re.findall(r'data-count="(\w+)">([^<]*)<', page)}
+
+
+def test_page_counts_are_the_json_reports(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", planted())
+    with open(src, "ab") as f:
+        f.write(b'{"id": "broken", "text": \n')
+    res = dedupe("scan", str(src), "--rejects", str(tmp_path / "bad.jsonl"), "--report", str(tmp_path / "r.json"),
+                 "--report", str(tmp_path / "r.html"))
+    assert res.returncode == 0, res.stderr
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    shown = counts_shown((tmp_path / "r.html").read_text())
+    c = report["counts"]
+    assert {k: int(shown[k].replace(",", "")) for k in ("input", "kept", "duplicates", "rejected", "clusters")} == {
+        k: c[k] for k in ("input", "kept", "duplicates", "rejected", "clusters")}
+    assert c["duplicates"] > 5 and c["rejected"] == 1
+    # the new numbers of the model are consistent with the old ones
+    assert sum(report["similarity_histogram"]["duplicates"]) == c["duplicates"]
+    assert sum(int(k) * v for k, v in report["cluster_sizes"].items()) == sum(x["size"] for x in report["clusters"])
+    assert report["removed_by_filter"]["documents"] == c["duplicates"]
+    assert sum(report["similarity_histogram"]["candidates"]) == c["lsh_candidates"]
+
+
+def test_filter_removes_what_the_report_says(tmp_path: Path) -> None:
+    rows = [orjson.loads(line) for path in (SEEDS, SITE) for line in path.read_bytes().splitlines()]
+    rows += planted(4)
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    res = dedupe("filter", "--passages", str(src), "--report", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    size = lambda texts: sum(len(t.encode("utf-8")) for t in texts)  # noqa: E731
+    before = size(r["text"] for r in rows)
+    after = size(orjson.loads(line)["text"] for line in res.stdout.splitlines())
+    removed = report["removed_by_filter"]
+    assert removed["bytes"] == before - after and removed["passage_bytes"] > 0 and removed["document_bytes"] > 0
+
+
+def test_every_hostile_string_is_shown_as_text_and_runs_nothing(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in<script>.jsonl", hostile_corpus())
+    with open(src, "ab") as f:  # a rejected line whose reason quotes the hostile bytes
+        f.write(b'{"id": "<script>alert(9)</script>", "text": 5}\n')
+    res = dedupe("scan", "--passages", "--passage-min-words", "4", str(src), "--rejects", str(tmp_path / "bad.jsonl"),
+                 "--report", str(tmp_path / "r.html"), "--report", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "r.html").read_text()
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    assert report["counts"]["duplicates"] >= len(HOSTILE) and sum(report["passages"]["found"].values()) >= len(HOSTILE)
+    tags = parse(page)
+    # only the page's own tags: no script, img, svg, style or iframe came from the data
+    names = [t for t, _ in tags.tags]
+    assert names.count("script") == 1 and names.count("style") == 1
+    assert not {"iframe", "svg", "object", "embed", "textarea", "form", "base"} & set(names)
+    for tag, attrs in tags.tags:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        for key in ("href", "src"):
+            value = attrs.get(key) or ""
+            assert value.startswith(("#", "data:image/svg+xml;base64,")) or not value, (tag, key, value)
+    # the one script is the page's own, and the CSP allows only it
+    assert "alert" not in "".join(tags.scripts)
+    assert "script-src 'sha256-" in page and "default-src 'none'" in page
+    # each hostile string is on the page, escaped, in the clusters and in the document view
+    for bad in HOSTILE:
+        assert html.escape(bad, quote=True) in page
+    clusters = page[page.index('id="clusters"'):page.index('id="passages"')]
+    documents = page[page.index('id="documents"'):]
+    for bad in HOSTILE:
+        assert html.escape(bad, quote=True) in clusters
+    assert sum(html.escape(bad, quote=True) in documents for bad in HOSTILE) == len(HOSTILE)
+
+
+def test_largest_clusters_are_capped_and_say_so(tmp_path: Path) -> None:
+    base = words(7, 200)
+    rows = [{"id": f"m{k}", "text": base + f" tail{k}"} for k in range(40)]
+    rows += [{"id": f"g{g}-{m}", "text": words(50 + g, 100) + f" x{m}"} for g in range(30) for m in range(2)]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    res = dedupe("scan", str(src), "--report", str(tmp_path / "r.html"), "--report", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "r.html").read_text()
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    assert report["counts"]["clusters"] == 31 and report["clusters"][0]["size"] == 40
+    assert page.count('class="cluster"') == 25
+    assert "The 25 largest of 31 clusters" in page
+    first = page[page.index('id="cluster-1"'):page.index('id="cluster-2"')]
+    assert first.count('class="pair"') == 8 and "and 31 more members" in first
+
+
+def test_a_run_stopped_by_a_bad_line_still_writes_its_page(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"id": "a", "text": "one two three four five six"}\nnot json\n')
+    res = dedupe("scan", str(src), "--report", str(tmp_path / "r.html"))
+    assert res.returncode == 3
+    page = (tmp_path / "r.html").read_text()
+    assert "This run did not complete" in page and "malformed JSON" in page
+
+
+def test_without_matplotlib_an_html_report_says_how_to_get_it(tmp_path: Path) -> None:
+    code = ("import sys; sys.modules['matplotlib'] = None; from dedupe.cli import main; "
+            f"sys.argv = ['dedupe', 'scan', {str(SEEDS)!r}, '--report', {str(tmp_path / 'r.html')!r}]; main()")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert res.returncode == 2 and b"pip install 'dedupe[report]'" in res.stderr and not res.stdout
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_option_refuses_two_pages(tmp_path: Path) -> None:
+    res = dedupe("scan", str(SEEDS), "--report", str(tmp_path / "a.html"), "--report", str(tmp_path / "b.html"))
+    assert res.returncode == 2 and b"at most one JSON and one HTML" in res.stderr
+
+
+# -- dedupe report ------------------------------------------------------------------------------------------------
+
+
+def body_of(page: str) -> str:
+    """The page without its plots and footer (what depends on the run rather than on how it was built)."""
+    page = re.sub(r'<img class="plot"[^>]*>', "", page)
+    return page[page.index('<h2 id="glance">'):page.index("<footer>")]
+
+
+def test_report_command_rebuilds_the_runs_page(tmp_path: Path) -> None:
+    rows = [orjson.loads(line) for path in (SEEDS, SITE) for line in path.read_bytes().splitlines()] + planted()
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    res = dedupe("scan", "--passages", str(src), "--report", str(tmp_path / "run.json"),
+                 "--report", str(tmp_path / "run.html"))
+    assert res.returncode == 0, res.stderr
+    annotated = tmp_path / "out.jsonl.gz"
+    annotated.write_bytes(gzip.compress(res.stdout))
+    again = dedupe("report", str(annotated), "--run-report", str(tmp_path / "run.json"), "-o", str(tmp_path / "later.html"))
+    assert again.returncode == 0, again.stderr
+    assert b"wrote" in again.stderr
+    run_page = (tmp_path / "run.html").read_text()
+    later = (tmp_path / "later.html").read_text()
+    assert body_of(later) == body_of(run_page)
+    # without the run report: the same clusters and passages, and a note on what is missing
+    bare = dedupe("report", str(annotated), "-o", str(tmp_path / "bare.html"))
+    assert bare.returncode == 0, bare.stderr
+    page = (tmp_path / "bare.html").read_text()
+    assert "--run-report" in page
+    cut = lambda p: p[p.index('<h2 id="clusters">'):p.index('<h2 id="passages">')]  # noqa: E731
+    assert cut(page) == cut(run_page)
+    assert counts_shown(page)["duplicates"] == counts_shown(run_page)["duplicates"]
+
+
+def test_report_command_refuses_what_is_not_a_scan_output(tmp_path: Path) -> None:
+    res = dedupe("report", str(SEEDS), "-o", str(tmp_path / "r.html"))
+    assert res.returncode == 3 and b'seeds.jsonl:1: no "dedupe" key' in res.stderr
+    assert not (tmp_path / "r.html").exists()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"id": "a", "text": "t", "dedupe": {"cluster": "a"}}\n')
+    res = dedupe("report", str(bad), "-o", str(tmp_path / "r.html"))
+    assert res.returncode == 3 and b"bad.jsonl:1" in res.stderr and b"Traceback" not in res.stderr
+    res = dedupe("report", str(tmp_path / "missing.jsonl"))
+    assert res.returncode == 3 and b"no such file" in res.stderr
+    res = dedupe("report", str(SEEDS), "--run-report", str(bad), "-o", str(tmp_path / "r.html"))
+    assert res.returncode == 3 and b"not a dedupe JSON report" in res.stderr
+
+
+def test_annotation_results_round_trip(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", planted(5))
+    res = dedupe("scan", "--passages", str(src))
+    out = write_jsonl(tmp_path / "out.jsonl", [orjson.loads(x) for x in res.stdout.splitlines()])
+    _, results, ex = run(planted(5), DedupeConfig(passages=PassageConfig()))
+    again = [result_of(r) for r in read_records([str(out)], "text", "id")]
+    assert [(r.match, r.passages) for r in again] == [(r.match, r.passages) for r in results]
+    ex.close()
