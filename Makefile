@@ -1,13 +1,15 @@
 # make demo: set up .venv and run the main job on the seeds plus a generated set, then
-# the passage job on the seeds plus pages of the same site (repeated passages, boilerplate).
-# make test: set up .venv and run the whole suite (installs Debian's redis-server first if it is missing:
-# the shared-index tests start their own server on a free port).
+# the passage job on the seeds plus pages of the same site (repeated passages, boilerplate); both write an
+# HTML report (build/report.html, build/demo-report.html).
+# make test: set up .venv and run the whole suite (installs Debian's redis-server and chromium packages first
+# if they are missing: the shared-index tests start their own server on a free port, and the HTML report tests
+# render the report in headless Chromium, driven by Playwright).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-redis-server demo test bench clean
+.PHONY: install install-redis-server install-chromium demo test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +21,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p build
 	$(BIN)/python seeds/generate.py --out build/demo.jsonl
-	cat seeds/seeds.jsonl build/demo.jsonl | $(BIN)/dedupe scan --report build/demo-report.json > build/demo-annotated.jsonl
+	cat seeds/seeds.jsonl build/demo.jsonl | $(BIN)/dedupe scan --report build/demo-report.json --report build/demo-report.html > build/demo-annotated.jsonl
 	$(BIN)/python seeds/generate.py --check build/demo-annotated.jsonl --report build/demo-report.json
-	$(BIN)/dedupe scan --passages seeds/seeds.jsonl seeds/site.jsonl --report build/passages-report.json > build/passages.jsonl
+	$(BIN)/dedupe scan --passages seeds/seeds.jsonl seeds/site.jsonl --report build/passages-report.json --report build/report.html > build/passages.jsonl
 	$(BIN)/python seeds/passages.py build/passages.jsonl
+	@echo "HTML reports (open in a browser): $(CURDIR)/build/report.html (the seeds: repeated passages, boilerplate)"
+	@echo "  and $(CURDIR)/build/demo-report.html (the generated set: clusters, each member beside its representative)"
 
-test: $(STAMP) install-redis-server
-	$(BIN)/python -m pytest
+# The browser tests keep their screenshots of the report pages in build/screenshots.
+test: $(STAMP) install-redis-server install-chromium
+	DEDUPE_SCREENSHOTS=$${DEDUPE_SCREENSHOTS:-build/screenshots} $(BIN)/python -m pytest
 
 # tests/test_redis_index.py needs the redis-server binary (the tests start their own server on a
 # random port of 127.0.0.1 and stop it). Installs Debian's package when the binary is missing:
@@ -41,6 +46,23 @@ install-redis-server:
 	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; } \
 	    || { echo "make: installing redis-server with apt-get failed (see above): fix that, or install redis-server by hand, then make test again" >&2; exit 1; }; \
 	  command -v redis-server >/dev/null 2>&1 || { echo "make: redis-server is still not on PATH after installing Debian's package (it is /usr/bin/redis-server)" >&2; exit 1; }; \
+	}
+
+# The HTML report tests (tests/browser.py) render pages in headless Chromium through Playwright, which
+# drives the system's binary: never `playwright install` (it downloads a browser; CI reaches only package
+# registries). Installs Debian's chromium package when no chromium binary is on PATH: apt-get update
+# once, then apt-get install, with sudo only when not root. DEDUPE_CHROMIUM=/path/to/chrome makes the
+# tests use another binary (this target still wants one named chromium on PATH).
+install-chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing Debian's chromium package"; \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "make: chromium is missing and installing it needs root: run 'apt-get update && apt-get install -y chromium' as root, then make test again" >&2; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "make: chromium is missing and there is no apt-get here: install Chromium with your package manager so that a chromium binary is on PATH (or set DEDUPE_CHROMIUM to a Chromium or Chrome binary), then make test again" >&2; exit 1; }; \
+	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	    || { echo "make: installing chromium with apt-get failed (see above): fix that, or install Chromium by hand, then make test again" >&2; exit 1; }; \
+	  command -v chromium >/dev/null 2>&1 || { echo "make: chromium is still not on PATH after installing Debian's package (it is /usr/bin/chromium)" >&2; exit 1; }; \
 	}
 
 bench: $(STAMP)

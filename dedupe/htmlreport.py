@@ -269,7 +269,8 @@ class _Page:
                 if count > lim.members:
                     break
                 left, right = word_diff(rep_text, _cut(s.text, lim.diff_chars))
-                sim = f"similarity {s.similarity:.3f}" if s.similarity is not None else "first-seen member"
+                sim = (f"similarity {s.similarity:.3f}" if s.similarity is not None else
+                       "kept when written (a later record joined its cluster to this one)")
                 to = (f" to {esc(s.duplicate_of)}" if s.duplicate_of is not None and s.duplicate_of != rep.id else "")
                 body.append(
                     f'<div class="pair"><div class="side"><div class="who">representative <b>{esc(rep.id)}</b>'
@@ -411,7 +412,7 @@ text-align:left;vertical-align:top}table.kv th{font-weight:normal;color:var(--mu
 table.sortable th{cursor:pointer;background:var(--bg);user-select:none}table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC"}td[data-sort]{max-width:560px;overflow-wrap:anywhere}
 .finder{margin:6px 0;padding:5px 8px;width:320px;border:1px solid var(--line);border-radius:6px}
-img.plot{max-width:100%;height:auto;display:block;margin:6px 0}
+img.plot{width:min(100%,780px);height:auto;display:block;margin:6px 0}
 details.cluster{border:1px solid var(--line);border-radius:8px;margin:10px 0;padding:6px 12px}
 details.cluster summary{cursor:pointer;font-weight:600}.pill{background:var(--accent);color:#fff;border-radius:10px;
 padding:0 7px;font-size:12px}.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0;

@@ -76,8 +76,16 @@ def similarity_plot(candidates: Sequence[int] | None, duplicates: Sequence[int],
             ax.set_ylabel("duplicates")
         ax.set_xlabel("Jaccard similarity of the pair (exact)")
         ax.set_xlim(0, 1)
-        ax.set_ylim(bottom=0, top=None if sum(candidates or duplicates) else 1)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        counts = [c for c in (candidates if candidates is not None and sum(candidates) else duplicates) if c]
+        if counts and max(counts) >= 20 * min(counts):  # e.g. exact copies at 1.0 dwarf the rest: log scale
+            ax.set_yscale("log")
+            ax.set_ylim(0.7, max(counts) * 1.6)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else ""))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_ylabel(ax.get_ylabel() + " (log scale)")
+        else:
+            ax.set_ylim(bottom=0, top=None if counts else 1)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         handles, labels = ax.get_legend_handles_labels()
         if threshold is not None:
             line = ax.axvline(threshold, color=INK, linestyle="--", linewidth=1)

@@ -371,3 +371,29 @@ def start_redis(tmp_path: Path):
     yield start
     for server in started:
         stop_redis_server(server)
+
+
+# --------------------------------------------------------------------------- headless Chromium (HTML report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Playwright driving the system's binary) for the whole session; see tests/browser.py.
+
+    Closed at the end of the session, also after a failure. Fails (never skips) without Chromium.
+    """
+    from browser import launch_chromium
+
+    with launch_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """Where browser tests save screenshots: ``$DEDUPE_SCREENSHOTS`` when set, else a pytest temporary directory."""
+    configured = os.environ.get("DEDUPE_SCREENSHOTS")
+    if configured:
+        directory = Path(configured).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+    return tmp_path_factory.mktemp("screenshots")
