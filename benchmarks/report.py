@@ -12,11 +12,16 @@ outside (wall clock, median (min-max) of RUNS, one run after the other, nothing 
 
 With --passages the scans add --passages (about a minute per run on Reuters with one worker).
 The page's size is broken down into plots (SVG data: URLs), largest clusters, passages and the rest.
+
+4. In process (a subprocess of its own, so that matplotlib is not yet imported), from the annotated output of
+   the last scan: the parts of the page's cost, timed one by one: keeping the display copies
+   (`Examples.add` for every record), importing matplotlib (`dedupe.plots`), and `htmlreport.render`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -41,21 +46,41 @@ def summary(values: list[float]) -> str:
 
 
 def parts(page: str) -> dict[str, int]:
+    """Bytes of the page by part: plots (all SVG data: images), largest clusters, passages, the rest."""
     size = lambda s: len(s.encode("utf-8"))  # noqa: E731
-    plots = sum(size(m) for m in re.findall(r'<img class="plot"[^>]*>', page))
-    clusters = size(page[page.index('<h2 id="clusters">'):page.index("<footer>")])
-    passages = 0
-    if '<h2 id="passages">' in page:
-        start = page.index('<h2 id="passages">')
-        end = page.index('<h2 id="rejected">') if '<h2 id="rejected">' in page else page.index("<footer>")
-        passages = size(page[start:end])
-        clusters -= passages
-    total = size(page)
-    return {"total": total, "plots": plots, "largest clusters": clusters,
-            "passages (without plots)": passages - sum(size(m) for m in re.findall(r'<img class="plot"[^>]*>',
-                                                                              page[page.find('<h2 id="passages">'):]))
-            if passages else 0,
-            "rest": total - plots - clusters - passages}
+    plot = re.compile(r'<img class="plot"[^>]*>')
+    end = page.index('<h2 id="rejected">') if '<h2 id="rejected">' in page else page.index("<footer>")
+    start = page.index('<h2 id="passages">') if '<h2 id="passages">' in page else end
+    clusters = page[page.index('<h2 id="clusters">'):start]
+    passages = page[start:end]
+    out = {"total": size(page), "plots": sum(size(m) for m in plot.findall(page)),
+           "largest clusters (text)": size(plot.sub("", clusters)), "passages (text)": size(plot.sub("", passages))}
+    out["rest"] = out["total"] - sum(v for k, v in out.items() if k != "total")
+    return out
+
+
+BREAKDOWN = """
+import sys, time, json
+from dedupe.examples import AnnotationClusters, Examples, result_of
+from dedupe.records import read_records
+from dedupe.report import annotated_report
+results = [result_of(r) for r in read_records([sys.argv[1]], "text", "id")]
+given = json.load(open(sys.argv[2]))
+t = time.perf_counter(); ex = Examples()
+for r in results: ex.add(r)
+copies = time.perf_counter() - t; ex.close()
+report, examples, clusters = annotated_report([sys.argv[1]], run_report=given)
+t = time.perf_counter(); import dedupe.plots; imported = time.perf_counter() - t
+from dedupe.htmlreport import render
+t = time.perf_counter(); page = render(report, examples, clusters); rendered = time.perf_counter() - t
+print(json.dumps({"records": len(results), "copies": copies, "import": imported, "render": rendered}))
+"""
+
+
+def breakdown(annotated: Path, run_report: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", BREAKDOWN, str(annotated), str(run_report)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
 
 
 def main() -> None:
@@ -65,7 +90,7 @@ def main() -> None:
     ap.add_argument("--passages", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep the pages and reports in this directory")
     args = ap.parse_args()
-    corpus = str(CORPORA[args.corpus])
+    corpus = os.path.relpath(CORPORA[args.corpus])
     extra = ["--passages"] if args.passages else []
     with tempfile.TemporaryDirectory() as tmp:
         d = args.keep or Path(tmp)
@@ -78,6 +103,7 @@ def main() -> None:
                                str(d / "report.html")], annotated))
             later.append(timed(["report", str(annotated), "--run-report", str(d / "r.json"), "-o",
                                 str(d / "later.html")]))
+        parts_timed = [breakdown(annotated, d / "r.json") for _ in range(args.runs)]
         page = (d / "report.html").read_text()
         sizes = parts(page)
         print(f"# HTML report, {args.corpus}{' --passages' if args.passages else ''}")
@@ -93,6 +119,14 @@ def main() -> None:
         print(f"| page cost during the run (median difference) | "
               f"{statistics.median(b - a for a, b in zip(base, both)):.2f} s |")
         print(f"| report annotated.jsonl --run-report r.json (afterwards) | {summary(later)} |")
+        print()
+        n = parts_timed[0]["records"]
+        copies = statistics.median(p["copies"] for p in parts_timed)
+        print("| part of the page's cost (in process, median) | seconds |")
+        print("|---|---|")
+        print(f"| display copies of {n:,} records (Examples.add) | {copies:.2f} ({copies / n * 1e6:.1f} µs per record) |")
+        print(f"| import matplotlib (dedupe.plots) | {statistics.median(p['import'] for p in parts_timed):.2f} |")
+        print(f"| render the page (plots, diffs, HTML) | {statistics.median(p['render'] for p in parts_timed):.2f} |")
         print()
         print("| part of the page | bytes |")
         print("|---|---|")

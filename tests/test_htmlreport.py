@@ -345,3 +345,39 @@ def test_annotation_results_round_trip(tmp_path: Path) -> None:
     again = [result_of(r) for r in read_records([str(out)], "text", "id")]
     assert [(r.match, r.passages) for r in again] == [(r.match, r.passages) for r in results]
     ex.close()
+
+
+def test_filter_writes_a_page_too(tmp_path: Path) -> None:
+    rows = [orjson.loads(line) for path in (SEEDS, SITE) for line in path.read_bytes().splitlines()] + planted(6)
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    res = dedupe("filter", "--passages", str(src), "--report", str(tmp_path / "r.html"), "--report",
+                 str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "r.html").read_text()
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    assert "dedupe filter report" in page
+    assert counts_shown(page)["duplicates"] == f"{report['counts']['duplicates']:,}"
+    assert page.count('class="cluster"') == report["counts"]["clusters"] > 0
+    assert '<article class="doc"' in page
+
+
+def test_members_from_an_earlier_run_are_named_without_text(tmp_path: Path) -> None:
+    rows = planted(6)
+    first = write_jsonl(tmp_path / "first.jsonl", [r for r in rows if str(r["id"]).endswith("m0")])
+    second = write_jsonl(tmp_path / "second.jsonl", [r for r in rows if not str(r["id"]).endswith("m0")])
+    index = tmp_path / "idx"
+    assert dedupe("scan", str(first), "--index", str(index)).returncode == 0
+    res = dedupe("scan", str(second), "--index", str(index), "--report", str(tmp_path / "r.html"), "--report",
+                 str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "r.html").read_text()
+    report = orjson.loads((tmp_path / "r.json").read_bytes())
+    earlier = [c for c in report["clusters"] if c.get("from_index")]
+    assert earlier
+    assert "is from an earlier run" in page
+    # the same page from the scan output: the earlier run's ids are members without text there too
+    annotated = tmp_path / "out.jsonl"
+    annotated.write_bytes(res.stdout)
+    again = dedupe("report", str(annotated), "--run-report", str(tmp_path / "r.json"), "-o", str(tmp_path / "l.html"))
+    assert again.returncode == 0, again.stderr
+    assert body_of((tmp_path / "l.html").read_text()) == body_of(page)
