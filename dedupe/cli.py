@@ -61,6 +61,8 @@ Examples:
 
   dedupe scan --passages seeds/seeds.jsonl --report report.json
 
+  dedupe scan corpus.jsonl.gz --report run.json --report run.html > annotated.jsonl   (a page to read)
+
   dedupe scan today.jsonl.gz --index ~/dedupe-index > annotated.jsonl   (against every earlier run)
 
   dedupe scan big.jsonl --index idx --resume >> annotated.jsonl   (continue an interrupted run)
