@@ -62,7 +62,10 @@ class Examples:
 
     Args:
         text_limit: Characters of each text kept for display.
-        passage_documents: How many documents with the most repeated characters to keep for the passage view.
+        passage_documents: How many documents to keep for the passage view: for each kind of repeat (exact, near,
+            boilerplate, quote), the ``per_kind`` documents with the most characters of that kind, then the
+            documents with the most repeated characters of any kind up to this number.
+        per_kind: See ``passage_documents``.
         rejected_samples: How many rejected lines to keep (source, line, code, reason).
 
     Example:
@@ -77,12 +80,17 @@ class Examples:
         >>> ex.close()
     """
 
-    def __init__(self, text_limit: int = 20_000, passage_documents: int = 30, rejected_samples: int = 50) -> None:
+    def __init__(self, text_limit: int = 20_000, passage_documents: int = 30, rejected_samples: int = 50,
+                 per_kind: int = 4) -> None:
         self.text_limit = text_limit
         self._file = tempfile.TemporaryFile(prefix="dedupe-report-")
         self._offsets = array("Q", [0])
         self._passage_limit = passage_documents
-        self._passage_heap: list[tuple[int, int]] = []  # (repeated characters, -position): the most repeated
+        # (characters, -position, all repeated characters) of the documents with the most repeated characters, of any kind and per kind:
+        # a page showing only the largest (often near-whole copies) would show no example of the other kinds.
+        self._passage_heap: list[tuple[int, int, int]] = []
+        self._kind_heaps: dict[str, list[tuple[int, int, int]]] = {k: [] for k in REPEAT_KINDS}
+        self._per_kind = per_kind
         self.rejected: list[dict[str, Any]] = []
         self._rejected_limit = rejected_samples
 
@@ -112,12 +120,14 @@ class Examples:
         self._file.write(orjson.dumps(row))
         self._offsets.append(self._file.tell())
         if passages:
-            repeated = sum(m.end - m.start for m in passages)
-            entry = (repeated, -position)
-            if len(self._passage_heap) < self._passage_limit:
-                heapq.heappush(self._passage_heap, entry)
-            elif entry > self._passage_heap[0]:
-                heapq.heapreplace(self._passage_heap, entry)
+            total = sum(m.end - m.start for m in passages)
+            _keep(self._passage_heap, (total, -position, total), self._passage_limit)
+            by_kind: dict[str, int] = {}
+            for m in passages:
+                kind = "quote" if m.unit == "quote" else m.kind
+                by_kind[kind] = by_kind.get(kind, 0) + m.end - m.start
+            for kind, chars in by_kind.items():
+                _keep(self._kind_heaps.setdefault(kind, []), (chars, -position, total), self._per_kind)
 
     def read(self, positions: Iterable[int]) -> dict[int, Shown]:
         """The display copies of the records at ``positions`` (this run's, 0-based)."""
@@ -130,8 +140,15 @@ class Examples:
         return out
 
     def passage_documents(self) -> list[int]:
-        """Positions of the documents with the most repeated characters, most first (ties: earliest first)."""
-        return [-p for _, p in sorted(self._passage_heap, reverse=True)]
+        """Positions of the documents the passage view shows (see ``passage_documents``), those with the most
+        repeated characters first (ties: earliest first)."""
+        total = {-p: t for heap in (self._passage_heap, *self._kind_heaps.values()) for _, p, t in heap}
+        chosen = {-p for heap in self._kind_heaps.values() for _, p, _ in heap}
+        for _, p, _ in sorted(self._passage_heap, reverse=True):
+            if len(chosen) >= self._passage_limit:
+                break
+            chosen.add(-p)
+        return sorted(chosen, key=lambda p: (-total[p], p))[: self._passage_limit]
 
     def find_ids(self, wanted: dict[str, int]) -> dict[str, int]:
         """For each id, the position of its last record before the given position (one pass over the copies):
@@ -149,6 +166,14 @@ class Examples:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _keep(heap: list[tuple[int, int, int]], entry: tuple[int, int, int], limit: int) -> None:
+    """Keep the ``limit`` largest entries in a min-heap."""
+    if len(heap) < limit:
+        heapq.heappush(heap, entry)
+    elif heap and entry > heap[0]:
+        heapq.heapreplace(heap, entry)
 
 
 def _passage(d: dict[str, Any]) -> PassageMatch:

@@ -425,7 +425,7 @@ mark{padding:0 1px;border-radius:2px}a.span{color:inherit;text-decoration:none}
 .k-exact{background:#fecaca}.k-near{background:#fed7aa}.k-boilerplate{background:#ddd6fe}.k-quote{background:#99f6e4}
 span.kind{padding:0 5px;border-radius:4px;font-size:12px}blockquote{margin:4px 0 8px 16px;color:var(--muted);
 white-space:pre-wrap}ol.matches{font-size:13px}footer{color:var(--muted);font-size:12px;margin-top:36px}
-:target{outline:2px solid var(--accent)}
+article.doc:target,li:target,details:target,mark:target{outline:2px solid var(--accent)}
 """
 
 # Sorting on a header click and filtering rows by a search box; the tables are complete without it.

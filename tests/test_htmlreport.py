@@ -168,14 +168,30 @@ def test_examples_read_back_exactly_what_was_decided() -> None:
     ex.close()
 
 
-def test_examples_keep_the_documents_with_most_repeated_text(tmp_path: Path) -> None:
+def test_examples_keep_the_documents_with_most_repeated_text_and_of_each_kind() -> None:
     config = DedupeConfig(passages=PassageConfig())
     rows = [orjson.loads(line) for path in (SEEDS, SITE) for line in path.read_bytes().splitlines()]
+    rows += hostile_corpus()
+    # copies of one long text, each with its own opening: the most repeated documents, all exact or boilerplate
+    long_text = " ".join(f"{words(400 + k, 12)}." for k in range(60))
+    rows += [{"id": f"copy{k}", "text": f"{words(300 + k, 600)}.\n\n{long_text}"} for k in range(6)]
     dd, results, ex = run(rows, config)
-    repeated = {k: sum(m.end - m.start for m in r.passages or []) for k, r in enumerate(results)}
-    expected = sorted((k for k in repeated if repeated[k]), key=lambda k: (-repeated[k], k))
-    assert ex.passage_documents() == expected
+    total = {k: sum(m.end - m.start for m in r.passages or []) for k, r in enumerate(results)}
+    kinds = {k: {"quote" if m.unit == "quote" else m.kind for m in r.passages or []} for k, r in enumerate(results)}
+    everything = sorted((k for k in total if total[k]), key=lambda k: (-total[k], k))
+    assert ex.passage_documents() == everything  # fewer than the limit: all of them, most repeated first
     ex.close()
+    present = set().union(*kinds.values())
+    assert present >= {"exact", "near", "boilerplate"}
+    small = Examples(passage_documents=len(present), per_kind=1)
+    for r in results:
+        small.add(r)
+    shown = small.passage_documents()
+    assert len(shown) == len(present) and shown == sorted(shown, key=lambda k: (-total[k], k))
+    # each kind of the run has a document that shows it, though the largest ones alone would miss some
+    assert set().union(*(kinds[k] for k in shown)) == present
+    assert set().union(*(kinds[k] for k in everything[: len(present)])) != present
+    small.close()
 
 
 # -- the page ---------------------------------------------------------------------------------------------------
