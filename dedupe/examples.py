@@ -231,11 +231,6 @@ class AnnotationClusters:
             self._where[rid] = node
         return node
 
-    def watch(self, results: Iterable[Result]) -> Iterator[Result]:
-        for r in results:
-            self.add(r)
-            yield r
-
     def add(self, result: Result) -> None:
         label, dup = result.match.cluster, result.match.duplicate_of
         targets = []

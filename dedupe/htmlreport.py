@@ -286,7 +286,7 @@ class _Page:
         p = self.r.get("passages")
         if p is None:
             return ""
-        removing = [k for k in ("exact", "near", "boilerplate")]
+        removing = ("exact", "near", "boilerplate")  # what filter --passages cuts (remove_spans): not quotes
         out = ["<h2 id=\"passages\">Repeated passages</h2>",
                f"<p>{_n(p['passages'])} passages in {_n(p['documents'])} kept documents. Exact, near and boilerplate "
                "repeats are what <code>filter --passages</code> removes; quotes (shared word runs inside otherwise "

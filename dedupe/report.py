@@ -245,7 +245,7 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     Raises:
         InputError: A line is not a record of a scan output (naming the line).
     """
-    from .examples import AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
+    from .examples import REPEAT_KINDS, AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
     from .htmlreport import Clusters
     from .records import InputError, read_records
 
@@ -253,7 +253,6 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     stats = RunStats()
     examples = Examples()
     found = AnnotationClusters()
-    kinds = ("exact", "near", "boilerplate", "quote")
     spans: Counter[str] = Counter()
     chars: Counter[str] = Counter()
     with_passages = 0
@@ -339,8 +338,8 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
             "parameters": (given.get("passages") or {}).get("parameters"),
             "documents": with_passages,
             "passages": (given.get("passages") or {}).get("passages"),
-            "found": {k: spans.get(k, 0) for k in kinds},
-            "chars": {k: chars.get(k, 0) for k in kinds},
+            "found": {k: spans.get(k, 0) for k in REPEAT_KINDS},
+            "chars": {k: chars.get(k, 0) for k in REPEAT_KINDS},
             "top": [{"text": e[2], "occurrences": e[0], "documents": e[1],
                      "first": dict(zip(("id", "start", "end"), e[4]))} for e in top],
         }
