@@ -210,10 +210,12 @@ def result_of(record: Record) -> Result:
 class AnnotationClusters:
     """The clusters of a ``scan`` output, rebuilt from its annotations.
 
-    Each record is linked to the record its ``cluster`` names and to its ``duplicate_of``; a record that
-    joined two clusters carries one's label and links to the other, so the components are the run's
-    final clusters. Ids no record of the file has (earlier runs', from an index) become members without
-    text. An id names its latest record at that point (a repeated id names the record just before).
+    Each record is linked to the record its ``cluster`` names and to its ``duplicate_of``. That recovers every
+    cluster as written, but not always the final ones: a record that matched two clusters names only its best
+    match, and when that match is in the cluster whose first member becomes the label, the link to the other
+    cluster is in no annotation. The run's JSON report lists the final clusters; :meth:`join` adds them.
+    Ids no record of the file has (earlier runs', from an index) become members without text. An id names its
+    latest record at that point (a repeated id names the record just before).
     """
 
     def __init__(self) -> None:
@@ -246,6 +248,12 @@ class AnnotationClusters:
         for t in targets:
             self._uf.union(node, t)
         self._where[result.record.id] = node
+
+    def join(self, members: Sequence[str]) -> None:
+        """Put these ids in one cluster (a cluster of the run's JSON report); an id names its latest record."""
+        nodes = [self._node(m) for m in members]
+        for n in nodes[1:]:
+            self._uf.union(nodes[0], n)
 
     def groups(self) -> tuple[list[tuple[int, list[int]]], list[int]]:
         """Like :meth:`~dedupe.pipeline.Deduplicator.cluster_groups`, with the earlier runs' documents first:

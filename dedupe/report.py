@@ -288,6 +288,8 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     except BaseException:
         examples.close()
         raise
+    for cluster in (run_report or {}).get("clusters") or []:  # final clusters: merges no annotation shows
+        found.join([str(m) for m in cluster.get("members", [])])
     groups, position = found.groups()
     clusters = clusters_of(groups, found.id_of, lambda n: position[n] < 0)
     given = run_report or {}
@@ -296,7 +298,8 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     notes = []
     if run_report is None:
         notes.append("Parameters, timings and rejected lines are not in a scan output: give the run's JSON report "
-                     "(--run-report) to show them.")
+                     "(--run-report) to show them. Without it, two clusters that a later record joined after their "
+                     "members were written show apart.")
     elif (counts_given.get("kept"), counts_given.get("duplicates")) != (stats.kept, stats.duplicates):
         notes.append(f"The run report counts {counts_given.get('kept')} kept and {counts_given.get('duplicates')} "
                      f"duplicates, this file {stats.kept} and {stats.duplicates}: the figures shown are this file's.")

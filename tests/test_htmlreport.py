@@ -397,3 +397,29 @@ def test_members_from_an_earlier_run_are_named_without_text(tmp_path: Path) -> N
     again = dedupe("report", str(annotated), "--run-report", str(tmp_path / "r.json"), "-o", str(tmp_path / "l.html"))
     assert again.returncode == 0, again.stderr
     assert body_of((tmp_path / "l.html").read_text()) == body_of(page)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 11), min_size=3, max_size=9), min_size=2, max_size=25),
+       st.sampled_from([0.3, 0.5, 0.7]))
+def test_clusters_from_annotations_equal_the_detectors_on_random_corpora(docs: list[list[int]], threshold: float) -> None:
+    """Small vocabularies and low thresholds make chains and bridges: records that join two clusters after their
+    members were written with other labels. The annotations alone give clusters as written (each inside a final
+    one); with the run report's clusters joined, the final clusters."""
+    from dedupe.config import LSHConfig, ShingleConfig
+
+    config = DedupeConfig(shingle=ShingleConfig(unit="word", ngram=1), lsh=LSHConfig(threshold=threshold))
+    rows = [{"id": f"d{k}", "text": " ".join(f"w{x}" for x in doc)} for k, doc in enumerate(docs)]
+    dd, results, ex = run(rows, config)
+    ac = AnnotationClusters()
+    for r in results:
+        ac.add(r)
+    final = [c["members"] for c in dd.clusters()]
+    groups, _ = ac.groups()
+    for _, members in groups:
+        assert any({ac.id_of(m) for m in members} <= set(f) for f in final)
+    for f in final:
+        ac.join(f)
+    groups, _ = ac.groups()
+    assert [[ac.id_of(m) for m in members] for _, members in groups] == final
+    ex.close()
