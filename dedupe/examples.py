@@ -61,7 +61,9 @@ class Examples:
     """Watches the results of a run and keeps what the HTML report shows of them.
 
     Args:
-        text_limit: Characters of each text kept for display.
+        copy_limit: Characters of each text written to the temporary file (what a cluster's side-by-side view
+            shows): the file holds at most this many characters per record.
+        text_limit: Characters kept of the documents the passage view shows (held in memory, a few dozen).
         passage_documents: How many documents to keep for the passage view: for each kind of repeat (exact, near,
             boilerplate, quote), the ``per_kind`` documents with the most characters of that kind, then the
             documents with the most repeated characters of any kind up to this number.
@@ -80,14 +82,16 @@ class Examples:
         >>> ex.close()
     """
 
-    def __init__(self, text_limit: int = 20_000, passage_documents: int = 30, rejected_samples: int = 50,
-                 per_kind: int = 4) -> None:
+    def __init__(self, copy_limit: int = 3_000, text_limit: int = 20_000, passage_documents: int = 30,
+                 rejected_samples: int = 50, per_kind: int = 4) -> None:
+        self.copy_limit = copy_limit
         self.text_limit = text_limit
+        self._longer: dict[int, str] = {}  # position -> text up to text_limit, for the documents in the heaps
         self._file = tempfile.TemporaryFile(prefix="dedupe-report-")
         self._offsets = array("Q", [0])
         self._passage_limit = passage_documents
-        # (characters, -position, all repeated characters) of the documents with the most repeated characters, of any kind and per kind:
-        # a page showing only the largest (often near-whole copies) would show no example of the other kinds.
+        # (characters, -position, all repeated characters) of the documents with the most repeated characters, of
+        # any kind and per kind: a page of only the largest (often near-whole copies) shows no other kind.
         self._passage_heap: list[tuple[int, int, int]] = []
         self._kind_heaps: dict[str, list[tuple[int, int, int]]] = {k: [] for k in REPEAT_KINDS}
         self._per_kind = per_kind
@@ -113,7 +117,7 @@ class Examples:
         position = len(self)
         text = result.record.text
         passages = result.passages
-        row = [result.record.id, _clean(text[: self.text_limit]), len(text), result.match.cluster,
+        row = [result.record.id, _clean(text[: self.copy_limit]), len(text), result.match.cluster,
                result.match.duplicate_of, result.match.similarity,
                None if passages is None else [m.as_dict() for m in passages]]
         self._file.seek(0, 2)
@@ -121,13 +125,27 @@ class Examples:
         self._offsets.append(self._file.tell())
         if passages:
             total = sum(m.end - m.start for m in passages)
-            _keep(self._passage_heap, (total, -position, total), self._passage_limit)
             by_kind: dict[str, int] = {}
             for m in passages:
                 kind = "quote" if m.unit == "quote" else m.kind
                 by_kind[kind] = by_kind.get(kind, 0) + m.end - m.start
-            for kind, chars in by_kind.items():
-                _keep(self._kind_heaps.setdefault(kind, []), (chars, -position, total), self._per_kind)
+            heaps = [(self._passage_heap, total, self._passage_limit)]
+            heaps += [(self._kind_heaps.setdefault(k, []), c, self._per_kind) for k, c in by_kind.items()]
+            dropped = []
+            kept = False
+            for heap, chars, limit in heaps:
+                entered, out = _keep(heap, (chars, -position, total), limit)
+                kept |= entered
+                if out is not None:
+                    dropped.append(-out[1])
+            if kept and len(text) > self.copy_limit:
+                self._longer[position] = _clean(text[: self.text_limit])
+            for p in dropped:  # no longer in any heap: its longer text is not needed
+                if p in self._longer and not self._in_heaps(p):
+                    del self._longer[p]
+
+    def _in_heaps(self, position: int) -> bool:
+        return any(e[1] == -position for heap in (self._passage_heap, *self._kind_heaps.values()) for e in heap)
 
     def read(self, positions: Iterable[int]) -> dict[int, Shown]:
         """The display copies of the records at ``positions`` (this run's, 0-based)."""
@@ -136,7 +154,7 @@ class Examples:
             self._file.seek(self._offsets[p])
             row = orjson.loads(self._file.read(self._offsets[p + 1] - self._offsets[p]))
             passages = None if row[6] is None else [_passage(d) for d in row[6]]
-            out[p] = Shown(p, row[0], row[1], row[2], row[3], row[4], row[5], passages)
+            out[p] = Shown(p, row[0], self._longer.get(p, row[1]), row[2], row[3], row[4], row[5], passages)
         return out
 
     def passage_documents(self) -> list[int]:
@@ -168,12 +186,15 @@ class Examples:
         self._file.close()
 
 
-def _keep(heap: list[tuple[int, int, int]], entry: tuple[int, int, int], limit: int) -> None:
-    """Keep the ``limit`` largest entries in a min-heap."""
+def _keep(heap: list[tuple[int, int, int]], entry: tuple[int, int, int],
+          limit: int) -> tuple[bool, tuple[int, int, int] | None]:
+    """Keep the ``limit`` largest entries in a min-heap: (whether ``entry`` went in, the entry pushed out)."""
     if len(heap) < limit:
         heapq.heappush(heap, entry)
-    elif heap and entry > heap[0]:
-        heapq.heapreplace(heap, entry)
+        return True, None
+    if heap and entry > heap[0]:
+        return True, heapq.heapreplace(heap, entry)
+    return False, None
 
 
 def _passage(d: dict[str, Any]) -> PassageMatch:

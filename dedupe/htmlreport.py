@@ -347,7 +347,7 @@ class _Page:
             source = (esc(_snip(other.text[m.match_start : m.match_end], 400))
                       if other is not None and m.match_end <= len(other.text) else
                       esc(_snip(text[m.match_start : m.match_end], 400)) if m.match_id == d.id and m.match_end <= len(text)
-                      else '<em>not among the documents kept for display</em>')
+                      else '<em>past the characters kept for display of that document</em>')
             goto = f' · <a href="#d{target}">go to {esc(m.match_id)}</a>' if target is not None and target in shown else ""
             notes.append(f'<li id="{anchor}-m"><span class="kind k-{esc(m.kind)}">{esc(m.kind)}</span> '
                          f'{esc(_title(m))}{goto}<blockquote>{source}</blockquote></li>')

@@ -194,6 +194,31 @@ def test_examples_keep_the_documents_with_most_repeated_text_and_of_each_kind() 
     small.close()
 
 
+def test_display_copies_are_bounded_and_passage_documents_keep_more() -> None:
+    config = DedupeConfig(passages=PassageConfig())
+    long_text = " ".join(f"{words(400 + k, 12)}." for k in range(60))  # about 5,000 characters
+    rows = [{"id": f"copy{k}", "text": f"{words(300 + k, 600)}.\n\n{long_text}"} for k in range(12)]
+    rows += [{"id": f"other{k}", "text": words(500 + k, 900)} for k in range(4)]
+    dd, results, _ = run(rows, config)
+    ex = Examples(copy_limit=1_000, text_limit=8_000, passage_documents=2, per_kind=1)
+    for r in results:
+        ex.add(r)
+    ex._file.seek(0)
+    rows_on_disk = [orjson.loads(ex._file.read(b - a)) for a, b in zip(ex._offsets, ex._offsets[1:])]
+    assert len(rows_on_disk) == len(results) and max(len(row[1]) for row in rows_on_disk) == 1_000
+    shown = ex.passage_documents()
+    read = ex.read(range(len(results)))
+    longer = set(ex._longer)
+    for k, r in enumerate(results):
+        limit = 8_000 if k in longer else 1_000
+        assert read[k].text == r.record.text[:limit] and read[k].length == len(r.record.text)
+    assert shown and set(shown) <= longer and all(len(read[k].text) > 1_000 for k in shown)
+    # documents pushed out of every heap gave their longer text back: at most the heaps' room is held
+    with_passages = sum(1 for r in results if r.passages and len(r.record.text) > 1_000)
+    assert len(longer) <= 2 + 4 * 1 < with_passages
+    ex.close()
+
+
 # -- the page ---------------------------------------------------------------------------------------------------
 
 
