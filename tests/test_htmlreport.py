@@ -448,3 +448,15 @@ def test_clusters_from_annotations_equal_the_detectors_on_random_corpora(docs: l
     groups, _ = ac.groups()
     assert [[ac.id_of(m) for m in members] for _, members in groups] == final
     ex.close()
+
+
+def test_report_command_reads_stdin_and_names_a_missing_run_report(tmp_path: Path) -> None:
+    res = dedupe("scan", str(SEEDS))
+    assert res.returncode == 0
+    piped = dedupe("report", "-", "-o", str(tmp_path / "r.html"), stdin=res.stdout)
+    assert piped.returncode == 0, piped.stderr
+    assert counts_shown((tmp_path / "r.html").read_text())["kept"] == "2"
+    missing = dedupe("report", "-", "--run-report", str(tmp_path / "nope.json"), "-o", str(tmp_path / "x.html"),
+                     stdin=res.stdout)
+    assert missing.returncode == 3 and b"cannot read the run report" in missing.stderr
+    assert b"Traceback" not in missing.stderr and not (tmp_path / "x.html").exists()
