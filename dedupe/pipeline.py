@@ -510,7 +510,8 @@ def _featurized(
     # At most 2 batches per worker in flight: memory stays bounded however
     # large the input, and results are taken in submission order.
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers, initializer=_worker_signals) as pool:
+    pool = ctx.Pool(workers, initializer=_worker_signals)
+    try:
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
         broken: Exception | None = None
         try:
@@ -532,6 +533,12 @@ def _featurized(
             yield done, result.get()
         if broken is not None:
             raise broken
+    finally:
+        # close + join, never terminate: terminate kills workers that may hold the result queue's lock (mid
+        # send), and the pool's task thread then waits for that lock forever (a hang seen after SIGTERM with
+        # -w 2, about 1 run in 40). At most 2 batches per worker are in flight, so this waits a moment at most.
+        pool.close()
+        pool.join()
 
 
 def _worker_signals() -> None:
