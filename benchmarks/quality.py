@@ -1,6 +1,7 @@
 """Detection quality of dedupe against exact ground truth, next to a plain datasketch pipeline.
 
-    .venv/bin/python benchmarks/quality.py [--corpus reuters bbc] [--thresholds 0.5 0.7 0.8 0.9] [--out FILE]
+    .venv/bin/python benchmarks/quality.py [--corpus reuters bbc] [--thresholds 0.5 0.7 0.8 0.9]
+        [--bucket-cap N] [--out FILE]
 
 Ground truth is exact: with dedupe's own normalization and shingling
 (``text_shingles(text)``, default word 5-grams), the Jaccard similarity of
@@ -14,7 +15,8 @@ that covers the shingle sets themselves, so a change to shingling invalidates it
 For every threshold t three pipelines run over the corpus in file order:
 
 * dedupe: ``Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=t))).run(records)``,
-  everything else default (exact verification, fn_weight 0.95 bands/rows).
+  everything else default (exact verification, fn_weight 0.95 bands/rows, the
+  default bucket cap; ``--bucket-cap N`` sets ``LSHConfig(bucket_cap=N)``).
 * datasketch, same b x r: word 5-gram strings of ``normalize(text).split(" ")``
   (a text of 1..4 words is one shingle of all of them), ``MinHash.bulk(...,
   num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)``, ``MinHashLSH(num_perm=128,
@@ -205,8 +207,9 @@ class Outcome:
     candidates: int | None
 
 
-def run_dedupe(texts: list[str], t: float) -> Outcome:
-    config = DedupeConfig(lsh=LSHConfig(threshold=t))
+def run_dedupe(texts: list[str], t: float, bucket_cap: int | None = None) -> Outcome:
+    lsh = LSHConfig(threshold=t) if bucket_cap is None else LSHConfig(threshold=t, bucket_cap=bucket_cap)
+    config = DedupeConfig(lsh=lsh)
     bands, rows = config.bands_rows
     # Positions as ids: corpus ids need not be unique, positions are.
     records = [Record(str(k), text) for k, text in enumerate(texts)]
@@ -353,7 +356,7 @@ def bin_label(edges: np.ndarray, k: int) -> str:
 
 
 def evaluate_corpus(name: str, path: Path, thresholds: list[float], floor: float, cache_dir: Path,
-                    use_cache: bool, reference: bool) -> list[str]:
+                    use_cache: bool, reference: bool, bucket_cap: int | None = None) -> list[str]:
     out: list[str] = []
     log(f"{name}: loading {path}")
     corpus_ids, texts = load_corpus(path)
@@ -401,7 +404,7 @@ def evaluate_corpus(name: str, path: Path, thresholds: list[float], floor: float
     detail: list[str] = []
     for t in thresholds:
         log(f"{name}: t={t}: dedupe ...")
-        outcomes = [run_dedupe(texts, t)]
+        outcomes = [run_dedupe(texts, t, bucket_cap)]
         b, r = outcomes[0].bands, outcomes[0].rows
         log(f"{name}: t={t}: dedupe {b}x{r} {outcomes[0].seconds:.1f} s")
         if reference:
@@ -477,7 +480,13 @@ def main() -> None:
                         help="where the ground truth is cached (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="recompute the ground truth even when cached")
     parser.add_argument("--no-reference", action="store_true", help="skip the datasketch reference pipelines")
+    parser.add_argument("--bucket-cap", type=int, default=None, metavar="N",
+                        help="dedupe's LSHConfig(bucket_cap=N): earlier documents taken per LSH bucket, 0 = no cap "
+                        "(default: the library default)")
     args = parser.parse_args()
+    if args.bucket_cap is not None and args.bucket_cap < 0:
+        parser.error(f"--bucket-cap must be 0 (no cap) or more; got {args.bucket_cap}")
+    cap = args.bucket_cap if args.bucket_cap is not None else LSHConfig().bucket_cap
     for t in args.thresholds:
         if not 0.0 < t <= 1.0:
             parser.error(f"thresholds must be in (0, 1]; got {t}")
@@ -494,8 +503,9 @@ def main() -> None:
         f"- command: `{command_line()}`",
         f"- versions: dedupe {getattr(dedupe, '__version__', '?')}, datasketch {datasketch.__version__}, "
         f"numpy {np.__version__}, scipy {scipy.__version__}",
-        "- dedupe: `Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=t))).run(records)`, defaults otherwise "
-        "(word 5-grams, 128 permutations, exact verification, fn_weight 0.95), one process, records in corpus order",
+        f"- dedupe: `Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=t, bucket_cap={cap}))).run(records)`, "
+        "defaults otherwise (word 5-grams, 128 permutations, exact verification, fn_weight 0.95), one process, "
+        "records in corpus order",
         "- datasketch: word 5-gram strings of `normalize(text)`, `MinHash.bulk(num_perm=128, seed=1, "
         "hashfunc=xxh32)`, `MinHashLSH` streaming query then insert, a candidate counts when its MinHash "
         "estimate >= t; \"same b×r\" uses dedupe's bands and rows, \"defaults\" `MinHashLSH(threshold=t)` "
@@ -511,7 +521,7 @@ def main() -> None:
     print("\n".join(lines), flush=True)
     for name in args.corpus:
         body = evaluate_corpus(name, CORPORA[name], args.thresholds, floor, args.cache_dir,
-                               not args.no_cache, not args.no_reference)
+                               not args.no_cache, not args.no_reference, args.bucket_cap)
         print("\n".join(body), flush=True)
         lines += body
     tail = f"Total run time: {time.perf_counter() - started:.0f} s."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import glob
 import inspect
 import os
 import signal
@@ -20,7 +21,8 @@ from typing import Annotated, Any, Optional
 import orjson
 import typer
 
-from .config import ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig, ShingleConfig, VerifyConfig
+from .config import (DEFAULT_BUCKET_CAP, ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig,
+                     ShingleConfig, VerifyConfig)
 from .pipeline import Deduplicator
 from .passages import remove_spans
 from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
@@ -28,6 +30,7 @@ from .examples import Examples
 from .htmlreport import render
 from .report import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
 from .redis_index import RedisIndex, SharedIndexError
+from .shards import InputShards, check_output
 from .store import Checkpointer, IndexStoreError
 
 
@@ -67,6 +70,10 @@ Examples:
 
   dedupe scan big.jsonl --index idx --resume >> annotated.jsonl   (continue an interrupted run)
 
+  dedupe scan shards/*.jsonl.gz --output out/   (out/00000-NAME.jsonl, ...: one file per input)
+
+  dedupe scan data/*.parquet --output out/ --format parquet
+
   DEDUPE_REDIS_PASSWORD=... dedupe scan shard.jsonl --index 'redis://host:6379/0?prefix=crawl'
 
 Each output line is the input record unchanged plus
@@ -90,6 +97,8 @@ Examples:
   dedupe filter --passages --boilerplate-docs 5 crawl.jsonl.gz > clean.jsonl
 
   dedupe filter crawl-day2.jsonl.gz --index ~/dedupe-index > new-only.jsonl
+
+  dedupe filter data/*.parquet --output clean/ --format parquet   (one file per input)
 
 With --passages, kept records also lose every repeated sentence/paragraph and
 boilerplate passage from their text (the first occurrence stays; quotes inside
@@ -145,7 +154,8 @@ def _main(
 
 Inputs = Annotated[
     Optional[list[str]],
-    typer.Argument(help="JSONL inputs, plain, gzip or zstd; '-' or nothing reads stdin.", show_default=False),
+    typer.Argument(help="JSONL inputs, plain, gzip or zstd, or Parquet files (*.parquet; needs pyarrow); '-' or "
+                   "nothing reads stdin (JSONL).", show_default=False),
 ]
 TextField = Annotated[str, typer.Option(help="Field holding the text.")]
 IdField = Annotated[
@@ -191,12 +201,40 @@ Resume = Annotated[
     bool, typer.Option("--resume", help="Continue the index's interrupted run: skip the input lines it already "
                        "wrote (append this run's output to the earlier one).")
 ]
+BucketCap = Annotated[
+    int, typer.Option(help="Earlier documents taken as candidates from each LSH bucket (band key), the earliest "
+                      "ones: bounds the work when many documents share a bucket (e.g. near-empty pages). 0 = no "
+                      "cap.")
+]
 MaxChars = Annotated[
     int, typer.Option(help="Match on at most this many characters of each text (0: no limit); the record written "
                       "out is never cut.")
 ]
 Rejects = Annotated[
     Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
+]
+Output = Annotated[
+    Optional[str],
+    typer.Option("--output", "-o", help="Write into this directory instead of stdout: one file per input, "
+                 "NNNNN-NAME.jsonl (or .parquet), NNNNN its position among the inputs from 00000 and NAME its "
+                 "name without .jsonl/.json/.parquet/.gz/.zst ('stdin' for stdin), holding what stdout would get "
+                 "for that input's records. The directory is created if missing; files of these names are "
+                 "replaced (appended to with --resume), no other file is touched or deleted.",
+                 show_default=False),
+]
+OutputFormat = Annotated[
+    str, typer.Option("--format", help="Format of the --output files: jsonl, or parquet (the same objects, one "
+                      "row each; needs pyarrow).")
+]
+Engine = Annotated[
+    str, typer.Option(help="stream: this process (and --workers); ray: a Ray Data job on the cluster named by "
+                      "--ray-address or RAY_ADDRESS, or on a local Ray it starts; the same decisions either way. "
+                      "ray needs --output DIR and the ray extra (pip install 'dedupe[ray]').")
+]
+RayAddress = Annotated[
+    Optional[str], typer.Option(help="With --engine ray: the cluster to run on (host:port, or ray://host:10001 "
+                                "for Ray Client); default RAY_ADDRESS, else a local Ray started for the run.",
+                                show_default=False)
 ]
 
 
@@ -209,12 +247,13 @@ def _passage_config(enabled: bool, unit: str, min_words: int, threshold: float, 
 
 
 def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, bands: Optional[int],
-            rows: Optional[int], fn_weight: float, verify: str, passages: Optional[PassageConfig] = None) -> DedupeConfig:
+            rows: Optional[int], fn_weight: float, verify: str, passages: Optional[PassageConfig] = None,
+            bucket_cap: int = DEFAULT_BUCKET_CAP) -> DedupeConfig:
     return DedupeConfig(
         passages=passages,
         shingle=ShingleConfig(unit=unit, ngram=ngram),  # type: ignore[arg-type]
         minhash=MinHashConfig(num_perm=num_perm, seed=seed),
-        lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight, bands=bands, rows=rows),
+        lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight, bands=bands, rows=rows, bucket_cap=bucket_cap),
         verify=VerifyConfig(mode=verify),  # type: ignore[arg-type]
     )
 
@@ -325,6 +364,10 @@ class _Options:
     checkpoint_every: int
     resume: bool
     max_chars: int
+    output: Optional[str] = None  # --output DIR: one shard per input instead of stdout
+    output_format: str = "jsonl"
+    engine: str = "stream"
+    ray_address: Optional[str] = None
 
 
 def _report_paths(paths: Optional[list[str]]) -> list[str]:
@@ -334,6 +377,23 @@ def _report_paths(paths: Optional[list[str]]) -> list[str]:
     if any(map(is_html, paths)):
         need_plots()
     return paths
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Inputs with glob patterns expanded (sorted), for patterns the shell did not expand (quoted ones)."""
+    out = []
+    for path in paths:
+        if "://" in path:
+            raise InputError(f"cannot read {path}: inputs are local files (or mounted storage); copy or mount "
+                             "remote data first")
+        if path != "-" and not os.path.exists(path) and glob.has_magic(path):
+            found = sorted(glob.glob(path))
+            if not found:
+                raise InputError(f"no file matches {path}")
+            out += found
+        else:
+            out.append(path)
+    return out
 
 
 def _check_inputs(paths: list[str]) -> None:
@@ -380,7 +440,8 @@ def _run(opts: _Options) -> None:
     if opts.max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
     _check_inputs(opts.inputs)
-    out = _std_stream("stdout")
+    check_output(opts.output, opts.output_format, opts.resume, opts.inputs)
+    out: Any = _std_stream("stdout") if opts.output is None else None  # with --output: the shards (below)
     stdin = _std_stream("stdin") if "-" in opts.inputs else None
     read = ReadStats()
     stats = RunStats()
@@ -417,6 +478,9 @@ def _run(opts: _Options) -> None:
         rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
         dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
         report_files = [(stack.enter_context(open_output(path)), is_html(path)) for path in opts.report]
+        if opts.output is not None:  # the directory and the first shard now; closed on every way out
+            out = stack.enter_context(InputShards(opts.output, opts.output_format, opts.inputs, read, opts.mode,
+                                                  opts.config.passages is not None, append=opts.resume))
         examples = stack.enter_context(contextlib.closing(Examples())) if any(h for _, h in report_files) else None
         signals = stack.enter_context(_Signals())
         if shared is not None:
@@ -464,11 +528,15 @@ def _run(opts: _Options) -> None:
                     progress_mark["lines"] = item.number
                     progress_mark["since"] += 1
                     continue
+                if opts.output is not None:
+                    out.select(item.record)  # the shard of the record's input
                 _write(opts, out, dropped, item)
                 progress_mark["lines"] = item.record.number
                 progress_mark["since"] += 1
                 progress_mark["output"] += 1 if opts.mode == "scan" or not item.is_duplicate else 0
             if signals.signum is None:  # a write error surfaces before the run is called complete
+                if opts.output is not None:
+                    out.complete()  # every input's shard written and closed
                 for side in (rejects, dropped):
                     if side is not None:
                         side.flush()
@@ -497,6 +565,55 @@ def _run(opts: _Options) -> None:
             raise AccountingError(f"{read.lines - read.blank_lines - read.skipped_lines} records read, "
                                  f"{stats.inputs} accounted for")
         finish(None)
+
+
+def _run_ray(opts: _Options) -> None:
+    """``--engine ray``: the same decisions as :func:`_run`, computed by a Ray job; shards, report, summary."""
+    from . import rayengine
+    from .shards import source_name
+
+    refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
+               ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
+               (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
+               (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
+               (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
+               (any(map(is_html, opts.report)), "--engine ray writes the JSON report; make the page from the "
+                "output: dedupe report DIR/*.jsonl --run-report REPORT.json -o report.html")]
+    for wrong, message in refused:
+        if wrong:
+            raise ConfigError(message)
+    if opts.max_chars < 0:
+        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
+    _check_inputs(opts.inputs)
+    check_output(opts.output, opts.output_format, False, opts.inputs)
+    rayengine.require_ray()
+    job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
+                           opts.max_chars or None, str(opts.output), opts.output_format, opts.ray_address,
+                           [source_name(p) for p in opts.inputs], stop_at_reject=opts.rejects is None)
+    with contextlib.ExitStack() as stack:
+        # Side files first: a bad path fails before the job starts.
+        rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
+        dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
+        report_files = [stack.enter_context(open_output(path)) for path in opts.report]
+        try:
+            stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
+        except rayengine.RejectedInput as exc:
+            raise BadRecord(f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
+                            "line before it writes anything, so nothing was written)") from None
+        for side, parts in ((rejects, reject_parts), (dropped, dropped_parts)):
+            if side is not None:
+                for part in parts:
+                    side.write(part)
+                side.flush()
+        report = build_report(stats, outcome, read, opts.mode, opts.rejects)  # type: ignore[arg-type]
+        report["timings"]["engine"] = "ray"
+        report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
+        for report_file in report_files:
+            report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+            report_file.flush()
+    if stats.inputs != read.lines - read.blank_lines:
+        raise AccountingError(f"{read.lines - read.blank_lines} records read, {stats.inputs} accounted for")
+    sys.stderr.write(summary(report) + "\n")
 
 
 def _write(opts: _Options, out: Any, dropped: Any, item: Any) -> None:
@@ -528,8 +645,13 @@ def _options(
     bands: Bands = None,
     rows: Rows = None,
     fn_weight: FnWeight = 0.95,
+    bucket_cap: BucketCap = DEFAULT_BUCKET_CAP,
     verify: Verify = "exact",
     workers: Workers = 1,
+    output: Output = None,
+    output_format: OutputFormat = "jsonl",
+    engine: Engine = "stream",
+    ray_address: RayAddress = None,
     report: Report = None,
     rejects: Rejects = None,
     dropped: Annotated[Optional[str], typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
@@ -560,10 +682,17 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                                     kw["passage_threshold"], kw["passage_window"], kw["boilerplate_docs"],
                                     kw["passage_max_candidates"], kw["passage_numbers"])
             config = _config(kw["threshold"], kw["num_perm"], kw["ngram"], kw["unit"], kw["seed"], kw["bands"],
-                             kw["rows"], kw["fn_weight"], kw["verify"], found)
-            _run(_Options(mode, kw["inputs"] or ["-"], config, kw["text_field"], kw["id_field"], kw["workers"],
-                          _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"], kw["checkpoint_every"],
-                          kw["resume"], kw["max_chars"]))
+                             kw["rows"], kw["fn_weight"], kw["verify"], found, kw["bucket_cap"])
+            opts = _Options(mode, _expand(kw["inputs"] or ["-"]), config, kw["text_field"], kw["id_field"],
+                            kw["workers"], _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"],
+                            kw["checkpoint_every"], kw["resume"], kw["max_chars"], output=kw["output"],
+                            output_format=kw["output_format"], engine=kw["engine"], ray_address=kw["ray_address"])
+            if opts.engine == "ray":
+                _run_ray(opts)
+            elif opts.engine == "stream":
+                _run(opts)
+            else:
+                raise ConfigError(f"--engine must be stream or ray; got {opts.engine!r}")
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params} | {"return": "None"}

@@ -19,6 +19,15 @@ class ConfigError(ValueError):
     """An option value breaks a rule; the message says which and how to fix it."""
 
 
+# Earlier documents taken per LSH bucket as candidates (LSHConfig.bucket_cap); chosen from the measurements in
+# benchmarks/RESULTS.md ("Bucket cap").
+DEFAULT_BUCKET_CAP = 4
+
+# Index parameters added after indexes were first saved, with the value an index saved before them was built with:
+# a saved index that lacks one of these keys is compared as if it held this value.
+LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
+
+
 @dataclass(frozen=True)
 class NormalizeConfig:
     """How text is normalized before shingling.
@@ -116,12 +125,20 @@ class LSHConfig:
             a candidate with probability 0.994 (0.69 with equal weights).
         bands: Number of bands; derived when None.
         rows: Rows per band; derived when None.
+        bucket_cap: At most this many earlier documents are taken from each
+            LSH bucket (band key) as candidates of a record: the earliest ones
+            (smallest stream positions). It bounds the work of a record that
+            falls into a huge bucket (thousands of near-empty pages sharing a
+            key) at ``bands * bucket_cap`` candidates, where an unbounded
+            bucket would make every pair of its members a candidate. 0 means
+            no cap.
     """
 
     threshold: float = 0.8
     fn_weight: float = 0.95
     bands: int | None = None
     rows: int | None = None
+    bucket_cap: int = DEFAULT_BUCKET_CAP
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -132,6 +149,12 @@ class LSHConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+        cap = self.bucket_cap
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+            raise ConfigError(
+                f"bucket_cap must be a whole number, 0 or more (the most earlier documents taken from one LSH "
+                f"bucket; 0 = no cap); got {cap!r}. Give --bucket-cap N (default {DEFAULT_BUCKET_CAP}), or 0 for no cap"
+            )
 
     def bands_rows(self, num_perm: int) -> tuple[int, int]:
         """Return (bands, rows) for ``num_perm`` permutations, derived or as overridden.
@@ -316,8 +339,8 @@ class DedupeConfig:
         """
         p = self.parameters()
         passages = self.passages.parameters() if self.passages is not None else None
-        return {k: p[k] for k in ("unit", "ngram", "num_perm", "seed", "scheme", "bands", "rows", "verify",
-                                  "normalize")} | {"hash": "xxh3_64", "passages": passages}
+        return {k: p[k] for k in ("unit", "ngram", "num_perm", "seed", "scheme", "bands", "rows", "bucket_cap",
+                                  "verify", "normalize")} | {"hash": "xxh3_64", "passages": passages}
 
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""
@@ -332,6 +355,7 @@ class DedupeConfig:
             "fn_weight": self.lsh.fn_weight,
             "bands": b,
             "rows": r,
+            "bucket_cap": self.lsh.bucket_cap,
             "verify": self.verify.mode,
             "normalize": {
                 "unicode_form": self.normalize.unicode_form,

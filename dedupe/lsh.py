@@ -69,6 +69,12 @@ class BandIndex:
 
     Args:
         bands: Number of bands (keys per document).
+        cap: At most this many positions per (query, key): the smallest ones
+            (0 = all). Positions must be inserted in ascending order, as the
+            pipeline does: runs then hold older positions than the runs after
+            them and than the dict, and positions ascend within a key, so the
+            smallest ones are the first met, and a huge bucket costs a query
+            O(cap), not O(bucket).
 
     Example:
         >>> import numpy as np
@@ -77,10 +83,18 @@ class BandIndex:
         >>> index.insert(0, keys[0].tolist())
         >>> index.query(keys[0].tolist())
         [0]
+        >>> capped = BandIndex(bands=2, cap=2)
+        >>> for position in range(5):
+        ...     capped.insert(position, [11, 20 + position])
+        >>> capped.query([11, 24])
+        [0, 1, 4]
     """
 
-    def __init__(self, bands: int) -> None:
+    def __init__(self, bands: int, cap: int = 0) -> None:
+        if cap < 0:
+            raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         self.bands = bands
+        self.cap = cap
         self._recent: dict[int, int | list[int]] = {}
         # The same recent entries as arrays, so that a flush needs no walk over the dict.
         self._pending_rows: list[np.ndarray] = []
@@ -108,8 +122,14 @@ class BandIndex:
             out[row] = found
         return out
 
-    def query_runs_sparse(self, keys: np.ndarray) -> dict[int, list[int]]:
-        """:meth:`query_runs` as {row: positions} for the rows with any (most rows have none)."""
+    def query_runs_sparse(self, keys: np.ndarray, taken: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
+        """:meth:`query_runs` as {row: positions} for the rows with any (most rows have none).
+
+        With a cap, each (row, key) gives at most ``cap`` positions, the smallest: runs are
+        visited oldest first and each takes only what the earlier ones left. ``taken``, when
+        given, receives for each row with hits the number of positions taken per band (a list
+        of ``bands`` ints), which :meth:`query_recent` needs to stop at the cap.
+        """
         out: dict[int, list[int]] = {}
         if not self._runs or keys.shape[0] == 0:
             return out
@@ -119,37 +139,75 @@ class BandIndex:
         flat = keys.ravel()
         order = np.argsort(flat)
         queries = flat[order]
+        cap = self.cap
+        left: np.ndarray | None = None  # with a cap: what each query may still take, in query order
         for run_keys, run_pos in self._runs:
             lo = np.searchsorted(run_keys, queries)
             hit = np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == queries)
             if len(hit) == 0:
                 continue
-            hi = np.searchsorted(run_keys, queries[hit], "right")
-            for h, start, end in zip((order[hit] // self.bands).tolist(), lo[hit].tolist(), hi.tolist()):
+            if left is not None:
+                hit = hit[left[hit] > 0]
+                if len(hit) == 0:
+                    continue
+            start = lo[hit]
+            end = np.searchsorted(run_keys, queries[hit], "right")
+            if cap:
+                if left is None:
+                    left = np.full(len(queries), cap, dtype=np.int64)
+                end = np.minimum(end, start + left[hit])
+                left[hit] -= end - start
+            for h, a, b in zip((order[hit] // self.bands).tolist(), start.tolist(), end.tolist()):
                 found = out.get(h)
                 if found is None:
                     out[h] = found = []
-                found.extend(run_pos[start:end].tolist())
+                found.extend(run_pos[a:b].tolist())
+        if taken is not None and left is not None:
+            used = np.empty(len(queries), dtype=np.int64)
+            used[order] = cap - left
+            used = used.reshape(keys.shape)
+            for h in out:
+                taken[h] = used[h].tolist()
         return out
 
-    def query_recent(self, keys: list[int]) -> list[int]:
-        """Positions among the recent (dict) entries sharing a key with ``keys``."""
+    def query_recent(self, keys: list[int], taken: list[int] | None = None) -> list[int]:
+        """Positions among the recent (dict) entries sharing a key with ``keys``.
+
+        With a cap, at most ``cap`` per key, less what the runs gave (``taken``, per band, from
+        :meth:`query_runs_sparse`; None when they gave nothing).
+        """
         found: list[int] = []
         get = self._recent.get
-        for key in keys:
+        cap = self.cap
+        if not cap:
+            for key in keys:
+                value = get(key)
+                if value is None:
+                    continue
+                if value.__class__ is int:
+                    found.append(value)  # type: ignore[arg-type]
+                else:
+                    found.extend(value)  # type: ignore[arg-type]
+            return found
+        for band, key in enumerate(keys):
             value = get(key)
             if value is None:
+                continue
+            room = cap - taken[band] if taken is not None else cap
+            if room <= 0:
                 continue
             if value.__class__ is int:
                 found.append(value)  # type: ignore[arg-type]
             else:
-                found.extend(value)  # type: ignore[arg-type]
+                found.extend(value[:room])  # type: ignore[index]
         return found
 
     def query(self, keys: list[int]) -> list[int]:
-        """Every position sharing at least one band key, ascending (one document)."""
-        from_runs = self.query_runs(np.array([keys], dtype=np.uint64))[0]
-        return sorted(set(from_runs) | set(self.query_recent(keys)))
+        """Every position sharing at least one band key, ascending (one document); with a cap, at most
+        ``cap`` per key, the smallest."""
+        taken: dict[int, list[int]] = {}
+        from_runs = self.query_runs_sparse(np.array([keys], dtype=np.uint64), taken).get(0, [])
+        return sorted(set(from_runs) | set(self.query_recent(keys, taken.get(0))))
 
     def insert(self, position: int, keys: list[int], row: np.ndarray | None = None) -> None:
         """Add a document's band keys under ``position`` (``row``: the same keys as a uint64 array, if at hand)."""
@@ -215,8 +273,9 @@ class BandIndex:
         """Add saved entries (as from :meth:`export`: ``bands`` per document)."""
         if len(keys):
             self.flush()
-            if len(keys) > 1 and not np.all(keys[1:] >= keys[:-1]):  # saved sorted: usually nothing to do
-                keys, positions = _sorted_run(keys, positions)
+            if len(keys) > 1 and not _ordered(keys, positions, self.cap > 0):  # saved in order: usually nothing to do
+                order = np.lexsort((positions, keys)) if self.cap else np.argsort(keys, kind="stable")
+                keys, positions = keys[order], positions[order]
             self._push_run(keys, positions)
         self._size += len(keys) // self.bands
 
@@ -243,6 +302,14 @@ def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions
             recent[key] = [value, position]  # type: ignore[list-item]
         else:
             value.append(position)  # type: ignore[union-attr]
+
+
+def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool:
+    """Sorted by key and, with ``by_position``, by position within a key (what a capped query relies on)."""
+    if not np.all(keys[1:] >= keys[:-1]):
+        return False
+    same = keys[1:] == keys[:-1]
+    return not by_position or bool(np.all(positions[1:][same] >= positions[:-1][same]))
 
 
 def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -136,7 +136,8 @@ class Deduplicator:
         self.config = config if config is not None else DedupeConfig()
         self.bands, self.rows = self.config.bands_rows
         self.clock = clock
-        self.index = BandIndex(self.bands)
+        self.cap = self.config.lsh.bucket_cap
+        self.index = BandIndex(self.bands, self.cap)
         self.threshold = self.config.lsh.threshold
         self._exact = self.config.verify.mode == "exact"
         self._uf = UnionFind()
@@ -182,14 +183,15 @@ class Deduplicator:
 
     def _add_batch(self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray,
                    remote: list[tuple[float, str, str] | None] | None) -> list[Match]:
-        from_runs = self.index.query_runs(keys)  # the runs do not change within a batch
+        taken: dict[int, list[int]] = {}  # with a cap: per row with hits in the runs, what each band took there
+        from_runs = self.index.query_runs_sparse(keys, taken)  # the runs do not change within a batch
         key_lists = keys.tolist()
         out = []
         added = []
         for k, rid in enumerate(ids):
             before = len(self.index)
-            out.append(self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs[k],
-                                    remote[k] if remote is not None else None))
+            out.append(self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs.get(k, []),
+                                    remote[k] if remote is not None else None, taken.get(k)))
             if remote is not None and len(self.index) > before:
                 stored = hashes[k] if self._exact else signatures[k]
                 added.append((rid, out[-1].cluster, keys[k], np.ascontiguousarray(stored).tobytes()))
@@ -203,7 +205,7 @@ class Deduplicator:
         """For each record, its best match among other processes' documents in the shared index:
         (similarity, id, cluster), or None."""
         assert self.shared is not None
-        found = [[ref for ref in refs if ref not in self._own_refs] for refs in self.shared.query(keys)]
+        found = [[ref for ref in refs if ref not in self._own_refs] for refs in self.shared.query(keys, self.cap)]
         docs = self.shared.fetch(sorted({ref for refs in found for ref in refs}))
         dtype = self._stored.dtype
         out: list[tuple[float, str, str] | None] = []
@@ -232,13 +234,16 @@ class Deduplicator:
         self.shared = shared
 
     def _decide(self, record_id: str, hashes: np.ndarray, signature: np.ndarray, keys: list[int],
-                key_row: np.ndarray, earlier: list[int], remote: tuple[float, str, str] | None = None) -> Match:
+                key_row: np.ndarray, earlier: list[int], remote: tuple[float, str, str] | None = None,
+                taken: list[int] | None = None) -> Match:
+        """Decide record i: its candidates are, for each of its band keys, the earlier indexed records under
+        that key (at most ``bucket_cap`` of them, the earliest), all verified; then index it under every key."""
         i = self._uf.add()
         self._ids.append(record_id)
         if len(hashes) == 0:  # an empty text is kept and never matches
             self._label.append(i)
             return Match(record_id)
-        candidates = earlier + self.index.query_recent(keys)
+        candidates = earlier + self.index.query_recent(keys, taken)
         best, best_sim = -1, -1.0
         if candidates:
             candidates = sorted(set(candidates))
@@ -254,12 +259,10 @@ class Deduplicator:
                         self._links.extend((i, j))
                     if sim > best_sim:
                         best, best_sim = j, sim
-        if best_sim < 1.0 and (remote is None or remote[0] < 1.0):
-            self.index.insert(i, keys, key_row)
-            self._stored.put(i, hashes if self._exact else signature)
-        # else: the same set (or signature) as an earlier record, which is
-        # indexed: every later record matching this one matches that one
-        # equally, so indexing it again would only add work.
+        # Every record with shingles is indexed, an exact copy of an earlier one too: with capped buckets, which
+        # records fill a bucket decides what later records see, and the rule must not depend on the matches.
+        self.index.insert(i, keys, key_row)
+        self._stored.put(i, hashes if self._exact else signature)
         return self._decided(i, best, best_sim, remote)
 
     def _decided(self, i: int, best: int, similarity: float, remote: tuple[float, str, str] | None = None) -> Match:

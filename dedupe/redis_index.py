@@ -47,7 +47,9 @@ Writes (:meth:`RedisIndex.add`) run as one server-side Lua script per batch:
 it allocates consecutive numbers (``INCRBY``) and writes every hash, bitmap bit
 and band set atomically, so a document number that appears in a band set
 always has its hash. Queries (:meth:`RedisIndex.query`) are one script too (one
-``SUNION`` per row, on the server); fetches one pipelined round trip. The
+``SUNION`` per row, on the server; with a bucket cap, one ``SORT ... LIMIT 0
+cap`` per band key: the cap smallest document numbers of each set, the same
+rule as the in-memory index); fetches one pipelined round trip. The
 scripts name keys computed from the prefix, which a single server (or primary)
 allows and Redis Cluster does not. To decide a batch against every earlier
 batch of every process, hold :meth:`RedisIndex.lock` around query,
@@ -446,6 +448,10 @@ class RedisIndex:
             theirs = None
         if not isinstance(theirs, dict):
             raise self._corrupt(f"{self._params_key} is not a JSON object")
+        from .config import LEGACY_INDEX_PARAMETERS  # here: the module itself imports nothing of the package
+
+        # A key added after the index was made: it was built with the value that key's absence meant.
+        theirs = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in mine} | theirs
         if theirs == mine:
             return
         missing = object()
@@ -535,23 +541,28 @@ class RedisIndex:
     def _doc_key(self, ref: int) -> str:
         return f"{self.target.prefix}:d:{ref}"
 
-    def query(self, keys: np.ndarray) -> list[list[int]]:
+    def query(self, keys: np.ndarray, cap: int = 0) -> list[list[int]]:
         """Document numbers sharing at least one band key with each row of ``keys``.
 
         Args:
             keys: uint64 array of shape (n, bands), as from :func:`~dedupe.lsh.band_keys`.
+            cap: At most this many numbers per band key, the smallest (the
+                earliest documents stored); 0 takes them all.
 
         Returns:
             For each row, the sorted unique document numbers: one SUNION per
-            row, run by a server-side script called once for the whole batch.
+            row (with a cap, one ``SORT ... LIMIT 0 cap`` per band key), run by
+            a server-side script called once for the whole batch.
         """
         keys = _key_matrix(keys)
+        if cap < 0:
+            raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         if keys.shape[0] == 0:
             return []
         if keys.shape[1] == 0:
             return [[] for _ in range(keys.shape[0])]
         with self._talking("querying"):
-            replies = self._query_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys)])
+            replies = self._query_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys), cap])
         try:
             return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else []
                     for members in replies]
@@ -643,9 +654,10 @@ def _hex_keys(keys: np.ndarray) -> bytes:
     return np.ascontiguousarray(keys, dtype=">u8").tobytes().hex().encode()
 
 
-# ARGV: prefix, bands, hex blob of n*bands keys. Returns, per row, SUNION of its band sets.
+# ARGV: prefix, bands, hex blob of n*bands keys, cap. Returns, per row, SUNION of its band sets; with a cap > 0,
+# the union of the cap smallest numbers of each set (SORT is numeric; LIMIT keeps the partial sort to cap).
 _QUERY_LUA = """
-local prefix, bands, hex = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local prefix, bands, hex, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local n = #hex / (16 * bands)
 local out = {}
 for i = 0, n - 1 do
@@ -654,7 +666,20 @@ for i = 0, n - 1 do
     local o = (i * bands + b) * 16
     names[b + 1] = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
   end
-  out[i + 1] = redis.call('SUNION', unpack(names))
+  if cap == 0 then
+    out[i + 1] = redis.call('SUNION', unpack(names))
+  else
+    local seen, members = {}, {}
+    for b = 1, bands do
+      for _, m in ipairs(redis.call('SORT', names[b], 'LIMIT', 0, cap)) do
+        if not seen[m] then
+          seen[m] = true
+          members[#members + 1] = m
+        end
+      end
+    end
+    out[i + 1] = members
+  end
 end
 return out
 """

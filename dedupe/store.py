@@ -47,6 +47,7 @@ import numpy as np
 import orjson
 import xxhash
 
+from .config import LEGACY_INDEX_PARAMETERS
 from .verify import check_offsets
 
 FORMAT = "dedupe-index"
@@ -292,7 +293,8 @@ class IndexStore:
         return store
 
     def _check_parameters(self, parameters: dict[str, Any]) -> None:
-        stored = self.manifest["parameters"]
+        # A key added after the index was saved: it was built with the value that key's absence meant.
+        stored = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in parameters} | self.manifest["parameters"]
         diffs = [
             f"{key}={json.dumps(stored.get(key))} (this run: {json.dumps(parameters.get(key))})"
             for key in sorted(set(stored) | set(parameters))

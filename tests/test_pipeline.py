@@ -341,12 +341,14 @@ def test_timings_use_the_injected_clock(triple):
     assert len(dd) == 2
 
 
-def test_identical_texts_are_indexed_once():
+def test_every_record_with_shingles_is_indexed_exact_copies_too():
     text = " ".join(f"word{i}" for i in range(60))
     dd = Deduplicator()
-    list(dd.run([Record(str(i), text) for i in range(5)] + [Record("other", text + " extra words here")]))
-    assert len(dd.index) == 2  # the first copy and the edited text; the four later copies are not re-indexed
+    results = list(dd.run([Record(str(i), text) for i in range(5)] + [Record("other", text + " extra words here")]
+                          + [Record("empty", "")]))
+    assert len(dd.index) == 6  # every copy and the edited text; the empty text is never indexed
     assert [m["members"] for m in dd.clusters()] == [["0", "1", "2", "3", "4", "other"]]
+    assert [r.match.duplicate_of for r in results] == [None, "0", "0", "0", "0", "0", None]
 
 
 def test_packed_hashes_round_trip():

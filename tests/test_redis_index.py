@@ -300,6 +300,18 @@ def test_parameters_first_writer_wins(redis_url: str) -> None:
         idx.close()
 
 
+def test_parameters_saved_before_the_bucket_cap_are_those_of_an_uncapped_index(redis_url: str,
+                                                                               index: RedisIndex) -> None:
+    index.check_parameters(PARAMS)  # no bucket_cap key: as stored before it existed
+    other = RedisIndex(redis_url)
+    try:
+        other.check_parameters(dict(PARAMS, bucket_cap=0))
+        with pytest.raises(SharedIndexError, match="was built with bucket_cap=0; this run has bucket_cap=64"):
+            other.check_parameters(dict(PARAMS, bucket_cap=64))
+    finally:
+        other.close()
+
+
 def test_corrupt_parameters(redis_url: str, index: RedisIndex) -> None:
     raw_client(redis_url).set(f"{index.target.prefix}:params", b"not json")
     with pytest.raises(SharedIndexError, match="is corrupt: .*:params is not a JSON object.*clear"):
@@ -361,6 +373,29 @@ def test_add_query_fetch_round_trip(redis_url: str, index: RedisIndex) -> None:
         assert (rid, cluster) == (f"doc-{ref}", f"cluster-{ref % 9}")
         assert np.array_equal(np.frombuffer(payload, dtype=np.uint64), payloads[ref])
     assert index.fetch([]) == {}
+
+
+def test_a_capped_query_gives_each_band_key_its_smallest_numbers(index: RedisIndex) -> None:
+    rng = np.random.default_rng(11)
+    n, bands = 700, 3
+    keys = random_keys(rng, n, bands)
+    keys[:, 0] = 42  # one bucket holds every document (past 512 members Redis keeps it as a hash table)
+    keys[::5, 1] = 7  # another every fifth
+    docs = [(f"d{i}", f"d{i}", keys[i], b"") for i in range(n)]
+    for start in (0, 100, 350):
+        index.add(docs[start:{0: 100, 100: 350, 350: n}[start]])
+    where: dict[int, list[int]] = {}
+    for ref, row in enumerate(keys.tolist()):
+        for k in row:
+            where.setdefault(k, []).append(ref)
+    queries = np.concatenate([np.array([[42, 7, 1], [1, 2, 3], [7, 7, 7]], dtype=np.uint64), keys[[0, 650, 699]]])
+    for cap in (1, 3, 10, 1000):
+        found = index.query(queries, cap)
+        for row, result in zip(queries.tolist(), found):
+            assert result == sorted(set().union(*(where.get(k, [])[:cap] for k in row)))
+    assert index.query(queries, 0) == index.query(queries) and len(index.query(queries)[0]) == n
+    with pytest.raises(ValueError, match="cap"):
+        index.query(queries, -1)
 
 
 def test_key_layout(redis_url: str, index: RedisIndex) -> None:

@@ -1,0 +1,576 @@
+"""The same deduplication as a Ray job (``--engine ray``): one decision per record, equal to the streaming path's.
+
+Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents):
+
+1. **Count** (a task per input file): lines (JSONL) or rows (Parquet) per input, so that every record gets
+   its global number (1-based line counted across all inputs: the order key and the default id) before any
+   task parses it.
+2. **Map** (a task per input file): parse, normalize, shingle, MinHash and band keys with the streaming
+   path's own :func:`~dedupe.pipeline.compute_features`. Each task keeps its shard's features in the object
+   store and hands on a table of (band key, number) rows.
+3. **Shuffle** (Ray Data ``groupby`` on a hash partition of the key, then ``map_groups``): within a bucket
+   (records sharing a band key), each record is paired with the ``bucket_cap`` earliest members before it,
+   never with all of them: the rule the streaming index applies (see :class:`~dedupe.lsh.BandIndex`).
+4. **Verify** (a task per shard): the candidate pairs are gathered with the features of both records and
+   verified as the streaming path verifies them (exact Jaccard of the shingle sets, or the MinHash estimate).
+5. **Cluster** (on the driver): the verified pairs, ordered by the later record, go through a union-find in
+   stream order: the cluster each record had when the streaming path decided it, its best match
+   (``duplicate_of``, ties to the earliest) and the final clusters of the report.
+6. **Write** (a task per input file): the input is read again and every record written to its shard with
+   its decision; the tasks' statistics add up to the report.
+
+Every record is accounted for (kept, duplicate or rejected) exactly as in the streaming path, and the output
+does not depend on the number of nodes or CPUs: everything is ordered by the records' numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from .config import ConfigError, DedupeConfig
+from .minhash import estimate_jaccard
+from .pipeline import Match, Result, compute_features
+from .records import ReadStats, Record, Rejected, annotated, is_parquet, open_input, original, read_records
+from .report import RunStats
+from .store import pack_strings, unpack_strings
+from .verify import jaccard
+
+# Rows of (band key, number) per shuffle partition, about: each partition is grouped in one task.
+PARTITION_ROWS = 4_000_000
+BATCH = 1024  # records per feature batch in a map task
+
+log = logging.getLogger(__name__)
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or ConfigError saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ConfigError("--engine ray needs Ray: pip install 'dedupe[ray]' (or run without --engine ray: the "
+                          "streaming engine gives the same answer on one machine)") from None
+    return ray
+
+
+@dataclass
+class RayJob:
+    """What a Ray run needs from the command line."""
+
+    mode: str
+    inputs: list[str]
+    config: DedupeConfig
+    text_field: str = "text"
+    id_field: str = "id"
+    max_chars: int | None = None
+    output: str = ""
+    fmt: str = "jsonl"
+    address: str | None = None
+    sources: list[str] = field(default_factory=list)  # display names, as the streaming path names inputs
+    stop_at_reject: bool = True  # no --rejects file: a bad line ends the run (before anything is written)
+
+
+def count_lines(path: str) -> int:
+    """Lines of a JSONL input as the reader counts them (a last line without newline counts), or Parquet rows."""
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    stream, _ = open_input(path)
+    lines, last = 0, b"\n"
+    try:
+        while chunk := stream.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    finally:
+        stream.close()
+    return lines + (last != b"\n")
+
+
+def _records(path: str, source: str, base: int, text_field: str, id_field: str,
+             read: ReadStats) -> Iterator[Record | Rejected]:
+    """The input's records numbered from ``base + 1``, named ``source`` (the driver's name for the input)."""
+    read.lines = base
+    for item in read_records([path], text_field, id_field, read):
+        yield replace(item, source=source)
+
+
+def featurize(path: str, source: str, base: int, text_field: str, id_field: str, config: DedupeConfig,
+              max_chars: int | None) -> tuple[dict[str, Any], Any]:
+    """Map stage for one input: its features (kept in the object store) and its (key, number) rows."""
+    import pyarrow as pa
+
+    start = time.perf_counter()
+    read = ReadStats()
+    numbers: list[int] = []
+    ids: list[str] = []
+    stored: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
+    rejects: list[Rejected] = []
+    exact = config.verify.mode == "exact"
+    truncated = 0
+    seconds = 0.0
+    batch: list[Record] = []
+
+    def flush() -> None:
+        nonlocal seconds
+        if not batch:
+            return
+        hashes, signatures, band, took = compute_features([r.text[:max_chars] for r in batch], config)
+        seconds += took
+        for k, record in enumerate(batch):
+            numbers.append(record.number)
+            ids.append(record.id)
+            stored.append(hashes[k] if exact else signatures[k])
+        keys.append(band)
+        batch.clear()
+
+    for item in _records(path, source, base, text_field, id_field, read):
+        if isinstance(item, Rejected):
+            rejects.append(item)
+            continue
+        if max_chars is not None and len(item.text) > max_chars:
+            truncated += 1
+        batch.append(item)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    number = np.array(numbers, dtype=np.int64)
+    lengths = np.fromiter(map(len, stored), dtype=np.int64, count=len(stored))
+    band = np.concatenate(keys) if keys else np.empty((0, config.bands_rows[0]), dtype=np.uint64)
+    id_blob, id_offsets = pack_strings(ids)
+    features = {
+        "numbers": number,
+        "stored": np.concatenate(stored) if stored else np.empty(0, dtype=np.uint64 if exact else np.uint32),
+        "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        "ids": id_blob,
+        "id_offsets": id_offsets,
+        "id_hashes": np.fromiter((xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids),
+                                 dtype=np.uint64, count=len(ids)),
+        "first_reject": rejects[0] if rejects else None,
+        "rejects": len(rejects),
+        "truncated": truncated,
+        "feature_seconds": seconds,
+        "seconds": time.perf_counter() - start,
+    }
+    # An empty shingle set is never indexed and never matches (as in the streaming path).
+    indexed = lengths > 0
+    bands = band.shape[1]
+    table = pa.table({
+        "key": band[indexed].ravel(),
+        "number": np.repeat(number[indexed], bands),
+    })
+    return features, table
+
+
+def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray]:
+    """Candidate pairs (i later, j earlier) of the buckets in ``batch`` (columns key, number).
+
+    Each record is paired with the ``cap`` earliest members of its bucket that come before it (every earlier
+    member with ``cap`` 0): at most ``cap`` pairs per record and bucket, however large the bucket.
+
+    Example:
+        >>> import numpy as np
+        >>> out = bucket_pairs({"key": np.array([7, 7, 7, 9], dtype=np.uint64),
+        ...                     "number": np.array([5, 2, 8, 1])}, cap=1)
+        >>> out["i"].tolist(), out["j"].tolist()
+        ([5, 8], [2, 2])
+    """
+    key = np.asarray(batch["key"], dtype=np.uint64)
+    number = np.asarray(batch["number"], dtype=np.int64)
+    order = np.lexsort((number, key))
+    key, number = key[order], number[order]
+    n = len(key)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0)) if n else np.empty(0, dtype=np.int64)
+    rank = np.arange(n) - group_start
+    deepest = int(rank.max()) if n else 0
+    limit = deepest if cap == 0 else min(cap, deepest)
+    found_i, found_j = [], []
+    for t in range(limit):
+        later = np.flatnonzero(rank > t)
+        found_i.append(number[later])
+        found_j.append(number[group_start[later] + t])
+    if not found_i:
+        return {"i": np.empty(0, dtype=np.int64), "j": np.empty(0, dtype=np.int64)}
+    return {"i": np.concatenate(found_i), "j": np.concatenate(found_j)}
+
+
+def _lookup(features: dict[str, Any], wanted: np.ndarray) -> np.ndarray:
+    """Rows of ``features`` holding the (present) numbers ``wanted``."""
+    return np.searchsorted(features["numbers"], wanted)
+
+
+def gather(features: dict[str, Any], wanted: np.ndarray) -> dict[str, Any]:
+    """What verification and the output need of one shard's records ``wanted`` (sorted numbers)."""
+    rows = _lookup(features, wanted)
+    offsets = features["offsets"]
+    stored = features["stored"]
+    parts = [stored[offsets[r] : offsets[r + 1]] for r in rows.tolist()]
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    all_ids = unpack_strings(features["ids"], features["id_offsets"], "ids")
+    blob, id_offsets = pack_strings([all_ids[r] for r in rows.tolist()])
+    return {
+        "numbers": wanted,
+        "stored": np.concatenate(parts) if parts else stored[:0],
+        "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        "ids": blob,
+        "id_offsets": id_offsets,
+    }
+
+
+def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict[str, Any]) -> np.ndarray:
+    """Similarity of each candidate pair, as the streaming path computes it."""
+    numbers = np.concatenate([s["numbers"] for s in subsets])
+    which = np.concatenate([np.full(len(s["numbers"]), k) for k, s in enumerate(subsets)])
+    order = np.argsort(numbers, kind="stable")
+    numbers, which = numbers[order], which[order]
+    rows = order - np.concatenate(([0], np.cumsum([len(s["numbers"]) for s in subsets])))[which]
+
+    def get(number: int) -> np.ndarray:
+        p = int(np.searchsorted(numbers, number))
+        s = subsets[which[p]]
+        r = rows[p]
+        return s["stored"][s["offsets"][r] : s["offsets"][r + 1]]
+
+    sims = np.empty(len(pairs_i), dtype=np.float64)
+    for k, (i, j) in enumerate(zip(pairs_i.tolist(), pairs_j.tolist())):
+        a, b = get(i), get(j)
+        sims[k] = jaccard(a, b) if exact else estimate_jaccard(a, b)
+    return sims
+
+
+def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
+                decisions: dict[int, tuple[str, str | None, float | None]]) -> dict[str, Any]:
+    """Write stage for one input: every record with its decision, to its shard; the shard's statistics."""
+    from .shards import ShardWriter, output_schema
+
+    read = ReadStats()
+    stats = RunStats()
+    rejects: list[bytes] = []
+    dropped: list[bytes] = []
+
+    def results() -> Iterator[Result | Rejected]:
+        for item in _records(path, source, base, job.text_field, job.id_field, read):
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            decided = decisions.get(item.number)
+            yield Result(item, Match(*decided) if decided is not None else Match(item.id))
+
+    writer = ShardWriter(job.output, job.fmt)
+    writer.open(index, source, output_schema(path, job.mode) if job.fmt == "parquet" else None)
+    try:
+        for item in stats.watch(results()):
+            if isinstance(item, Rejected):
+                rejects.append(item.to_json())
+            elif job.mode == "scan":
+                writer.write(annotated(item.record, item.match.as_dict()), item.record.line)
+            elif not item.is_duplicate:
+                writer.write(original(item.record), item.record.line)
+            else:
+                dropped.append(annotated(item.record, item.match.as_dict()))
+    finally:
+        writer.close()
+    return {"stats": stats, "read": read, "rejects": b"".join(rejects), "dropped": b"".join(dropped)}
+
+
+class RayOutcome:
+    """The decisions of a Ray run in the shape :func:`~dedupe.report.build_report` reads from a Deduplicator."""
+
+    passages = None
+    base = 0
+
+    def __init__(self, config: DedupeConfig, max_chars: int | None) -> None:
+        self.config = config
+        self.max_chars = max_chars
+        self.candidates = 0
+        self.similarity_counts = [0] * 101
+        self.feature_seconds = 0.0
+        self.match_seconds = 0.0
+        self.truncated = 0
+        self.id_hashes = np.empty(0, dtype=np.uint64)
+        self.ids: dict[int, str] = {}
+        self.groups: list[tuple[int, list[int]]] = []
+        self.labels: dict[int, int] = {}
+        self.stages: dict[str, float] = {}
+        self.cluster: dict[str, Any] = {}
+
+    def repeated_ids(self) -> int:
+        """Records whose id an earlier record already had."""
+        return int(len(self.id_hashes) - len(np.unique(self.id_hashes)))
+
+    def id_of(self, number: int) -> str:
+        return self.ids[number]
+
+    def cluster_groups(self) -> list[tuple[int, list[int]]]:
+        return self.groups
+
+    def clusters(self) -> list[dict[str, Any]]:
+        """As :meth:`~dedupe.pipeline.Deduplicator.clusters`."""
+        out = []
+        for root, members in self.groups:
+            entry: dict[str, Any] = {"cluster": self.ids[root], "size": len(members),
+                                     "members": [self.ids[m] for m in members]}
+            labels = sorted({self.labels.get(m, m) for m in members})
+            if len(labels) > 1:
+                entry["output_labels"] = [self.ids[x] for x in labels]
+            out.append(entry)
+        return out
+
+
+def decide(pairs_i: np.ndarray, pairs_j: np.ndarray, sims: np.ndarray, threshold: float,
+           ) -> tuple[dict[int, int], dict[int, tuple[int, float]], list[tuple[int, list[int]]]]:
+    """Stream-order clustering of verified pairs: (label at decision time, best match, final clusters).
+
+    Pairs are taken by their later record, in input order, exactly as the streaming path meets them; the
+    root of a set is its earliest member. Returns the label of every record that matched something
+    (others are their own label), the best match of each (ties: the earliest) and the clusters with more than
+    one member as (root, members ascending), largest first.
+    """
+    keep = sims >= threshold
+    pi, pj, ps = pairs_i[keep], pairs_j[keep], sims[keep]
+    order = np.lexsort((pj, pi))
+    pi, pj, ps = pi[order].tolist(), pj[order].tolist(), ps[order].tolist()
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    labels: dict[int, int] = {}
+    best: dict[int, tuple[int, float]] = {}
+    k, n = 0, len(pi)
+    while k < n:
+        i = pi[k]
+        top_j, top = -1, -1.0
+        while k < n and pi[k] == i:
+            j, s = pj[k], ps[k]
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+            if s > top:
+                top_j, top = j, s
+            k += 1
+        labels[i] = find(i)
+        best[i] = (top_j, top)
+    members: dict[int, list[int]] = {}
+    for x in sorted(set(pi) | set(pj)):
+        members.setdefault(find(x), []).append(x)
+    groups = sorted(((root, m) for root, m in members.items() if len(m) > 1), key=lambda kv: (-len(kv[1]), kv[0]))
+    return labels, best, groups
+
+
+def _init(ray: Any, address: str | None) -> None:
+    import ray.data
+
+    kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address:
+        kwargs["address"] = address
+    else:  # "local": a new Ray for this run, never a cluster some earlier `ray start` left on this machine
+        kwargs |= {"address": "local", "include_dashboard": False}
+    ray.init(**kwargs)
+
+
+def _quiet_data_context() -> None:
+    import ray.data
+    from ray.data.context import ShuffleStrategy
+
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    # Sort-based shuffle runs as plain tasks; the hash shuffle starts aggregator actors first, which cost
+    # seconds per job on a small cluster (measured: 0.2 s against 2.5-4.8 s for the same grouping).
+    context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+
+
+def run(job: RayJob) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
+    """Run ``job`` on Ray: write the shards; return what the report needs plus the rejects and dropped lines
+    (one bytes object per input, in input order)."""
+    ray = require_ray()
+    started = time.perf_counter()
+    address = job.address or os.environ.get("RAY_ADDRESS") or None
+    paths = [os.path.abspath(p) for p in job.inputs]
+    sources = job.sources or list(job.inputs)
+    connected = ray.is_initialized()  # a caller (a notebook, a test) connected already: use it, leave it on
+    if not connected:
+        _init(ray, address)
+    try:
+        if ray.util.client.ray.is_connected():
+            # Ray Client (ray://): Ray Data cannot run its executor in a client, so the job's driver code runs
+            # in a task on the cluster (no CPU reserved: it mostly waits), and only the results come back.
+            driver = ray.remote(num_cpus=0, max_retries=0)(_run_in_cluster)
+            stats, *rest = ray.get(driver.remote(job, paths, sources))
+            stats.started, stats.finished = started, time.perf_counter()
+            return (stats, *rest)  # type: ignore[return-value]
+        return _run(ray, job, paths, sources, started)
+    except ray.exceptions.RayTaskError as exc:  # a task's own error (bad input, a shard that cannot be written)
+        cause = exc.cause if isinstance(exc.cause, Exception) else None
+        if cause is None:
+            raise
+        raise cause from None
+    finally:
+        if not connected:
+            ray.shutdown()
+
+
+def _run_in_cluster(job: RayJob, paths: list[str],
+                    sources: list[str]) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
+    import ray
+
+    return _run(ray, job, paths, sources, time.perf_counter())
+
+
+def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
+         started: float) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
+    import ray.data
+
+    outcome = RayOutcome(job.config, job.max_chars)
+    nodes = [n for n in ray.nodes() if n["Alive"]]
+    outcome.cluster = {"nodes": len(nodes), "cpus": int(sum(n["Resources"].get("CPU", 0) for n in nodes)),
+                       "inputs": len(paths), "version": ray.__version__}
+    clock = time.perf_counter
+    mark = clock()
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now = clock()
+        outcome.stages[name] = round(now - mark, 3)
+        mark = now
+
+    counts = ray.get([ray.remote(count_lines).remote(p) for p in paths])
+    bases = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    stage("count")
+    remote_featurize = ray.remote(num_returns=2)(featurize)
+    refs = [remote_featurize.remote(p, s, int(b), job.text_field, job.id_field, job.config, job.max_chars)
+            for p, s, b in zip(paths, sources, bases)]
+    feature_refs = [f for f, _ in refs]
+    # What the driver needs of each shard: rejects, timings, id hashes (not the features themselves).
+    summaries = ray.get([ray.remote(_summary).remote(f) for f in feature_refs])
+    stage("map")
+    for s in summaries:
+        outcome.truncated += s["truncated"]
+        outcome.feature_seconds += s["feature_seconds"]
+    outcome.id_hashes = np.concatenate([s["id_hashes"] for s in summaries]) if summaries else outcome.id_hashes
+    first_reject = next((s["first_reject"] for s in summaries if s["first_reject"] is not None), None)
+    if first_reject is not None and job.stop_at_reject:
+        raise RejectedInput(first_reject)
+
+    rows = sum(s["indexed"] for s in summaries) * job.config.bands_rows[0]
+    parts = max(1, -(-rows // PARTITION_ROWS))
+    cap = job.config.lsh.bucket_cap
+
+    def partition(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {**batch, "part": (batch["key"] % np.uint64(parts)).astype(np.int64)}
+
+    found = []
+    if rows:
+        _quiet_data_context()
+        pairs_ds = (ray.data.from_arrow_refs([t for _, t in refs])
+                    .map_batches(partition, batch_format="numpy")
+                    .groupby("part")
+                    .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy"))
+        found = [b for b in pairs_ds.iter_batches(batch_format="numpy", batch_size=None) if len(b["i"])]
+    pi = np.concatenate([b["i"] for b in found]) if found else np.empty(0, dtype=np.int64)
+    pj = np.concatenate([b["j"] for b in found]) if found else np.empty(0, dtype=np.int64)
+    if len(pi):
+        order = np.lexsort((pj, pi))
+        pi, pj = pi[order], pj[order]
+        distinct = np.ones(len(pi), dtype=bool)
+        distinct[1:] = (pi[1:] != pi[:-1]) | (pj[1:] != pj[:-1])
+        pi, pj = pi[distinct], pj[distinct]
+    outcome.candidates = len(pi)
+    stage("shuffle")
+
+    # Verify: each shard's records in a pair are gathered once; a task per shard of the later record.
+    shard_of = lambda numbers: np.searchsorted(bases, numbers, side="left") - 1  # noqa: E731
+    involved = np.unique(np.concatenate([pi, pj]))
+    owner = shard_of(involved)
+    remote_gather = ray.remote(gather)
+    subsets = {}
+    for k in np.unique(owner).tolist():
+        subsets[k] = remote_gather.remote(feature_refs[k], involved[owner == k])
+    remote_verify = ray.remote(verify)
+    exact = job.config.verify.mode == "exact"
+    later = shard_of(pi)
+    tasks = []
+    for k in np.unique(later).tolist():
+        mine = np.flatnonzero(later == k)
+        needed = np.unique(np.concatenate(([k], shard_of(pj[mine])))).tolist()
+        tasks.append((mine, remote_verify.remote(pi[mine], pj[mine], exact, *[subsets[t] for t in needed])))
+    sims = np.empty(len(pi), dtype=np.float64)
+    for mine, ref in tasks:
+        sims[mine] = ray.get(ref)
+    for s in sims.tolist():
+        outcome.similarity_counts[int(s * 100 + 1e-9)] += 1
+    stage("verify")
+
+    labels, best, groups = decide(pi, pj, sims, job.config.lsh.threshold)
+    outcome.labels, outcome.groups = labels, groups
+    named = sorted(set(labels.values()) | {j for j, _ in best.values()} | {m for _, ms in groups for m in ms})
+    wanted = np.array(named, dtype=np.int64)
+    for k, subset in zip(np.unique(owner).tolist(), ray.get(list(subsets.values()))):
+        mine = np.isin(subset["numbers"], wanted)
+        ids = unpack_strings(subset["ids"], subset["id_offsets"], "ids")
+        for number, rid, keep in zip(subset["numbers"].tolist(), ids, mine.tolist()):
+            if keep:
+                outcome.ids[number] = rid
+    decisions: list[dict[int, tuple[str, str | None, float | None]]] = [{} for _ in paths]
+    decided = np.fromiter(labels, dtype=np.int64, count=len(labels))
+    for i, k in zip(decided.tolist(), shard_of(decided).tolist()):
+        j, s = best[i]
+        decisions[k][i] = (outcome.ids[labels[i]], outcome.ids[j], round(s, 6))
+    stage("cluster")
+
+    remote_write = ray.remote(write_shard)
+    written = ray.get([remote_write.remote(p, s, int(b), k, job, d)
+                       for k, (p, s, b, d) in enumerate(zip(paths, sources, bases, decisions))])
+    stage("write")
+    stats, read = RunStats(), ReadStats(sources=list(sources))
+    stats.started = started
+    for w, base in zip(written, bases.tolist()):
+        part, r = w["stats"], w["read"]
+        stats.records += part.records
+        stats.kept += part.kept
+        stats.duplicates += part.duplicates
+        stats.rejected.update(part.rejected)
+        stats.text_bytes += part.text_bytes
+        stats.duplicate_bytes += part.duplicate_bytes
+        stats.duplicate_similarity = [a + b for a, b in zip(stats.duplicate_similarity, part.duplicate_similarity)]
+        read.lines += r.lines - base
+        read.blank_lines += r.blank_lines
+    stats.finished = time.perf_counter()
+    outcome.match_seconds = sum(outcome.stages.get(k, 0.0) for k in ("shuffle", "verify", "cluster"))
+    return stats, outcome, read, [w["rejects"] for w in written], [w["dropped"] for w in written]
+
+
+class RejectedInput(Exception):
+    """A bad input line while no --rejects file was given (nothing is written)."""
+
+    def __init__(self, first: Rejected) -> None:
+        super().__init__(first.message())
+        self.first = first
+
+
+def _summary(features: dict[str, Any]) -> dict[str, Any]:
+    lengths = np.diff(features["offsets"])
+    return {k: features[k] for k in ("first_reject", "rejects", "truncated", "feature_seconds", "id_hashes")} | {
+        "indexed": int(np.count_nonzero(lengths > 0)),
+    }
+
+
+__all__ = ["RayJob", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]

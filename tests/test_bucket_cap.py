@@ -1,0 +1,317 @@
+"""The bounded-bucket rule (LSHConfig.bucket_cap, --bucket-cap): each band key gives a record at most the
+``cap`` earliest indexed records under it as candidates.
+
+The rule is stated once, in plain Python, by ``reference.reference_matches``; the Deduplicator (with its
+sorted runs, recent dict, batches and a restored index) must decide every record exactly as it does.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedupe import (
+    BandIndex,
+    ConfigError,
+    DedupeConfig,
+    Deduplicator,
+    LSHConfig,
+    MinHashConfig,
+    Record,
+    ShingleConfig,
+    VerifyConfig,
+)
+from dedupe.store import IndexStore
+from reference import reference_matches
+
+# --------------------------------------------------------------------------- BandIndex
+
+
+def _expected(inserted: list[tuple[int, list[int]]], keys: list[int], cap: int) -> list[int]:
+    """The rule, by brute force: per key the ``cap`` smallest positions stored under it, united."""
+    found: set[int] = set()
+    for key in keys:
+        under = sorted(position for position, row in inserted if key in row)
+        found.update(under[:cap] if cap else under)
+    return sorted(found)
+
+
+def test_a_capped_query_gives_the_smallest_positions_of_each_key():
+    index = BandIndex(bands=2, cap=3)
+    for position in range(10):
+        index.insert(position, [7, 100 + position])
+    assert index.query([7, 0]) == [0, 1, 2]
+    assert index.query([7, 105]) == [0, 1, 2, 5]
+    assert index.query([1, 2]) == []
+    assert BandIndex(bands=2, cap=0).query([7, 0]) == []
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3, 5])
+def test_the_cap_holds_across_runs_then_recent_entries(cap):
+    index = BandIndex(bands=2, cap=cap)
+    inserted = []
+    with mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", 4):  # runs stay apart
+        for position in range(12):
+            row = [5, 1000 + position % 3]
+            index.insert(position, row)
+            inserted.append((position, row))
+            if position in (1, 2, 6):  # runs of 2, 1 and 4 documents, then the dict
+                index.flush()
+    assert len(index._runs) == 3 and index.recent
+    for keys in ([5, 1000], [5, 0], [0, 1001], [1002, 5]):
+        assert index.query(keys) == _expected(inserted, keys, cap), keys
+
+
+def test_query_runs_sparse_reports_what_each_band_took_for_the_dict_part():
+    index = BandIndex(bands=2, cap=2)
+    for position in range(3):
+        index.insert(position, [5, 10 + position])
+    index.flush()
+    index.insert(3, [5, 10])
+    taken: dict[int, list[int]] = {}
+    found = index.query_runs_sparse(np.array([[5, 10], [6, 6], [10, 5]], dtype=np.uint64), taken)
+    assert {row: sorted(positions) for row, positions in found.items()} == {0: [0, 0, 1], 2: [0, 0, 1]}
+    assert taken == {0: [2, 1], 2: [1, 2]}
+    # Key 5 is full after the runs; key 10 may take one more from the dict (position 3).
+    assert index.query_recent([5, 10], taken[0]) == [3]
+    assert index.query_recent([5, 10]) == [3, 3]  # nothing taken from the runs: each key may take its cap
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    cap=st.integers(0, 4),
+    bands=st.integers(1, 3),
+)
+def test_band_index_with_a_cap_matches_brute_force(data, cap, bands):
+    keyspace = data.draw(st.integers(bands - 1, 6))  # keys 0..keyspace, distinct within a row
+    rows = data.draw(st.lists(st.lists(st.integers(0, keyspace), min_size=bands, max_size=bands, unique=True),
+                              min_size=1, max_size=40))
+    flushes = data.draw(st.sets(st.integers(0, 39)))
+    with mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", data.draw(st.sampled_from([4, 16, 1 << 23]))):
+        index = BandIndex(bands=bands, cap=cap)
+        inserted: list[tuple[int, list[int]]] = []
+        for position, row in enumerate(rows):
+            assert index.query(row) == _expected(inserted, row, cap)
+            index.insert(position, row)
+            inserted.append((position, row))
+            if position in flushes:
+                index.flush()
+        queries = np.array(rows, dtype=np.uint64)
+        taken: dict[int, list[int]] = {}
+        from_runs = index.query_runs_sparse(queries, taken)
+        for k, row in enumerate(rows):
+            both = set(from_runs.get(k, [])) | set(index.query_recent(row, taken.get(k)))
+            assert sorted(both) == _expected(inserted, row, cap)
+
+
+@pytest.mark.parametrize("cap", [1, 2, 4])
+def test_a_loaded_index_keeps_the_cap_before_new_entries(cap):
+    rng = random.Random(cap)
+    rows = [[rng.randrange(4), 10 + rng.randrange(4)] for _ in range(30)]
+    first = BandIndex(bands=2, cap=cap)
+    for position, row in enumerate(rows[:20]):
+        first.insert(position, row)
+        if position == 9:
+            first.flush()
+    loaded = BandIndex(bands=2, cap=cap)
+    keys, positions = first.export()
+    order = np.random.default_rng(cap).permutation(len(keys))  # load sorts what was saved out of order
+    loaded.load(keys[order], positions[order])
+    for position, row in enumerate(rows[20:], 20):
+        loaded.insert(position, row)
+    inserted = list(enumerate(rows))
+    for row in rows + [[0, 10], [3, 13]]:
+        assert loaded.query(row) == _expected(inserted, row, cap)
+
+
+def test_a_huge_bucket_costs_a_capped_query_little():
+    index = BandIndex(bands=2, cap=4)
+    n = 200_000
+    index.load(np.full(2 * n, 9, dtype=np.uint64) + np.tile(np.array([0, 1], dtype=np.uint64), n),
+               np.repeat(np.arange(n, dtype=np.int64), 2))
+    for position in range(n, n + 1000):
+        index.insert(position, [9, 10])
+    start = time.perf_counter()
+    for _ in range(200):
+        assert index.query([9, 10]) == [0, 1, 2, 3]
+    assert time.perf_counter() - start < 2.0  # uncapped, each query would return 201,000 positions
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+def test_a_bad_bucket_cap_is_refused_with_the_rule_and_the_fix(bad):
+    with pytest.raises(ConfigError, match=r"bucket_cap must be a whole number, 0 or more .*0 = no cap.*--bucket-cap"):
+        LSHConfig(bucket_cap=bad)
+
+
+def test_the_cap_is_a_reported_and_an_index_parameter():
+    config = DedupeConfig(lsh=LSHConfig(bucket_cap=7))
+    assert config.parameters()["bucket_cap"] == 7
+    assert config.index_parameters()["bucket_cap"] == 7
+    assert DedupeConfig().parameters()["bucket_cap"] == LSHConfig().bucket_cap > 0
+    assert Deduplicator(config).index.cap == 7
+
+
+# --------------------------------------------------------------------------- Deduplicator against the reference
+
+
+def _texts(draw, n_max: int = 40) -> list[str]:
+    vocab = [f"w{k}" for k in range(draw(st.integers(2, 7)))]
+    texts: list[str] = []
+    for _ in range(draw(st.integers(1, n_max))):
+        choice = draw(st.integers(0, 9))
+        if texts and choice < 3:  # an exact copy of an earlier text: fills the buckets
+            texts.append(draw(st.sampled_from(texts)))
+        elif choice == 3:
+            texts.append(draw(st.sampled_from(["", "!!", " "])))
+        else:
+            texts.append(" ".join(draw(st.lists(st.sampled_from(vocab), min_size=1, max_size=8))))
+    return texts
+
+
+@st.composite
+def cases(draw):
+    texts = _texts(draw)
+    bands = draw(st.integers(2, 6))
+    rows = draw(st.integers(1, 2))
+    config = DedupeConfig(
+        shingle=ShingleConfig(ngram=draw(st.integers(1, 3))),
+        minhash=MinHashConfig(num_perm=bands * rows + draw(st.integers(0, 2)), seed=draw(st.integers(1, 3))),
+        lsh=LSHConfig(threshold=draw(st.sampled_from([0.2, 0.5, 0.8, 1.0])), bands=bands, rows=rows,
+                      bucket_cap=draw(st.integers(0, 3))),
+        verify=VerifyConfig(mode=draw(st.sampled_from(["exact", "exact", "estimate"]))),
+    )
+    return texts, config
+
+
+def _run(texts: list[str], ids: list[str], config: DedupeConfig, batch_size: int):
+    dd = Deduplicator(config)
+    return dd, [r.match for r in dd.run([Record(i, t) for i, t in zip(ids, texts)], batch_size=batch_size)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), batch_size=st.integers(1, 9), flush_at=st.integers(1, 30), max_run=st.sampled_from([8, 1 << 23]))
+def test_the_deduplicator_decides_as_the_reference(case, batch_size, flush_at, max_run):
+    texts, config = case
+    ids = [f"r{k}" for k in range(len(texts))]
+    # Small flush and merge sizes: candidates come from several runs and the dict at once.
+    with mock.patch("dedupe.lsh._FLUSH_ENTRIES", flush_at), mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", max_run):
+        _, matches = _run(texts, ids, config, batch_size)
+    assert matches == reference_matches(texts, ids, config)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), data=st.data())
+def test_a_restored_index_decides_as_the_reference(case, data):
+    texts, config = case
+    ids = [f"r{k}" for k in range(len(texts))]
+    cut = data.draw(st.integers(0, len(texts)))
+    with mock.patch("dedupe.lsh._FLUSH_ENTRIES", data.draw(st.integers(1, 20))):
+        first, head = _run(texts[:cut], ids[:cut], config, data.draw(st.integers(1, 5)))
+        second = Deduplicator(config)
+        second.restore([first.export(0, all_links=True)])
+        tail = [r.match for r in second.run([Record(i, t) for i, t in zip(ids[cut:], texts[cut:])], batch_size=3)]
+    assert head + tail == reference_matches(texts, ids, config)
+
+
+def test_the_reference_itself_on_a_hand_made_bucket():
+    # Five copies and an edit share every bucket; with cap 2 the last two see only the first two copies.
+    text = " ".join(f"word{i}" for i in range(30))
+    texts = [text] * 5 + [text + " more", ""]
+    ids = list("abcdefg")
+    capped = reference_matches(texts, ids, DedupeConfig(lsh=LSHConfig(bucket_cap=2)))
+    assert [m.duplicate_of for m in capped] == [None, "a", "a", "a", "a", "a", None]
+    assert [m.cluster for m in capped] == ["a"] * 6 + ["g"]
+
+
+def test_a_giant_bucket_is_verified_cap_times_per_record_not_once_per_pair():
+    text = "same short page"
+    n, cap = 3000, 5
+    dd = Deduplicator(DedupeConfig(lsh=LSHConfig(bucket_cap=cap)))
+    matches = [r.match for r in dd.run(Record(str(k), text) for k in range(n))]
+    assert all(m.duplicate_of == "0" and m.cluster == "0" for m in matches[1:])
+    assert dd.candidates == sum(min(k, cap) for k in range(n))  # every band holds the same bucket
+    assert len(dd.index) == n
+
+
+def test_a_shared_index_caps_the_buckets_of_other_processes_too(redis_url):
+    from dedupe import RedisIndex
+
+    text = "same short page"
+    config = DedupeConfig(lsh=LSHConfig(bucket_cap=3))
+    first, second = Deduplicator(config), Deduplicator(config)
+    shared = [RedisIndex(redis_url), RedisIndex(redis_url)]
+    try:
+        first.share(shared[0])
+        second.share(shared[1])
+        list(first.run(Record(f"a{k}", text) for k in range(600)))
+        matches = [r.match for r in second.run(Record(f"b{k}", text) for k in range(50))]
+    finally:
+        for index in shared:
+            index.close()
+    assert first.shared_added == 600 and first.shared_candidates == 0
+    assert all(m.duplicate_of == "a0" and m.cluster == "a0" for m in matches)
+    assert second.shared_candidates == 50 * 3  # the 3 smallest numbers of the one bucket, all of the first process
+
+
+# --------------------------------------------------------------------------- CLI and the saved index
+
+
+def _corpus(tmp_path, n: int = 60):
+    rng = random.Random(5)
+    lines = []
+    for k in range(n):
+        text = "breaking news update" if k % 3 else " ".join(rng.choice(["a", "b", "c", "d"]) for _ in range(12))
+        lines.append(json.dumps({"id": f"d{k}", "text": text}))
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_scan_reports_the_cap_and_decides_as_the_reference(cli, tmp_path):
+    path = _corpus(tmp_path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for cap in (0, 2):
+        result = cli(["scan", path, "--bucket-cap", cap, "--report", tmp_path / "r.json"])
+        assert result.exit_code == 0, result.stderr
+        report = json.loads((tmp_path / "r.json").read_text())
+        assert report["parameters"]["bucket_cap"] == cap
+        got = [json.loads(line)["dedupe"] for line in result.stdout_bytes.splitlines()]
+        want = reference_matches([r["text"] for r in records], [r["id"] for r in records],
+                                 DedupeConfig(lsh=LSHConfig(bucket_cap=cap)))
+        assert got == [m.as_dict() for m in want]
+
+
+def test_a_bad_bucket_cap_exits_2(cli, tmp_path):
+    result = cli(["filter", _corpus(tmp_path), "--bucket-cap", "-3"])
+    assert result.exit_code == 2 and "bucket_cap must be a whole number" in result.stderr
+
+
+def test_an_index_built_with_another_cap_is_refused(cli, tmp_path):
+    path, index = _corpus(tmp_path), tmp_path / "idx"
+    assert cli(["scan", path, "--index", index, "--bucket-cap", "8"]).exit_code == 0
+    result = cli(["scan", path, "--index", index, "--bucket-cap", "4"])
+    assert result.exit_code == 5 and "bucket_cap=8 (this run: 4)" in result.stderr
+    assert cli(["scan", path, "--index", index, "--bucket-cap", "8"]).exit_code == 0
+
+
+def test_an_index_saved_before_the_cap_existed_is_used_only_without_a_cap(cli, tmp_path):
+    path, index = _corpus(tmp_path), tmp_path / "idx"
+    assert cli(["scan", path, "--index", index, "--bucket-cap", "0"]).exit_code == 0
+    store = IndexStore.open(str(index), DedupeConfig(lsh=LSHConfig(bucket_cap=0)).index_parameters())
+    del store.manifest["parameters"]["bucket_cap"]  # as written before the key existed
+    store._write_manifest()
+    result = cli(["scan", path, "--index", index])
+    assert result.exit_code == 5
+    assert f"bucket_cap=0 (this run: {LSHConfig().bucket_cap})" in result.stderr
+    assert cli(["scan", path, "--index", index, "--bucket-cap", "0"]).exit_code == 0

@@ -1,0 +1,298 @@
+"""--engine ray: the same decisions as the streaming path, on a real two-node Ray cluster of this machine."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig
+from dedupe.pipeline import Deduplicator
+from dedupe.rayengine import RayJob, bucket_pairs, decide
+from dedupe.rayengine import run as run_ray
+from dedupe.records import Record
+
+from conftest import edit_text, generate_corpus, random_text, vocabulary
+from raycluster import ENV, cluster, wait_for_nodes
+
+# --------------------------------------------------------------------------- pure stages (no cluster)
+
+
+def brute_pairs(keys: list[int], numbers: list[int], cap: int) -> list[tuple[int, int]]:
+    groups: dict[int, list[int]] = {}
+    for k, n in zip(keys, numbers):
+        groups.setdefault(k, []).append(n)
+    out = []
+    for members in groups.values():
+        members.sort()
+        for r, i in enumerate(members):
+            for t, j in enumerate(members[:r]):
+                if cap == 0 or t < cap:
+                    out.append((i, j))
+    return sorted(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40)), max_size=60, unique_by=lambda t: t),
+       st.sampled_from([0, 1, 2, 3]))
+def test_bucket_pairs_are_each_member_with_the_cap_earliest_before_it(rows, cap):
+    keys = [k for k, _ in rows]
+    numbers = [n for _, n in rows]
+    out = bucket_pairs({"key": np.array(keys, dtype=np.uint64), "number": np.array(numbers, dtype=np.int64)}, cap)
+    found = sorted(zip(out["i"].tolist(), out["j"].tolist()))
+    assert found == brute_pairs(keys, numbers, cap)  # a pair twice when two buckets hold it
+
+
+def test_decide_labels_follow_stream_order():
+    # 3 ~ 1 (0.9), 5 ~ 3 (0.85) and 5 ~ 2 (0.85), 2 alone before 5: when 3 was decided its cluster was 1's;
+    # 5 joins 1's and 2's clusters; 7 ~ 5 below threshold.
+    pi = np.array([3, 5, 5, 7])
+    pj = np.array([1, 2, 3, 5])
+    sims = np.array([0.9, 0.85, 0.85, 0.5])
+    labels, best, groups = decide(pi, pj, sims, 0.8)
+    assert labels == {3: 1, 5: 1}
+    assert best == {3: (1, 0.9), 5: (2, 0.85)}  # a tie goes to the earliest
+    assert groups == [(1, [1, 2, 3, 5])]
+
+
+# --------------------------------------------------------------------------- the cluster
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A head and a worker node (separate processes, 1 CPU each); this process connects as the driver."""
+    os.environ.update(ENV)
+    with cluster(tmp_path_factory.mktemp("ray")) as running:
+        ray.init(address=running.address, logging_level=logging.ERROR, log_to_driver=False)
+        try:
+            wait_for_nodes(ray, 2)
+            yield running
+        finally:
+            ray.shutdown()
+
+
+def small_config(cap: int) -> DedupeConfig:
+    return DedupeConfig(shingle=ShingleConfig(unit="word", ngram=2), minhash=MinHashConfig(num_perm=16),
+                        lsh=LSHConfig(threshold=0.5, bands=8, rows=2, bucket_cap=cap))
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def shard_decisions(directory: Path) -> list[dict]:
+    out = []
+    for shard in sorted(directory.iterdir()):
+        out += [json.loads(line)["dedupe"] for line in shard.read_text().splitlines()]
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from("ab cd ef gh ij kl".split()), min_size=0, max_size=7), min_size=1,
+                max_size=30),
+       st.integers(1, 3), st.sampled_from([0, 1, 2]))
+def test_ray_equals_streaming_on_random_small_corpora(ray_cluster, tmp_path_factory, docs, files, cap):
+    config = small_config(cap)
+    texts = [" ".join(words) for words in docs]
+    records = [{"id": f"d{k}", "text": t} for k, t in enumerate(texts)]
+    work = tmp_path_factory.mktemp("prop")
+    paths = []
+    for f in range(files):
+        path = work / f"in{f}.jsonl"
+        write_jsonl(path, records[f * len(records) // files : (f + 1) * len(records) // files])
+        paths.append(str(path))
+    job = RayJob("scan", paths, config, output=str(work / "out"))
+    (work / "out").mkdir()
+    stats, outcome, read, _, _ = run_ray(job)
+    expected = [r.match.as_dict() for r in Deduplicator(config).run([Record(r["id"], r["text"]) for r in records])]
+    assert shard_decisions(work / "out") == expected
+    assert stats.inputs == len(records) == read.lines
+
+
+# --------------------------------------------------------------------------- the command line, on the cluster
+
+
+def dedupe_cmd(*args: object) -> list[str]:
+    return [sys.executable, "-m", "dedupe", *map(str, args)]
+
+
+def run_cli(args: list[object], address: str | None, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ) | ENV
+    env.pop("RAY_ADDRESS", None)
+    if address is not None:
+        env["RAY_ADDRESS"] = address
+    return subprocess.run(dedupe_cmd(*args), capture_output=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def without_timings(report: dict) -> dict:
+    """A report without what differs between two runs: timings, and the rejects file's name."""
+    return {k: v for k, v in report.items() if k not in ("timings", "rejects_file")}
+
+
+def same_files(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> list[Path]:
+    """About 2,600 records with planted exact and edited copies, rejects and blank lines, in three inputs:
+    plain JSONL, gzip JSONL and Parquet (copies cross the inputs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    work = tmp_path_factory.mktemp("planted")
+    corpus = generate_corpus(work / "all.jsonl", seed=3, bases=1500, exact=400, edited=600)
+    lines = corpus.lines
+    third = len(lines) // 3
+    a, b = work / "part-a.jsonl", work / "part-b.jsonl.gz"
+    a.write_bytes(b"".join(line + b"\n" for line in lines[:third]))
+    b.write_bytes(gzip.compress(b"".join(line + b"\n" for line in lines[third : 2 * third])))
+    rows = [json.loads(line) for line in lines[2 * third :] if line.strip()]
+    rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("text"), str) and isinstance(r.get("id"), str)]
+    c = work / "part-c.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": r["id"], "text": r["text"]} for r in rows]), c, row_group_size=200)
+    return [a, b, c]
+
+
+def test_scan_on_a_two_node_cluster_equals_the_streaming_engine(ray_cluster, planted, tmp_path):
+    stream = run_cli(["scan", *planted, "--output", tmp_path / "s", "--rejects", tmp_path / "s.rej",
+                      "--report", tmp_path / "s.json"], None)
+    assert stream.returncode == 0, stream.stderr.decode()
+    on_ray = run_cli(["scan", "--engine", "ray", *planted, "--output", tmp_path / "r", "--rejects", tmp_path / "r.rej",
+                      "--report", tmp_path / "r.json"], ray_cluster.address)
+    assert on_ray.returncode == 0, on_ray.stderr.decode()
+    same_files(tmp_path / "s", tmp_path / "r")
+    assert (tmp_path / "s.rej").read_bytes() == (tmp_path / "r.rej").read_bytes()
+    s, r = json.loads((tmp_path / "s.json").read_text()), json.loads((tmp_path / "r.json").read_text())
+    assert without_timings(s) == without_timings(r)
+    c = r["counts"]
+    rejected = (tmp_path / "r.rej").read_bytes().splitlines()
+    assert c["input"] == c["kept"] + c["duplicates"] + c["rejected"] and c["rejected"] == len(rejected) > 3
+    assert c["duplicates"] > 900 and c["clusters"] > 500
+    assert r["timings"]["ray"]["nodes"] == 2 and r["timings"]["engine"] == "ray"
+    counted = [p.stderr.decode().splitlines()[-1].split("): ")[1].split(" (see")[0] for p in (stream, on_ray)]
+    assert counted[0] == counted[1] and "kept" in counted[0]
+
+
+def test_filter_and_parquet_shards_equal_the_streaming_engine(ray_cluster, planted, tmp_path):
+    import pyarrow.parquet as pq
+
+    for engine, address in (("stream", None), ("ray", ray_cluster.address)):
+        done = run_cli(["filter", "--engine", engine, *planted, "--output", tmp_path / engine, "--format", "parquet",
+                        "--rejects", tmp_path / f"{engine}.rej", "--dropped", tmp_path / f"{engine}.dropped"], address)
+        assert done.returncode == 0, done.stderr.decode()
+    names = sorted(p.name for p in (tmp_path / "stream").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "ray").iterdir()) and len(names) == 3
+    for name in names:
+        assert pq.read_table(tmp_path / "stream" / name).equals(pq.read_table(tmp_path / "ray" / name))
+    assert (tmp_path / "stream.dropped").read_bytes() == (tmp_path / "ray.dropped").read_bytes()
+    assert (tmp_path / "stream.rej").read_bytes() == (tmp_path / "ray.rej").read_bytes()
+
+
+def test_filter_through_ray_client_as_in_the_readme(ray_cluster, planted, tmp_path):
+    # RAY_ADDRESS=ray://head:10001 dedupe filter --engine ray 'DIR/*.parquet' --output clean/
+    pattern = str(planted[2].parent / "*.parquet")
+    stream = run_cli(["filter", pattern, "--output", tmp_path / "s"], None)
+    client = run_cli(["filter", "--engine", "ray", pattern, "--output", tmp_path / "r"], ray_cluster.client)
+    assert stream.returncode == client.returncode == 0, client.stderr.decode()
+    same_files(tmp_path / "s", tmp_path / "r")
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["00000-part-c.jsonl"]
+
+
+def test_a_bad_line_without_rejects_stops_before_anything_is_written(ray_cluster, planted, tmp_path):
+    stream = run_cli(["scan", *planted, "--output", tmp_path / "s"], None)
+    on_ray = run_cli(["scan", "--engine", "ray", *planted, "--output", tmp_path / "r"], ray_cluster.address)
+    assert stream.returncode == on_ray.returncode == 3
+    first = stream.stderr.decode().splitlines()[-1]
+    assert first.startswith(f"dedupe: error: {planted[0]}:")
+    assert on_ray.stderr.decode().splitlines()[-1].startswith(first.split(" (use --rejects")[0])
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_a_local_ray_without_an_address_gives_the_same_output(planted, tmp_path):
+    # No RAY_ADDRESS: the run starts its own Ray (all cores of this machine) and stops it.
+    stream = run_cli(["scan", *planted, "--output", tmp_path / "s", "--rejects", tmp_path / "s.rej"], None)
+    local = run_cli(["scan", "--engine", "ray", *planted, "--output", tmp_path / "r", "--rejects", tmp_path / "r.rej"],
+                    None)
+    assert stream.returncode == local.returncode == 0, local.stderr.decode()
+    same_files(tmp_path / "s", tmp_path / "r")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--passages"], "--passages runs on the streaming engine only"),
+    (["--report", "x.html"], "make the page from the output"),
+    (["--index", "idx"], "--index runs on the streaming engine only"),
+])
+def test_options_the_ray_engine_does_not_take_are_refused(cli, planted, tmp_path, args, message):
+    result = cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "o", *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_ray_needs_output_and_files(cli, planted, tmp_path):
+    assert "give --output DIR" in cli(["scan", "--engine", "ray", planted[0]]).output
+    result = cli(["scan", "--engine", "ray", "-", "--output", tmp_path / "o"], input=b"")
+    assert result.exit_code == 2 and "not stdin" in result.output
+
+
+def test_without_ray_installed_the_option_says_how_to_get_it(cli, planted, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "o"])
+    assert result.exit_code == 2 and "pip install 'dedupe[ray]'" in result.output
+
+
+def test_a_quoted_glob_is_expanded_in_order(cli, planted, tmp_path):
+    result = cli(["scan", str(planted[0].parent / "part-*.jsonl*"), "--output", tmp_path / "o", "--rejects",
+                  tmp_path / "rej"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["00000-part-a.jsonl", "00001-part-b.jsonl"]
+    assert "no file matches" in cli(["scan", str(tmp_path / "none-*.jsonl")]).output
+
+
+def test_a_killed_worker_does_not_change_the_result(ray_cluster, tmp_path):
+    # Two inputs big enough that their map tasks run for seconds; one task's worker process is killed
+    # (SIGKILL) while it runs. Ray retries the task elsewhere; the output is unchanged.
+    rng = random.Random(9)
+    vocab = vocabulary()
+    inputs = []
+    for k in range(2):
+        texts = [random_text(rng, vocab, 120) for _ in range(12_000)]
+        texts += [edit_text(rng, texts[n], 2, f"k{k}n{n}") for n in range(0, 12_000, 10)]
+        path = tmp_path / f"in{k}.jsonl"
+        write_jsonl(path, [{"id": f"{k}-{n}", "text": t} for n, t in enumerate(texts)])
+        inputs.append(path)
+    stream = run_cli(["scan", *inputs, "--output", tmp_path / "s"], None)
+    assert stream.returncode == 0, stream.stderr.decode()
+    env = dict(os.environ) | ENV | {"RAY_ADDRESS": ray_cluster.address}
+    job = subprocess.Popen(dedupe_cmd("scan", "--engine", "ray", *inputs, "--output", tmp_path / "r"), env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and job.poll() is None and time.monotonic() < deadline:
+        for line in subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout.splitlines():
+            pid, _, args = line.strip().partition(" ")
+            if args.startswith("ray::featurize"):
+                os.kill(int(pid), signal.SIGKILL)
+                killed = args
+                break
+        time.sleep(0.05)
+    _, err = job.communicate(timeout=300)
+    assert killed is not None, "no map task was seen running"
+    assert job.returncode == 0, err.decode()
+    same_files(tmp_path / "s", tmp_path / "r")
