@@ -6,13 +6,15 @@ Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents):
    its global number (1-based line counted across all inputs: the order key and the default id) before any
    task parses it.
 2. **Map** (a task per input file): parse, normalize, shingle, MinHash and band keys with the streaming
-   path's own :func:`~dedupe.pipeline.compute_features`. Each task keeps its shard's features in the object
-   store and hands on a table of (band key, number) rows.
+   path's own :func:`~dedupe.pipeline.compute_features`. Each task hands on a table of (band key, number) rows
+   and a summary (rejects, id hashes); the features themselves are dropped.
 3. **Shuffle** (Ray Data ``groupby`` on a hash partition of the key, then ``map_groups``): within a bucket
    (records sharing a band key), each record is paired with the ``bucket_cap`` earliest members before it,
    never with all of them: the rule the streaming index applies (see :class:`~dedupe.lsh.BandIndex`).
-4. **Verify** (a task per shard): the candidate pairs are gathered with the features of both records and
-   verified as the streaming path verifies them (exact Jaccard of the shingle sets, or the MinHash estimate).
+4. **Verify**: a task per input gathers the records of it that are in a candidate pair (it reads the input
+   again and computes their features: a few percent of the records, so nothing of the corpus's size waits in
+   the object store), then a task per input of the later record verifies its pairs as the streaming path
+   verifies them (exact Jaccard of the shingle sets, or the MinHash estimate).
 5. **Cluster** (on the driver): the verified pairs, ordered by the later record, go through a union-find in
    stream order: the cluster each record had when the streaming path decided it, its best match
    (``duplicate_of``, ties to the earliest) and the final clusters of the report.
@@ -103,72 +105,70 @@ def _records(path: str, source: str, base: int, text_field: str, id_field: str,
         yield replace(item, source=source)
 
 
-def featurize(path: str, source: str, base: int, text_field: str, id_field: str, config: DedupeConfig,
-              max_chars: int | None) -> tuple[dict[str, Any], Any]:
-    """Map stage for one input: its features (kept in the object store) and its (key, number) rows."""
-    import pyarrow as pa
-
-    start = time.perf_counter()
-    read = ReadStats()
-    numbers: list[int] = []
-    ids: list[str] = []
-    stored: list[np.ndarray] = []
-    keys: list[np.ndarray] = []
-    rejects: list[Rejected] = []
-    exact = config.verify.mode == "exact"
-    truncated = 0
-    seconds = 0.0
+def _features(path: str, source: str, base: int, job: RayJob, read: ReadStats,
+              wanted: np.ndarray | None = None) -> Iterator[tuple[list[Record], Any] | Rejected]:
+    """The input's rejects, and its records in batches with their features (of the records numbered in
+    ``wanted`` only, when given)."""
     batch: list[Record] = []
-
-    def flush() -> None:
-        nonlocal seconds
-        if not batch:
-            return
-        hashes, signatures, band, took = compute_features([r.text[:max_chars] for r in batch], config)
-        seconds += took
-        for k, record in enumerate(batch):
-            numbers.append(record.number)
-            ids.append(record.id)
-            stored.append(hashes[k] if exact else signatures[k])
-        keys.append(band)
-        batch.clear()
-
-    for item in _records(path, source, base, text_field, id_field, read):
+    for item in _records(path, source, base, job.text_field, job.id_field, read):
         if isinstance(item, Rejected):
-            rejects.append(item)
+            yield item
             continue
-        if max_chars is not None and len(item.text) > max_chars:
-            truncated += 1
+        if wanted is not None:
+            at = np.searchsorted(wanted, item.number)
+            if at == len(wanted) or wanted[at] != item.number:
+                continue
         batch.append(item)
         if len(batch) >= BATCH:
-            flush()
-    flush()
-    number = np.array(numbers, dtype=np.int64)
-    lengths = np.fromiter(map(len, stored), dtype=np.int64, count=len(stored))
-    band = np.concatenate(keys) if keys else np.empty((0, config.bands_rows[0]), dtype=np.uint64)
-    id_blob, id_offsets = pack_strings(ids)
-    features = {
-        "numbers": number,
-        "stored": np.concatenate(stored) if stored else np.empty(0, dtype=np.uint64 if exact else np.uint32),
-        "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        "ids": id_blob,
-        "id_offsets": id_offsets,
-        "id_hashes": np.fromiter((xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids),
-                                 dtype=np.uint64, count=len(ids)),
+            yield batch, compute_features([r.text[: job.max_chars] for r in batch], job.config)
+            batch = []
+    if batch:
+        yield batch, compute_features([r.text[: job.max_chars] for r in batch], job.config)
+
+
+def featurize(path: str, source: str, base: int, job: RayJob) -> tuple[dict[str, Any], Any]:
+    """Map stage for one input: a summary for the driver, and the (band key, number) rows of its records.
+
+    The features themselves are not kept: the verify stage computes them again for the few records that are
+    in a candidate pair (:func:`gather`), so nothing of the size of the corpus waits in the object store.
+    """
+    import pyarrow as pa
+
+    read = ReadStats()
+    numbers: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
+    indexed: list[np.ndarray] = []
+    id_hashes: list[int] = []
+    rejects: list[Rejected] = []
+    truncated = 0
+    seconds = 0.0
+    for found in _features(path, source, base, job, read):
+        if isinstance(found, Rejected):
+            rejects.append(found)
+            continue
+        batch, (hashes, _, band, took) = found
+        seconds += took
+        numbers.append(np.fromiter((r.number for r in batch), dtype=np.int64, count=len(batch)))
+        keys.append(band)
+        # An empty shingle set is never indexed and never matches (as in the streaming path).
+        indexed.append(np.diff(np.asarray(hashes.offsets)) > 0)
+        id_hashes += [xxhash.xxh3_64_intdigest(r.id.encode("utf-8", "surrogatepass")) for r in batch]
+        if job.max_chars is not None:
+            truncated += sum(len(r.text) > job.max_chars for r in batch)
+    bands = job.config.bands_rows[0]
+    number = np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
+    band = np.concatenate(keys) if keys else np.empty((0, bands), dtype=np.uint64)
+    mask = np.concatenate(indexed) if indexed else np.empty(0, dtype=bool)
+    summary = {
         "first_reject": rejects[0] if rejects else None,
         "rejects": len(rejects),
         "truncated": truncated,
         "feature_seconds": seconds,
-        "seconds": time.perf_counter() - start,
+        "id_hashes": np.array(id_hashes, dtype=np.uint64),
+        "indexed": int(np.count_nonzero(mask)),
     }
-    # An empty shingle set is never indexed and never matches (as in the streaming path).
-    indexed = lengths > 0
-    bands = band.shape[1]
-    table = pa.table({
-        "key": band[indexed].ravel(),
-        "number": np.repeat(number[indexed], bands),
-    })
-    return features, table
+    table = pa.table({"key": band[mask].ravel(), "number": np.repeat(number[mask], bands)})
+    return summary, table
 
 
 def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray]:
@@ -205,23 +205,26 @@ def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray
     return {"i": np.concatenate(found_i), "j": np.concatenate(found_j)}
 
 
-def _lookup(features: dict[str, Any], wanted: np.ndarray) -> np.ndarray:
-    """Rows of ``features`` holding the (present) numbers ``wanted``."""
-    return np.searchsorted(features["numbers"], wanted)
-
-
-def gather(features: dict[str, Any], wanted: np.ndarray) -> dict[str, Any]:
-    """What verification and the output need of one shard's records ``wanted`` (sorted numbers)."""
-    rows = _lookup(features, wanted)
-    offsets = features["offsets"]
-    stored = features["stored"]
-    parts = [stored[offsets[r] : offsets[r + 1]] for r in rows.tolist()]
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    all_ids = unpack_strings(features["ids"], features["id_offsets"], "ids")
-    blob, id_offsets = pack_strings([all_ids[r] for r in rows.tolist()])
+def gather(path: str, source: str, base: int, job: RayJob, wanted: np.ndarray) -> dict[str, Any]:
+    """What verification and the output need of one input's records numbered ``wanted`` (sorted): their
+    stored features (shingle hashes, or signatures with the estimate) and ids, computed again from the input."""
+    exact = job.config.verify.mode == "exact"
+    numbers: list[int] = []
+    ids: list[str] = []
+    stored: list[np.ndarray] = []
+    for found in _features(path, source, base, job, ReadStats(), wanted):
+        if isinstance(found, Rejected):
+            continue
+        batch, (hashes, signatures, _, _) = found
+        for k, record in enumerate(batch):
+            numbers.append(record.number)
+            ids.append(record.id)
+            stored.append(hashes[k] if exact else signatures[k])
+    lengths = np.fromiter(map(len, stored), dtype=np.int64, count=len(stored))
+    blob, id_offsets = pack_strings(ids)
     return {
-        "numbers": wanted,
-        "stored": np.concatenate(parts) if parts else stored[:0],
+        "numbers": np.array(numbers, dtype=np.int64),
+        "stored": np.concatenate(stored) if stored else np.empty(0, dtype=np.uint64 if exact else np.uint32),
         "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
         "ids": blob,
         "id_offsets": id_offsets,
@@ -456,11 +459,8 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
     bases = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     stage("count")
     remote_featurize = ray.remote(num_returns=2)(featurize)
-    refs = [remote_featurize.remote(p, s, int(b), job.text_field, job.id_field, job.config, job.max_chars)
-            for p, s, b in zip(paths, sources, bases)]
-    feature_refs = [f for f, _ in refs]
-    # What the driver needs of each shard: rejects, timings, id hashes (not the features themselves).
-    summaries = ray.get([ray.remote(_summary).remote(f) for f in feature_refs])
+    refs = [remote_featurize.remote(p, s, int(b), job) for p, s, b in zip(paths, sources, bases)]
+    summaries = ray.get([f for f, _ in refs])
     stage("map")
     for s in summaries:
         outcome.truncated += s["truncated"]
@@ -503,7 +503,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
     remote_gather = ray.remote(gather)
     subsets = {}
     for k in np.unique(owner).tolist():
-        subsets[k] = remote_gather.remote(feature_refs[k], involved[owner == k])
+        subsets[k] = remote_gather.remote(paths[k], sources[k], int(bases[k]), job, involved[owner == k])
     remote_verify = ray.remote(verify)
     exact = job.config.verify.mode == "exact"
     later = shard_of(pi)
@@ -564,13 +564,6 @@ class RejectedInput(Exception):
     def __init__(self, first: Rejected) -> None:
         super().__init__(first.message())
         self.first = first
-
-
-def _summary(features: dict[str, Any]) -> dict[str, Any]:
-    lengths = np.diff(features["offsets"])
-    return {k: features[k] for k in ("first_reject", "rejects", "truncated", "feature_seconds", "id_hashes")} | {
-        "indexed": int(np.count_nonzero(lengths > 0)),
-    }
 
 
 __all__ = ["RayJob", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]
