@@ -76,6 +76,8 @@ Examples:
 
   DEDUPE_REDIS_PASSWORD=... dedupe scan shard.jsonl --index 'redis://host:6379/0?prefix=crawl'
 
+  dedupe scan --engine ray shards/*.jsonl.gz --output out/ --report report.json   (a Ray job, same answer)
+
 Each output line is the input record unchanged plus
 "dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}; with --passages
 also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start", "end"},
@@ -97,6 +99,8 @@ Examples:
   dedupe filter --passages --boilerplate-docs 5 crawl.jsonl.gz > clean.jsonl
 
   dedupe filter crawl-day2.jsonl.gz --index ~/dedupe-index > new-only.jsonl
+
+  RAY_ADDRESS=ray://head:10001 dedupe filter --engine ray 'data/*.parquet' --output clean/
 
   dedupe filter data/*.parquet --output clean/ --format parquet   (one file per input)
 

@@ -186,6 +186,9 @@ def test_scan_on_a_two_node_cluster_equals_the_streaming_engine(ray_cluster, pla
     rejected = (tmp_path / "r.rej").read_bytes().splitlines()
     assert c["input"] == c["kept"] + c["duplicates"] + c["rejected"] and c["rejected"] == len(rejected) > 3
     assert c["duplicates"] > 900 and c["clusters"] > 500
+    page = run_cli(["report", *sorted((tmp_path / "r").iterdir()), "--run-report", tmp_path / "r.json", "-o",
+                    tmp_path / "page.html"], None)  # the page is made from the shards, as the README says
+    assert page.returncode == 0 and b"<html" in (tmp_path / "page.html").read_bytes()[:500], page.stderr.decode()
     assert r["timings"]["ray"]["nodes"] == 2 and r["timings"]["engine"] == "ray"
     counted = [p.stderr.decode().splitlines()[-1].split("): ")[1].split(" (see")[0] for p in (stream, on_ray)]
     assert counted[0] == counted[1] and "kept" in counted[0]
