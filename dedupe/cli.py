@@ -29,8 +29,9 @@ from .records import InputError, ReadStats, Rejected, annotated, open_output, or
 from .examples import Examples
 from .htmlreport import render
 from .report import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
+from .rayengine import RayJobError
 from .redis_index import RedisIndex, SharedIndexError
-from .shards import InputShards, check_output
+from .shards import InputShards, ShardWriter, check_output
 from .store import Checkpointer, IndexStoreError
 
 
@@ -290,6 +291,9 @@ def _exit_codes() -> Iterator[None]:
         raise typer.Exit(ExitCode.INDEX_ERROR)
     except AccountingError as exc:
         _err(f"internal error: {exc}")
+        raise typer.Exit(ExitCode.ERROR)
+    except RayJobError as exc:
+        _err(f"error: --engine ray: {exc}")
         raise typer.Exit(ExitCode.ERROR)
     except OSError as exc:
         _err(f"error: cannot write output: {exc}")
@@ -590,6 +594,7 @@ def _run_ray(opts: _Options) -> None:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
     _check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, False, opts.inputs)
+    ShardWriter(str(opts.output), opts.output_format)  # creates DIR: one that cannot be fails before the job
     rayengine.require_ray()
     job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
                            opts.max_chars or None, str(opts.output), opts.output_format, opts.ray_address,

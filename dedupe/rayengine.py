@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -40,7 +42,7 @@ import xxhash
 from .config import ConfigError, DedupeConfig
 from .minhash import estimate_jaccard
 from .pipeline import Match, Result, compute_features
-from .records import ReadStats, Record, Rejected, annotated, is_parquet, open_input, original, read_records
+from .records import InputError, ReadStats, _display_name, Record, Rejected, annotated, is_parquet, open_input, original, read_records
 from .report import RunStats
 from .store import pack_strings, unpack_strings
 from .verify import jaccard
@@ -80,29 +82,34 @@ class RayJob:
     stop_at_reject: bool = True  # no --rejects file: a bad line ends the run (before anything is written)
 
 
-def count_lines(path: str) -> int:
+def count_lines(path: str, source: str | None = None) -> int:
     """Lines of a JSONL input as the reader counts them (a last line without newline counts), or Parquet rows."""
     if is_parquet(path):
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
-    stream, _ = open_input(path)
-    lines, last = 0, b"\n"
+    stream, name = open_input(path)
+    name = source or name
+    lines = 0
     try:
-        while chunk := stream.read(1 << 20):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
+        for _ in stream:  # lines exactly as the reader splits them (and where it stops on a damaged stream)
+            lines += 1
+    except (OSError, EOFError, zlib.error) as exc:  # as the reader says it (records.read_records)
+        raise InputError(f"{name}: after line {lines}: cannot read input: {exc}") from exc
     finally:
         stream.close()
-    return lines + (last != b"\n")
+    return lines
 
 
 def _records(path: str, source: str, base: int, text_field: str, id_field: str,
              read: ReadStats) -> Iterator[Record | Rejected]:
     """The input's records numbered from ``base + 1``, named ``source`` (the driver's name for the input)."""
     read.lines = base
-    for item in read_records([path], text_field, id_field, read):
-        yield replace(item, source=source)
+    try:
+        for item in read_records([path], text_field, id_field, read):
+            yield replace(item, source=source)
+    except InputError as exc:  # named as the user named the input, not by the absolute path the task opened
+        raise InputError(str(exc).replace(_display_name(path), source, 1)) from exc
 
 
 def _features(path: str, source: str, base: int, job: RayJob, read: ReadStats,
@@ -377,11 +384,31 @@ def decide(pairs_i: np.ndarray, pairs_j: np.ndarray, sims: np.ndarray, threshold
     return labels, best, groups
 
 
+class RayJobError(Exception):
+    """The Ray job could not run: the cluster is unreachable, or a task failed for a reason other than its input
+    (a node lost for good, retries exhausted)."""
+
+
+def _reachable(address: str) -> None:
+    """Fail at once, not after minutes of Ray's own retries, when nothing listens at ``host:port``."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local" or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        raise RayJobError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): start one "
+                          "(ray start --head) or fix --ray-address / RAY_ADDRESS; without either, --engine ray "
+                          "starts a local Ray") from None
+
+
 def _init(ray: Any, address: str | None) -> None:
     import ray.data
 
     kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address:
+        _reachable(address)
         kwargs["address"] = address
     else:  # "local": a new Ray for this run, never a cluster some earlier `ray start` left on this machine
         kwargs |= {"address": "local", "include_dashboard": False}
@@ -422,10 +449,14 @@ def run(job: RayJob) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list
             return (stats, *rest)  # type: ignore[return-value]
         return _run(ray, job, paths, sources, started)
     except ray.exceptions.RayTaskError as exc:  # a task's own error (bad input, a shard that cannot be written)
-        cause = exc.cause if isinstance(exc.cause, Exception) else None
-        if cause is None:
-            raise
-        raise cause from None
+        cause: BaseException | None = exc
+        while isinstance(cause, ray.exceptions.RayTaskError):  # a task in the Ray Client driver task
+            cause = cause.cause
+        if isinstance(cause, (InputError, OSError, RejectedInput, ConfigError)):
+            raise cause from None
+        raise RayJobError(f"a task failed: {cause!r}") from None
+    except ray.exceptions.RayError as exc:  # a worker or node lost beyond Ray's retries, the object store full
+        raise RayJobError(f"{type(exc).__name__}: {exc}") from None
     finally:
         if not connected:
             ray.shutdown()
@@ -455,7 +486,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
         outcome.stages[name] = round(now - mark, 3)
         mark = now
 
-    counts = ray.get([ray.remote(count_lines).remote(p) for p in paths])
+    counts = ray.get([ray.remote(count_lines).remote(p, s) for p, s in zip(paths, sources)])
     bases = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     stage("count")
     remote_featurize = ray.remote(num_returns=2)(featurize)
@@ -566,4 +597,4 @@ class RejectedInput(Exception):
         self.first = first
 
 
-__all__ = ["RayJob", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]
+__all__ = ["RayJob", "RayJobError", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]

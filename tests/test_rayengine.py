@@ -268,6 +268,33 @@ def test_a_quoted_glob_is_expanded_in_order(cli, planted, tmp_path):
     assert "no file matches" in cli(["scan", str(tmp_path / "none-*.jsonl")]).output
 
 
+def test_an_unreachable_cluster_is_named_at_once(planted, tmp_path):
+    start = time.monotonic()
+    result = run_cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "o", "--ray-address",
+                      "127.0.0.1:1"], None)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in err
+    assert "Traceback" not in err and time.monotonic() - start < 60  # not minutes of Ray's own retries
+
+
+def test_an_output_directory_that_cannot_be_made_fails_before_the_job(cli, planted, tmp_path):
+    (tmp_path / "file").write_text("")
+    result = cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "file" / "out",
+                  "--ray-address", "127.0.0.1:1"])
+    assert result.exit_code == 4 and "cannot create the output directory" in result.output
+
+
+def test_a_damaged_input_is_named_as_the_streaming_engine_names_it(ray_cluster, planted, tmp_path):
+    bad = tmp_path / "cut.jsonl.gz"
+    bad.write_bytes(planted[1].read_bytes()[:2000])  # a gzip stream cut short
+    stream = run_cli(["scan", planted[0], bad, "--output", tmp_path / "s", "--rejects", tmp_path / "rej"], None)
+    on_ray = run_cli(["scan", "--engine", "ray", planted[0], bad, "--output", tmp_path / "r", "--rejects",
+                      tmp_path / "rej2"], ray_cluster.address)
+    assert stream.returncode == on_ray.returncode == 3
+    message = stream.stderr.decode().splitlines()[-1]
+    assert "cannot read input" in message and message == on_ray.stderr.decode().splitlines()[-1]
+
+
 def test_a_killed_worker_does_not_change_the_result(ray_cluster, tmp_path):
     # Two inputs big enough that their map tasks run for seconds; one task's worker process is killed
     # (SIGKILL) while it runs. Ray retries the task elsewhere; the output is unchanged.
