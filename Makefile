@@ -3,7 +3,8 @@
 # HTML report (build/report.html, build/demo-report.html).
 # make test: set up .venv and run the whole suite (installs Debian's redis-server and chromium packages first
 # if they are missing: the shared-index tests start their own server on a free port, and the HTML report tests
-# render the report in headless Chromium, driven by Playwright).
+# render the report in headless Chromium, driven by Playwright). The venv gets the ray extra: the --engine ray
+# tests start a two-node Ray cluster of this machine (ray start --block) and stop it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -70,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/speed.py --runs 5
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/engines.py --runs 3
 
 clean:
 	rm -rf build $(VENV) *.egg-info .pytest_cache .hypothesis
