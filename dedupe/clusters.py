@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -90,3 +92,28 @@ class UnionFind:
             if root != x:  # roots are smallest, so each list starts with its root
                 out.setdefault(root, [root]).append(x)
         return out
+
+
+def cluster_entries(groups: list[tuple[int, list[int]]], id_of: Callable[[int], str],
+                    label_of: Callable[[int], int], base: int = 0) -> list[dict[str, Any]]:
+    """The report's clusters from (root, members in input order) groups of document numbers.
+
+    Each entry: ``cluster`` (id of the root), ``size``, ``members`` (ids), ``from_index`` (members numbered
+    below ``base``, when ``base``) and, when members were written with different cluster labels (a later record
+    joined their clusters), ``output_labels``: the ids those labels name.
+
+    Example:
+        >>> ids = ["a", "b", "c"]
+        >>> cluster_entries([(0, [0, 1, 2])], ids.__getitem__, {0: 0, 1: 1, 2: 0}.__getitem__)
+        [{'cluster': 'a', 'size': 3, 'members': ['a', 'b', 'c'], 'output_labels': ['a', 'b']}]
+    """
+    out = []
+    for root, members in groups:
+        entry: dict[str, Any] = {"cluster": id_of(root), "size": len(members), "members": [id_of(m) for m in members]}
+        if base:
+            entry["from_index"] = sum(1 for m in members if m < base)
+        labels = sorted({label_of(m) for m in members})
+        if len(labels) > 1:
+            entry["output_labels"] = [id_of(x) for x in labels]
+        out.append(entry)
+    return out

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .clusters import UnionFind
+from .clusters import UnionFind, cluster_entries
 from .config import DedupeConfig
 from .lsh import BandIndex, band_keys
 from .minhash import MinHasher, estimate_jaccard
@@ -437,20 +437,7 @@ class Deduplicator:
         With documents loaded from an index, only clusters with a member from
         this run are listed, and ``from_index`` counts their earlier members.
         """
-        out = []
-        for root, members in self.cluster_groups():
-            entry: dict[str, Any] = {
-                "cluster": self._ids[root],
-                "size": len(members),
-                "members": [self._ids[m] for m in members],
-            }
-            if self.base:
-                entry["from_index"] = sum(1 for m in members if m < self.base)
-            labels = sorted({self._label[m] for m in members})
-            if len(labels) > 1:
-                entry["output_labels"] = [self._ids[x] for x in labels]
-            out.append(entry)
-        return out
+        return cluster_entries(self.cluster_groups(), self._ids.__getitem__, self._label.__getitem__, self.base)
 
 
 def deduplicate(

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from .clusters import cluster_entries
 from .config import ConfigError, DedupeConfig
 from .minhash import estimate_jaccard
 from .pipeline import Match, Result, compute_features
@@ -327,15 +328,7 @@ class RayOutcome:
 
     def clusters(self) -> list[dict[str, Any]]:
         """As :meth:`~dedupe.pipeline.Deduplicator.clusters`."""
-        out = []
-        for root, members in self.groups:
-            entry: dict[str, Any] = {"cluster": self.ids[root], "size": len(members),
-                                     "members": [self.ids[m] for m in members]}
-            labels = sorted({self.labels.get(m, m) for m in members})
-            if len(labels) > 1:
-                entry["output_labels"] = [self.ids[x] for x in labels]
-            out.append(entry)
-        return out
+        return cluster_entries(self.groups, self.ids.__getitem__, lambda m: self.labels.get(m, m))
 
 
 def decide(pairs_i: np.ndarray, pairs_j: np.ndarray, sims: np.ndarray, threshold: float,
