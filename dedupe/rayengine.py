@@ -405,7 +405,15 @@ def _init(ray: Any, address: str | None) -> None:
         kwargs["address"] = address
     else:  # "local": a new Ray for this run, never a cluster some earlier `ray start` left on this machine
         kwargs |= {"address": "local", "include_dashboard": False}
-    ray.init(**kwargs)
+    for attempt in range(3):
+        try:
+            ray.init(**kwargs)
+            return
+        except (ConnectionError, RuntimeError) as exc:
+            # Ray Client's server starts a process per client, which now and then fails to come up: try again.
+            if attempt == 2 or not str(address).startswith("ray://"):
+                raise RayJobError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+            time.sleep(2)
 
 
 def _quiet_data_context() -> None:
@@ -492,7 +500,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
     outcome.id_hashes = np.concatenate([s["id_hashes"] for s in summaries]) if summaries else outcome.id_hashes
     first_reject = next((s["first_reject"] for s in summaries if s["first_reject"] is not None), None)
     if first_reject is not None and job.stop_at_reject:
-        raise RejectedInput(first_reject)
+        raise RejectedInput(first_reject.message())
 
     rows = sum(s["indexed"] for s in summaries) * job.config.bands_rows[0]
     parts = max(1, -(-rows // PARTITION_ROWS))
@@ -583,11 +591,10 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
 
 
 class RejectedInput(Exception):
-    """A bad input line while no --rejects file was given (nothing is written)."""
+    """A bad input line while no --rejects file was given (nothing is written); the message names it.
 
-    def __init__(self, first: Rejected) -> None:
-        super().__init__(first.message())
-        self.first = first
+    Only a message, so that it survives pickling (from a task to the driver, through Ray Client).
+    """
 
 
 __all__ = ["RayJob", "RayJobError", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]

@@ -170,7 +170,9 @@ def planted(tmp_path_factory) -> list[Path]:
     rows = [json.loads(line) for line in lines[2 * third :] if line.strip()]
     rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("text"), str) and isinstance(r.get("id"), str)]
     c = work / "part-c.parquet"
-    pq.write_table(pa.Table.from_pylist([{"id": r["id"], "text": r["text"]} for r in rows]), c, row_group_size=200)
+    table = [{"id": r["id"], "text": r["text"]} for r in rows]
+    table.insert(len(table) // 2, {"id": "null-text", "text": None})  # a Parquet reject (text_not_string)
+    pq.write_table(pa.Table.from_pylist(table), c, row_group_size=200)
     return [a, b, c]
 
 
@@ -188,6 +190,8 @@ def test_scan_on_a_two_node_cluster_equals_the_streaming_engine(ray_cluster, pla
     c = r["counts"]
     rejected = (tmp_path / "r.rej").read_bytes().splitlines()
     assert c["input"] == c["kept"] + c["duplicates"] + c["rejected"] and c["rejected"] == len(rejected) > 3
+    assert json.loads(rejected[-1])["source"].endswith("part-c.parquet")
+    assert json.loads(rejected[-1])["code"] == "text_not_string"
     assert c["duplicates"] > 900 and c["clusters"] > 500
     page = run_cli(["report", *sorted((tmp_path / "r").iterdir()), "--run-report", tmp_path / "r.json", "-o",
                     tmp_path / "page.html"], None)  # the page is made from the shards, as the README says
@@ -217,8 +221,14 @@ def test_filter_through_ray_client_as_in_the_readme(ray_cluster, planted, tmp_pa
     pattern = str(planted[2].parent / "*.parquet")
     stream = run_cli(["filter", pattern, "--output", tmp_path / "s"], None)
     client = run_cli(["filter", "--engine", "ray", pattern, "--output", tmp_path / "r"], ray_cluster.client)
+    assert stream.returncode == client.returncode == 3  # the null text, named alike (an error comes back too)
+    assert stream.stderr.decode().splitlines()[-1].split(" (use")[0] == client.stderr.decode().splitlines()[-1].split(" (use")[0]
+    stream = run_cli(["filter", pattern, "--output", tmp_path / "s", "--rejects", tmp_path / "s.rej"], None)
+    client = run_cli(["filter", "--engine", "ray", pattern, "--output", tmp_path / "r", "--rejects",
+                      tmp_path / "r.rej"], ray_cluster.client)
     assert stream.returncode == client.returncode == 0, client.stderr.decode()
     same_files(tmp_path / "s", tmp_path / "r")
+    assert (tmp_path / "s.rej").read_bytes() == (tmp_path / "r.rej").read_bytes()
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["00000-part-c.jsonl"]
 
 
