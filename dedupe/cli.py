@@ -11,6 +11,7 @@ import contextlib
 import enum
 import glob
 import inspect
+import json
 import os
 import signal
 import sys
@@ -25,13 +26,14 @@ from .config import (DEFAULT_BUCKET_CAP, ConfigError, DedupeConfig, LSHConfig, M
                      ShingleConfig, VerifyConfig)
 from .pipeline import Deduplicator
 from .passages import remove_spans
-from .records import InputError, ReadStats, Rejected, annotated, open_output, original, read_records, with_text
+from .records import InputError, ReadStats, Rejected, annotated, original, read_records, with_text
 from .examples import Examples
 from .htmlreport import render
 from .report import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
 from .rayengine import RayJobError
 from .redis_index import RedisIndex, SharedIndexError
-from .shards import InputShards, ShardWriter, check_output
+from .outfiles import WholeFile, check_paths, open_stream
+from .shards import InputShards, ShardWriter, check_output, shard_name, source_name
 from .store import Checkpointer, IndexStoreError
 
 
@@ -263,6 +265,10 @@ def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, b
     )
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def _err(message: str) -> None:
     sys.stderr.write(f"dedupe: {message}\n")
     sys.stderr.flush()
@@ -412,7 +418,55 @@ def _check_inputs(paths: list[str]) -> None:
             raise InputError(f"cannot read {path}: it is a directory (give the JSONL files in it)")
 
 
-def _resume_point(opts: _Options, index: Optional[Checkpointer]) -> int:
+def _check_output_paths(opts: _Options) -> None:
+    """Every output against every input, every other output and the index, before anything is opened."""
+    for option, value in (("--output", opts.output), ("--index", opts.index)):
+        if value == "":
+            raise ConfigError(f"{option} needs a directory name; got ''")
+    outputs = [("--report", path) for path in opts.report]
+    outputs += [(option, path) for option, path in (("--rejects", opts.rejects), ("--dropped", opts.dropped))
+                if path is not None]
+    if opts.output is not None:
+        outputs += [("--output", os.path.join(opts.output, shard_name(k, source_name(path), opts.output_format)))
+                    for k, path in enumerate(opts.inputs)]
+    local_index = opts.index if opts.index is not None and "://" not in opts.index else None
+    check_paths(opts.inputs, outputs, stdout=opts.output is None, index=local_index)
+
+
+# Options that change a decision or an output byte: a resumed run must give the interrupted run's values.
+_RESUME_OPTIONS = {"text_field": "--text-field", "id_field": "--id-field", "max_chars": "--max-chars",
+                   "output": "--output", "output_format": "--format"}
+
+
+def _resume_options(opts: _Options) -> dict[str, Any]:
+    """What :func:`_resume_point` compares: the decision parameters and the options that shape the output."""
+    return {"parameters": opts.config.parameters(),
+            "passages": opts.config.passages.parameters() if opts.config.passages is not None else None,
+            **{name: getattr(opts, name) for name in _RESUME_OPTIONS},
+            "output": os.path.normpath(opts.output) if opts.output is not None else None}
+
+
+def _option_differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Each option that differs, as `--name VALUE (interrupted run: VALUE)`."""
+    def flat(options: dict[str, Any]) -> dict[str, Any]:
+        parameters = options.get("parameters") or {}
+        passages = options.get("passages")
+        out = {f"--{k.replace('_', '-')}": v for k, v in parameters.items()
+               if k not in ("scheme", "normalize", "fn_weight", "bands", "rows")}
+        out |= {"--fn-weight": parameters.get("fn_weight"), "--bands": parameters.get("bands"),
+                "--rows": parameters.get("rows"), "normalization": parameters.get("normalize"),
+                "--passages": passages is not None}
+        for key, value in (passages or {}).items():
+            out[f"--passage {key}"] = value
+        out |= {flag: options.get(name) for name, flag in _RESUME_OPTIONS.items()}
+        return out
+
+    a, b = flat(before), flat(now)
+    return [f"{key} {json.dumps(b.get(key))} (interrupted run: {json.dumps(a.get(key))})"
+            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def _resume_point(opts: _Options, index: Optional[Checkpointer], options: dict[str, Any]) -> int:
     """Input lines to pass over: those a resumed run already wrote and indexed."""
     last = index.store.last_run if index is not None else None
     if not opts.resume:
@@ -428,6 +482,11 @@ def _resume_point(opts: _Options, index: Optional[Checkpointer]) -> int:
         raise ConfigError(
             f"--resume continues `dedupe {last['mode']} {' '.join(last['inputs'])}`; "
             f"give the same command and inputs (this one: `dedupe {opts.mode} {' '.join(opts.inputs)}`)")
+    if "options" in last:  # an index saved before options were recorded: only mode and inputs can be checked
+        differences = _option_differences(last["options"], options)
+        if differences:
+            raise ConfigError("--resume must continue with the interrupted run's options, or the output would mix "
+                              "two settings; differing: " + "; ".join(differences))
     return int(last["lines_done"])
 
 
@@ -449,6 +508,10 @@ def _run(opts: _Options) -> None:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
     _check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, opts.resume, opts.inputs)
+    _check_output_paths(opts)
+    if opts.resume and opts.index is not None and "://" not in opts.index and not os.path.exists(opts.index):
+        raise ConfigError(f"nothing to resume: there is no index at {opts.index} (--resume continues a run that "
+                          "was interrupted on that index)")
     out: Any = _std_stream("stdout") if opts.output is None else None  # with --output: the shards (below)
     stdin = _std_stream("stdin") if "-" in opts.inputs else None
     read = ReadStats()
@@ -465,14 +528,15 @@ def _run(opts: _Options) -> None:
         dedup.share(shared)
     elif opts.index is not None:
         index = Checkpointer.open(opts.index, dedup)
-    skip = _resume_point(opts, index)
+    skip = _resume_point(opts, index, _resume_options(opts))
     if shared is not None and opts.config.passages is not None:
         _err("note: with a Redis index, --passages matches passages within this process only")
     progress_mark = {"lines": skip, "output": 0, "since": 0}
 
     def last_run(complete: bool, stopped_by: Optional[str] = None) -> dict[str, Any]:
         return {"mode": opts.mode, "inputs": opts.inputs, "complete": complete, "lines_done": progress_mark["lines"],
-                "records_output": progress_mark["output"], "stopped_by": stopped_by}
+                "records_output": progress_mark["output"], "stopped_by": stopped_by,
+                "options": _resume_options(opts)}
 
     def after_batch() -> None:
         if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
@@ -483,9 +547,13 @@ def _run(opts: _Options) -> None:
     with contextlib.ExitStack() as stack:
         # Every output file is created before the first record is read, so a
         # bad path fails at once rather than after a long run.
-        rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
-        dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
-        report_files = [(stack.enter_context(open_output(path)), is_html(path)) for path in opts.report]
+        # Side outputs continue the interrupted run's with --resume; a report is written whole at the end (a
+        # temporary file renamed over the target), so a run that stops leaves no half report.
+        rejects = stack.enter_context(open_stream("--rejects", opts.rejects, opts.resume)) \
+            if opts.rejects is not None else None
+        dropped = stack.enter_context(open_stream("--dropped", opts.dropped, opts.resume)) \
+            if opts.dropped is not None else None
+        report_files = [(stack.enter_context(WholeFile("--report", path)), is_html(path)) for path in opts.report]
         if opts.output is not None:  # the directory and the first shard now; closed on every way out
             out = stack.enter_context(InputShards(opts.output, opts.output_format, opts.inputs, read, opts.mode,
                                                   opts.config.passages is not None, append=opts.resume))
@@ -498,10 +566,14 @@ def _run(opts: _Options) -> None:
         items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch,
                           stop_at_reject=rejects is None)
 
+        finished: list[dict[str, Any]] = []
+
         def finish(error: Optional[str], stopped_by: Optional[str] = None, show: bool = True,
                    save: bool = True) -> dict[str, Any]:
             """Flush, checkpoint (unless the output failed: then it may lack records the index would
-            hold), write the report, print the summary."""
+            hold), write the report, print the summary. Once: a later failure leaves the first report."""
+            if finished:
+                return finished[0]
             if save:
                 out.flush()
             if index is not None and save:
@@ -514,10 +586,10 @@ def _run(opts: _Options) -> None:
             for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
                 if html:
                     assert examples is not None
-                    report_file.write(run_page(report, examples, dedup))
+                    report_file.commit(run_page(report, examples, dedup))
                 else:
-                    report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-                report_file.flush()
+                    report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+            finished.append(report)
             if show:
                 sys.stderr.write(summary(report) + "\n")
             return report
@@ -550,7 +622,22 @@ def _run(opts: _Options) -> None:
                         side.flush()
         except Interrupted:
             pass
+        except InputError as exc:
+            # The input broke (a damaged compressed stream): the records read before the break have been
+            # decided and written, so the checkpoint holds exactly the output, as after a bad line.
+            finish(str(exc))
+            raise
+        except (IndexStoreError, SharedIndexError) as exc:  # a checkpoint failed: the report still says so
+            with contextlib.suppress(Exception):
+                finish(str(exc), show=False, save=False)
+            raise
+        except KeyboardInterrupt:  # a second signal: no checkpoint, but the report says where the run stopped
+            with contextlib.suppress(Exception):
+                finish("interrupted by a second signal (no checkpoint)", show=False, save=False)
+            raise
         except BrokenPipeError:
+            with contextlib.suppress(Exception):
+                finish("output closed by its reader", show=False, save=False)
             if index is not None:
                 _err(f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
                      "documents)")
@@ -564,8 +651,10 @@ def _run(opts: _Options) -> None:
             finish(f"interrupted by {name}", name)
             where = f"after input line {progress_mark['lines']:,}"
             if index is not None:
+                how = (": it appends to the files in --output" if opts.output is not None
+                       else ", appending to the output (>>)")
                 _err(f"interrupted by {name} {where}: the output and the index hold every record up to there. "
-                     f"To continue, run the same command with --resume, appending to the output (>>).")
+                     f"To continue, run the same command with --resume{how}.")
             else:
                 _err(f"interrupted by {name} {where}: the output holds every record up to there.")
             raise typer.Exit(128 + signals.signum)
@@ -578,7 +667,6 @@ def _run(opts: _Options) -> None:
 def _run_ray(opts: _Options) -> None:
     """``--engine ray``: the same decisions as :func:`_run`, computed by a Ray job; shards, report, summary."""
     from . import rayengine
-    from .shards import source_name
 
     refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
                ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
@@ -594,6 +682,7 @@ def _run_ray(opts: _Options) -> None:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
     _check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, False, opts.inputs)
+    _check_output_paths(opts)
     ShardWriter(str(opts.output), opts.output_format)  # creates DIR: one that cannot be fails before the job
     rayengine.require_ray()
     job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
@@ -601,9 +690,9 @@ def _run_ray(opts: _Options) -> None:
                            [source_name(p) for p in opts.inputs], stop_at_reject=opts.rejects is None)
     with contextlib.ExitStack() as stack:
         # Side files first: a bad path fails before the job starts.
-        rejects = stack.enter_context(open_output(opts.rejects)) if opts.rejects else None
-        dropped = stack.enter_context(open_output(opts.dropped)) if opts.dropped else None
-        report_files = [stack.enter_context(open_output(path)) for path in opts.report]
+        rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
+        dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
+        report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
         try:
             stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
         except rayengine.RejectedInput as exc:
@@ -618,8 +707,7 @@ def _run_ray(opts: _Options) -> None:
         report["timings"]["engine"] = "ray"
         report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
         for report_file in report_files:
-            report_file.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-            report_file.flush()
+            report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     if stats.inputs != read.lines - read.blank_lines:
         raise AccountingError(f"{read.lines - read.blank_lines} records read, {stats.inputs} accounted for")
     sys.stderr.write(summary(report) + "\n")
@@ -748,24 +836,28 @@ def report_command(
     with _exit_codes():
         need_plots()
         _check_inputs(inputs)
-        given = None
-        if run_report is not None:
-            try:
-                with open(run_report, "rb") as f:
-                    given = orjson.loads(f.read())
-            except (OSError, orjson.JSONDecodeError) as exc:
-                raise InputError(f"cannot read the run report {run_report}: {exc}") from None
-            if not isinstance(given, dict) or "counts" not in given:
-                raise InputError(f"{run_report} is not a dedupe JSON report (no \"counts\")")
-        stdin = _std_stream("stdin") if "-" in inputs else None
-        report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin)
-        with contextlib.closing(examples):
-            page = render(report, examples, clusters).encode("utf-8")
-        with open_output(output) as out:  # after the input was read: a bad input leaves no page behind
-            out.write(page)
+        check_paths(inputs + ([run_report] if run_report is not None else []), [("--output", output)])
+        # Created before the input is read (a bad path fails at once); a bad input leaves no page behind, and
+        # an earlier page stays whole.
+        with WholeFile("--output", output) as page_file:
+            given = None
+            if run_report is not None:
+                try:
+                    with open(run_report, "rb") as f:
+                        given = orjson.loads(f.read())
+                except (OSError, orjson.JSONDecodeError) as exc:
+                    raise InputError(f"cannot read the run report {run_report}: {exc}") from None
+                if not isinstance(given, dict) or "counts" not in given:
+                    raise InputError(f"{run_report} is not a dedupe JSON report (no \"counts\")")
+            stdin = _std_stream("stdin") if "-" in inputs else None
+            report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin)
+            with contextlib.closing(examples):
+                page = render(report, examples, clusters).encode("utf-8")
+            page_file.commit(page)
         c = report["counts"]
-        sys.stderr.write(f"dedupe report: wrote {output} ({len(page) / 1e3:,.0f} kB): {c['kept'] + c['duplicates']:,} "
-                         f"records, {c['duplicates']:,} duplicates in {c['clusters']:,} clusters\n")
+        sys.stderr.write(f"dedupe report: wrote {output} ({len(page) / 1e3:,.0f} kB): "
+                         f"{_n(c['kept'] + c['duplicates'], 'record')}, {_n(c['duplicates'], 'duplicate')} in "
+                         f"{_n(c['clusters'], 'cluster')}\n")
 
 
 EPILOG_EXPLAIN = """\
@@ -860,7 +952,29 @@ def explain(
         out.flush()
 
 
-def main() -> None:
-    """Console script entry point."""
-    app(prog_name="dedupe")
+def main(args: Optional[list[str]] = None) -> None:
+    """Console script entry point: Click's own usage errors get the same form and exit code as ours."""
+    try:  # typer 0.23 and later carry their own copy of Click
+        from typer._click import exceptions as click  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from click import exceptions as click  # type: ignore[no-redef,unused-ignore]
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="dedupe", standalone_mode=False)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `dedupe` alone: the help, as Click shows it
+            exc.show()
+        else:
+            where = exc.ctx.command_path if exc.ctx is not None else "dedupe"
+            message = exc.format_message().rstrip(".")
+            _err(f"error: {message[:1].lower()}{message[1:]} (see '{where} --help')")
+        code = ExitCode.USAGE
+    except click.ClickException as exc:
+        _err(f"error: {exc.format_message()}")
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        _err("interrupted")
+        code = ExitCode.INTERRUPTED
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 

@@ -131,12 +131,18 @@ def test_gzip_report_over_the_file_size_limit_exits_4_saying_file_too_large(smal
 
 
 @pytest.mark.parametrize("option, mode", [("--report", "scan"), ("--rejects", "scan"), ("--dropped", "filter")])
-@pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
-def test_side_output_path_that_cannot_be_created_exits_4_before_reading(cli, small, tmp_path, option, mode, where):
-    target = tmp_path / "no" / "such" / "out.json" if where == "missing-dir" else tmp_path
+def test_side_output_in_a_missing_directory_exits_4_before_reading(cli, small, tmp_path, option, mode):
+    target = tmp_path / "no" / "such" / "out.json"
     result = cli([mode, small, option, target])
-    in_process(result, 4, "cannot write output")
+    in_process(result, 4, "cannot write output", option, "no such directory")
     assert result.stdout_bytes == b""  # every output is opened before the first record is read
+
+
+@pytest.mark.parametrize("option, mode", [("--report", "scan"), ("--rejects", "scan"), ("--dropped", "filter")])
+def test_side_output_that_is_a_directory_is_a_bad_option(cli, small, tmp_path, option, mode):
+    result = cli([mode, small, option, tmp_path])
+    in_process(result, 2, option, "is a directory")
+    assert result.stdout_bytes == b""
 
 
 def test_reader_closing_stdout_early_ends_quietly_with_141(tmp_path):
