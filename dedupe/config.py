@@ -1,12 +1,15 @@
 """Configuration: one frozen dataclass per concern, validated when built.
 
-Every error states the rule that was broken and how to fix it. Derived
-parameters (LSH bands and rows) are computed from the threshold and the
-number of permutations, and can be overridden.
+Every error states the rule that was broken and how to fix it, and names the
+setting as the command-line option a user typed (with the keyword argument
+when it is spelled otherwise). Derived parameters (LSH bands and rows) are
+computed from the threshold and the number of permutations, fit for every
+allowed threshold, and can be overridden.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -17,6 +20,35 @@ VerifyMode = Literal["exact", "estimate"]
 
 class ConfigError(ValueError):
     """An option value breaks a rule; the message says which and how to fix it."""
+
+
+def _option(flag: str, keyword: str) -> str:
+    """How a message names a setting: the command-line option as typed, followed by the keyword argument of the
+    config class when that is spelled otherwise, so that CLI and library users both recognise it.
+
+    Example:
+        >>> _option("--num-perm", "num_perm"), _option("--passage-unit", "unit"), _option("--seed", "seed")
+        ('--num-perm (num_perm)', '--passage-unit (unit)', '--seed')
+    """
+    return flag if flag.removeprefix("--") == keyword else f"{flag} ({keyword})"
+
+
+# The range of --num-perm (MinHashConfig.num_perm and PassageConfig.num_perm).
+MIN_NUM_PERM = 2
+MAX_NUM_PERM = 1024
+# Fewest LSH bands accepted. One band gives P(s) = s^r, a curve with no S-shape around the threshold; the bands a
+# user gives are held to this, and so are the derived ones (for every threshold and number of permutations).
+MIN_BANDS = 2
+
+
+def _whole(value: object, low: int) -> bool:
+    """``value`` is an int (not a bool, which is one in Python) of at least ``low``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _raise_num_perm(needed: int) -> str:
+    """The end of a banding message: raising --num-perm, when the permutations needed are within its range."""
+    return f", or raise --num-perm to {needed} or more" if needed <= MAX_NUM_PERM else ""
 
 
 # Earlier documents taken per LSH bucket as candidates (LSHConfig.bucket_cap); chosen from the measurements in
@@ -49,7 +81,8 @@ class NormalizeConfig:
     def __post_init__(self) -> None:
         if self.unicode_form not in ("", "NFC", "NFD", "NFKC", "NFKD"):
             raise ConfigError(
-                f"unicode_form must be one of NFC, NFD, NFKC, NFKD or '' (none); got {self.unicode_form!r}"
+                "NormalizeConfig.unicode_form must be one of NFC, NFD, NFKC, NFKD or '' (none); "
+                f"got {self.unicode_form!r}"
             )
 
 
@@ -68,9 +101,9 @@ class ShingleConfig:
 
     def __post_init__(self) -> None:
         if self.unit not in ("word", "char"):
-            raise ConfigError(f"unit must be 'word' or 'char'; got {self.unit!r}")
-        if not isinstance(self.ngram, int) or not 1 <= self.ngram <= 64:
-            raise ConfigError(f"ngram must be an integer from 1 to 64; got {self.ngram!r}")
+            raise ConfigError(f"--unit must be 'word' or 'char'; got {self.unit!r}")
+        if not _whole(self.ngram, 1) or self.ngram > 64:
+            raise ConfigError(f"--ngram must be an integer from 1 to 64; got {self.ngram!r}")
 
 
 @dataclass(frozen=True)
@@ -87,27 +120,48 @@ class MinHashConfig:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_perm, int) or not 2 <= self.num_perm <= 1024:
-            raise ConfigError(f"num_perm must be an integer from 2 to 1024; got {self.num_perm!r}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise ConfigError(f"seed must be an integer from 0 to 2**32-1; got {self.seed!r}")
+        if not _whole(self.num_perm, MIN_NUM_PERM) or self.num_perm > MAX_NUM_PERM:
+            raise ConfigError(f"{_option('--num-perm', 'num_perm')} must be an integer from {MIN_NUM_PERM} to "
+                              f"{MAX_NUM_PERM}; got {self.num_perm!r}")
+        if not _whole(self.seed, 0) or self.seed >= 2**32:
+            raise ConfigError(f"--seed must be an integer from 0 to 2**32-1 ({2**32 - 1}); got {self.seed!r}")
 
 
 @lru_cache(maxsize=64)
 def optimal_bands_rows(threshold: float, num_perm: int, fn_weight: float) -> tuple[int, int]:
-    """Bands and rows that minimise the weighted false positive and false negative areas.
+    """Bands and rows that minimise the weighted false positive and false negative areas, with at least 2 bands.
 
-    This is datasketch's own optimisation (``MinHashLSH(weights=...)``): a grid
-    search over (b, r) with b * r <= num_perm of the integrals of the S-curve
-    P(s) = 1 - (1 - s^r)^b below and above the threshold.
+    This is datasketch's own optimisation (``MinHashLSH(weights=...)``, ``_optimal_param``): a grid search
+    over (b, r) with b * r <= num_perm of the integrals of the S-curve P(s) = 1 - (1 - s^r)^b below and
+    above the threshold, weighted (1 - fn_weight, fn_weight). Unlike datasketch's, the search starts at
+    b = 2 (:data:`MIN_BANDS`): at high thresholds datasketch's optimum can be a single band (at 128
+    permutations: 0.99 with equal weights, 0.999 and 1 with fn_weight 0.95), which this configuration
+    refuses. Wherever datasketch's optimum has 2 bands or more, the result is the same pair: the search
+    visits (b, r) in the same order, computes the same errors and keeps the first smallest.
+
+    Raises:
+        ConfigError: ``num_perm`` is below 2 (no banding of 2 bands fits).
 
     Example:
-        >>> optimal_bands_rows(0.8, 128, 0.5)
-        (9, 13)
+        >>> optimal_bands_rows(0.8, 128, 0.5), optimal_bands_rows(0.8, 128, 0.95)
+        ((9, 13), (16, 8))
+        >>> optimal_bands_rows(1.0, 128, 0.95)
+        (2, 64)
     """
-    from datasketch.lsh import _optimal_param
+    from datasketch.lsh import _false_negative_probability, _false_positive_probability
 
-    return _optimal_param(threshold, num_perm, 1.0 - fn_weight, fn_weight)
+    if num_perm < MIN_BANDS:
+        raise ConfigError(f"{_option('--num-perm', 'num_perm')} must be at least {MIN_BANDS} for LSH banding "
+                          f"(one permutation per band at least); got {num_perm!r}")
+    fp_weight = 1.0 - fn_weight
+    best, least = (MIN_BANDS, num_perm // MIN_BANDS), math.inf
+    for b in range(MIN_BANDS, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            error = (_false_positive_probability(threshold, b, r) * fp_weight
+                     + _false_negative_probability(threshold, b, r) * fn_weight)
+            if error < least:
+                best, least = (b, r), error
+    return best
 
 
 @dataclass(frozen=True)
@@ -123,8 +177,10 @@ class LSHConfig:
             false positive costs only time. At threshold 0.8 and 128
             permutations it gives 16 bands of 8 rows: a pair at J = 0.85 becomes
             a candidate with probability 0.994 (0.69 with equal weights).
-        bands: Number of bands; derived when None.
-        rows: Rows per band; derived when None.
+        bands: Number of bands, 2 or more; derived when None.
+        rows: Rows per band; derived when None. Derived bands and rows
+            always fit (see :func:`optimal_bands_rows`); given ones are
+            checked against the number of permutations by :meth:`bands_rows`.
         bucket_cap: At most this many earlier documents are taken from each
             LSH bucket (band key) as candidates of a record: the earliest ones
             (smallest stream positions). It bounds the work of a record that
@@ -142,47 +198,53 @@ class LSHConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"threshold must be in (0, 1]; got {self.threshold!r}")
+            raise ConfigError(f"--threshold must be in (0, 1]; got {self.threshold!r}")
         if not 0.0 <= self.fn_weight <= 1.0:
-            raise ConfigError(f"fn_weight must be in [0, 1]; got {self.fn_weight!r}")
-        for name in ("bands", "rows"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+            raise ConfigError(f"{_option('--fn-weight', 'fn_weight')} must be in [0, 1]; got {self.fn_weight!r}")
+        if self.bands is not None and not _whole(self.bands, MIN_BANDS):
+            raise ConfigError(f"--bands must be an integer, {MIN_BANDS} or more (omit it to derive the banding from "
+                              f"--threshold); got {self.bands!r}")
+        if self.rows is not None and not _whole(self.rows, 1):
+            raise ConfigError(f"--rows must be a positive integer (omit it to derive the banding from --threshold); "
+                              f"got {self.rows!r}")
         cap = self.bucket_cap
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+        if not _whole(cap, 0):
             raise ConfigError(
-                f"bucket_cap must be a whole number, 0 or more (the most earlier documents taken from one LSH "
-                f"bucket; 0 = no cap); got {cap!r}. Give --bucket-cap N (default {DEFAULT_BUCKET_CAP}), or 0 for no cap"
+                f"{_option('--bucket-cap', 'bucket_cap')} must be a whole number, 0 or more (the most earlier "
+                f"documents taken from one LSH bucket; 0 = no cap); got {cap!r}. Give --bucket-cap N (default "
+                f"{DEFAULT_BUCKET_CAP}), or 0 for no cap"
             )
 
     def bands_rows(self, num_perm: int) -> tuple[int, int]:
         """Return (bands, rows) for ``num_perm`` permutations, derived or as overridden.
 
+        Derived (neither given): :func:`optimal_bands_rows`, which always fits. Only one given: the other is
+        ``num_perm // given``.
+
         Raises:
-            ConfigError: if bands * rows exceeds num_perm or fewer than 2 bands result.
+            ConfigError: the given bands or rows do not fit in ``num_perm``: bands * rows exceeds it, or
+                fewer than 2 bands result. The message names the options as given, never a derived 0.
         """
         b, r = self.bands, self.rows
         if b is None and r is None:
-            b, r = optimal_bands_rows(self.threshold, num_perm, self.fn_weight)
-        elif b is None:
-            b = num_perm // r  # type: ignore[operator]
-        elif r is None:
-            r = num_perm // b
-        assert b is not None and r is not None
-        if b > num_perm or r > num_perm:
-            raise ConfigError(
-                f"bands ({b}) and rows ({r}) must each be at most num_perm ({num_perm}); "
-                "lower --bands/--rows or raise --num-perm"
-            )
-        if b * r > num_perm:
-            raise ConfigError(
-                f"bands x rows = {b} x {r} = {b * r} exceeds num_perm {num_perm}; "
-                "lower --bands/--rows or raise --num-perm"
-            )
-        if b < 2:
-            raise ConfigError(f"at least 2 bands are needed; got {b} (lower --rows or raise --num-perm)")
-        return b, r
+            return optimal_bands_rows(self.threshold, num_perm, self.fn_weight)
+        if b is not None and r is not None:
+            if b * r > num_perm:
+                raise ConfigError(f"--bands {b} x --rows {r} = {b * r} exceeds --num-perm {num_perm} (each band takes "
+                                  f"--rows permutations): lower --bands or --rows{_raise_num_perm(b * r)}")
+            return b, r
+        if b is not None:
+            if b > num_perm:
+                raise ConfigError(f"--bands {b} exceeds --num-perm {num_perm} (each band takes at least one "
+                                  f"permutation): give --bands {num_perm} or less{_raise_num_perm(b)}")
+            return b, num_perm // b
+        assert r is not None
+        if num_perm // r < MIN_BANDS:
+            over = "exceeds" if r > num_perm else "fits only 1 band in"
+            raise ConfigError(f"--rows {r} {over} --num-perm {num_perm}; at least {MIN_BANDS} bands of --rows "
+                              f"permutations each are needed: give --rows {num_perm // MIN_BANDS} or less"
+                              f"{_raise_num_perm(MIN_BANDS * r)}")
+        return num_perm // r, r
 
 
 @dataclass(frozen=True)
@@ -202,7 +264,7 @@ class VerifyConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in ("exact", "estimate"):
-            raise ConfigError(f"verify mode must be 'exact' or 'estimate'; got {self.mode!r}")
+            raise ConfigError(f"{_option('--verify', 'mode')} must be 'exact' or 'estimate'; got {self.mode!r}")
 
 
 PassageUnit = Literal["sentence", "paragraph"]
@@ -260,25 +322,30 @@ class PassageConfig:
 
     def __post_init__(self) -> None:
         if self.unit not in ("sentence", "paragraph"):
-            raise ConfigError(f"passage unit must be 'sentence' or 'paragraph'; got {self.unit!r}")
-        for name, low, high in (
-            ("min_words", 1, 10_000),
-            ("ngram", 1, 64),
-            ("num_perm", 2, 1024),
-            ("boilerplate_docs", 2, 1 << 31),
-            ("max_candidates", 1, 1 << 20),
+            raise ConfigError(f"{_option('--passage-unit', 'unit')} must be 'sentence' or 'paragraph'; "
+                              f"got {self.unit!r}")
+        # Fields without a command-line option are named as the keyword argument of PassageConfig.
+        if self.shingle not in ("word", "char"):
+            raise ConfigError(f"PassageConfig.shingle must be 'word' or 'char'; got {self.shingle!r}")
+        for name, value, low, high in (
+            (_option("--passage-min-words", "min_words"), self.min_words, 1, 10_000),
+            ("PassageConfig.ngram", self.ngram, 1, 64),
+            ("PassageConfig.num_perm", self.num_perm, MIN_NUM_PERM, MAX_NUM_PERM),
+            (_option("--boilerplate-docs", "boilerplate_docs"), self.boilerplate_docs, 2, 1 << 31),
+            (_option("--passage-max-candidates", "max_candidates"), self.max_candidates, 1, 1 << 20),
         ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(f"passage {name} must be an integer from {low} to {high}; got {value!r}")
-        if not isinstance(self.window, int) or not (self.window == 0 or 2 <= self.window <= 64):
-            raise ConfigError(f"passage window must be 0 (off) or an integer from 2 to 64; got {self.window!r}")
+            if not _whole(value, low) or value > high:
+                raise ConfigError(f"{name} must be an integer from {low} to {high}; got {value!r}")
+        if not _whole(self.window, 0) or not (self.window == 0 or 2 <= self.window <= 64):
+            raise ConfigError(f"{_option('--passage-window', 'window')} must be 0 (off) or an integer from 2 to 64; "
+                              f"got {self.window!r}")
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"passage threshold must be in (0, 1]; got {self.threshold!r}")
+            raise ConfigError(f"{_option('--passage-threshold', 'threshold')} must be in (0, 1]; "
+                              f"got {self.threshold!r}")
         if not 0.0 <= self.fn_weight <= 1.0:
-            raise ConfigError(f"passage fn_weight must be in [0, 1]; got {self.fn_weight!r}")
+            raise ConfigError(f"PassageConfig.fn_weight must be in [0, 1]; got {self.fn_weight!r}")
         if not 0.0 <= self.index_below <= 1.01:
-            raise ConfigError(f"passage index_below must be in [0, 1.01]; got {self.index_below!r}")
+            raise ConfigError(f"PassageConfig.index_below must be in [0, 1.01]; got {self.index_below!r}")
 
     @property
     def bands_rows(self) -> tuple[int, int]:

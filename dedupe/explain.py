@@ -109,7 +109,9 @@ class Explanation:
     """Why B is or is not a near-duplicate of A at one configuration (see :func:`explain`).
 
     ``similarity`` is what verification compares with the threshold: the exact Jaccard, or the MinHash
-    estimate with ``verify.mode == "estimate"``. ``candidate`` and ``duplicate`` are the decisions of a
+    estimate with ``verify.mode == "estimate"``. When A or B has no shingles, the Jaccard, the estimate and
+    ``similarity`` are all 0: scan never compares such a document, and its signature (the empty-set filler)
+    says nothing. ``candidate`` and ``duplicate`` are the decisions of a
     :class:`~dedupe.pipeline.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
     """
 
@@ -356,10 +358,13 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
 
     bands, rows = config.bands_rows
     exact_mode = config.verify.mode == "exact"
-    j = jaccard(hb, ha)
-    estimate = estimate_jaccard(signatures[1], signatures[0])
-    similarity = j if exact_mode else estimate
     empty = [label for label, h in zip(_LABELS, (ha, hb)) if len(h) == 0]
+    j = jaccard(hb, ha)  # 0 when a set is empty, as for scan
+    # A document without shingles has no real signature (every value is the empty-set filler, so two empty
+    # documents' signatures are equal and would read as an estimate of 1), and scan never compares it: its
+    # estimate is 0, like its Jaccard, and nothing claims a similarity that no step computed.
+    estimate = 0.0 if empty else estimate_jaccard(signatures[1], signatures[0])
+    similarity = j if exact_mode else estimate
     colliding = [] if empty else np.flatnonzero(keys[0] == keys[1]).tolist()
     probability = candidate_probability(j, bands, rows)
     shared = np.intersect1d(ha, hb, assume_unique=True)
@@ -371,9 +376,8 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
     measure = "exact Jaccard" if exact_mode else "MinHash estimate"
     threshold = config.lsh.threshold
     if empty:
-        which = " and ".join(empty)
-        reason = (f"{which} {'has' if len(empty) == 1 else 'have'} no shingles (nothing left after normalization): "
-                  "an empty text never matches")
+        reason = (f"{_no_shingles(empty)} (nothing left after normalization), so there is nothing to compare: "
+                  "scan never compares a document without shingles, so such a document never matches")
     elif not candidate:
         reason = f"not a candidate: no band collides (probability {_prob(probability)} at Jaccard {_num(j)})"
         if similarity >= threshold:
@@ -421,6 +425,11 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
 # --------------------------------------------------------------------------- rendering
 
 
+def _no_shingles(labels: Sequence[str]) -> str:
+    """"A has no shingles", "A and B have no shingles"."""
+    return f"{' and '.join(labels)} {'has' if len(labels) == 1 else 'have'} no shingles"
+
+
 def _num(x: float, versus: float | None = None) -> str:
     """A similarity or threshold: 4 decimals at most, no trailing zeros; more when fewer would make ``x``
     read as equal to a different ``versus`` (0.79999 is not "0.8 < threshold 0.8").
@@ -453,6 +462,23 @@ def _quoted(text: str, limit: int = 200) -> str:
     return json.dumps(text[:limit], ensure_ascii=False)[:-1] + f'…" (+{len(text) - limit:,} characters)'
 
 
+def _similarity(e: Explanation) -> list[str]:
+    """The Similarity section: both measures, or with an empty document, that there is nothing to compare."""
+    union = e.shared + e.only_a + e.only_b
+    empty = [d.label for d in e.documents if not d.shingles]
+    if not empty:
+        return ["Similarity",
+                f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
+                f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
+                f"{e.standard_error:.4f} at the exact Jaccard)"]
+    # 0 shared / 0 in either is no ratio: say why the Jaccard is 0 rather than print a quotient.
+    why = f"{union:,} in either" if union else "no shingle in either: 0 by definition"
+    return [f"Similarity: nothing to compare ({_no_shingles(empty)})",
+            f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {why})",
+            f"  MinHash estimate  {_num(e.minhash_estimate):<7} (not computed: a document without shingles has no "
+            "signature)"]
+
+
 def render(e: Explanation) -> str:
     """The explanation as a few short sections of text (what ``dedupe explain`` prints).
 
@@ -480,11 +506,7 @@ def render(e: Explanation) -> str:
         for k, s in enumerate(examples):
             lines.append(f"  {title + ':' if k == 0 else '':<8} {_quoted(s.text)}")
 
-    union = e.shared + e.only_a + e.only_b
-    lines += ["", "Similarity",
-              f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
-              f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
-              f"{e.standard_error:.4f} at the exact Jaccard)"]
+    lines += ["", *_similarity(e)]
 
     lines += ["", f"LSH: {e.bands} bands x {e.rows} rows",
               f"  P(candidate) at Jaccard {_num(e.jaccard)}: {_prob(e.candidate_probability)}"]

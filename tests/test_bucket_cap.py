@@ -150,7 +150,7 @@ def test_a_huge_bucket_costs_a_capped_query_little():
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
 def test_a_bad_bucket_cap_is_refused_with_the_rule_and_the_fix(bad):
-    with pytest.raises(ConfigError, match=r"bucket_cap must be a whole number, 0 or more .*0 = no cap.*--bucket-cap"):
+    with pytest.raises(ConfigError, match=r"^--bucket-cap \(bucket_cap\) must be a whole number, 0 or more .*0 = no cap.*--bucket-cap N"):
         LSHConfig(bucket_cap=bad)
 
 
@@ -294,7 +294,7 @@ def test_scan_reports_the_cap_and_decides_as_the_reference(cli, tmp_path):
 
 def test_a_bad_bucket_cap_exits_2(cli, tmp_path):
     result = cli(["filter", _corpus(tmp_path), "--bucket-cap", "-3"])
-    assert result.exit_code == 2 and "bucket_cap must be a whole number" in result.stderr
+    assert result.exit_code == 2 and "--bucket-cap (bucket_cap) must be a whole number" in result.stderr
 
 
 def test_an_index_built_with_another_cap_is_refused(cli, tmp_path):

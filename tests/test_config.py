@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedupe import (
     ConfigError,
@@ -11,9 +15,20 @@ from dedupe import (
     LSHConfig,
     MinHashConfig,
     NormalizeConfig,
+    PassageConfig,
     ShingleConfig,
     VerifyConfig,
 )
+from dedupe.config import optimal_bands_rows
+
+# Thresholds every 0.001 over (0, 1], 1 and 0.999 included: the allowed range, finely.
+FINE_THRESHOLDS = [k / 1000 for k in range(1, 1001)]
+# The top of the range, where datasketch's own optimum drops to a single band.
+HIGH_THRESHOLDS = [0.95 + k / 200 for k in range(10)] + [0.999, 1.0]
+
+
+def assert_usable_banding(bands: int, rows: int, num_perm: int) -> None:
+    assert bands >= 2 and rows >= 1 and bands * rows <= num_perm, (bands, rows, num_perm)
 
 
 def test_default_banding_at_threshold_08_and_128_permutations_is_datasketchs_optimum():
@@ -60,8 +75,92 @@ def test_bands_times_rows_above_num_perm_is_a_config_error_naming_the_fix():
 
 
 def test_fewer_than_two_bands_is_a_config_error():
-    with pytest.raises(ConfigError, match="2 bands"):
+    with pytest.raises(ConfigError, match="2 bands") as info:
         LSHConfig(rows=100).bands_rows(128)
+    assert str(info.value).startswith("--rows 100 fits only 1 band in --num-perm 128")
+    with pytest.raises(ConfigError, match="--bands must be an integer, 2 or more"):
+        LSHConfig(bands=1)
+
+
+# --------------------------------------------------------------------------- derived banding at every threshold
+
+
+def test_derived_banding_at_the_default_threshold_is_pinned():
+    # The quality benchmarks were measured with these bandings.
+    assert optimal_bands_rows(0.8, 128, 0.95) == (16, 8)
+    assert optimal_bands_rows(0.8, 128, 0.5) == (9, 13)
+
+
+@pytest.mark.parametrize("num_perm", [2, 3, 8])
+@pytest.mark.parametrize("fn_weight", [0.0, 0.5, 0.95, 1.0])
+def test_derived_banding_has_two_bands_and_fits_at_every_threshold(num_perm, fn_weight):
+    for threshold in FINE_THRESHOLDS:
+        config = DedupeConfig(minhash=MinHashConfig(num_perm=num_perm),
+                              lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight))
+        assert_usable_banding(*config.bands_rows, num_perm)
+
+
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 256])
+@pytest.mark.parametrize("fn_weight", [0.5, 0.95])
+def test_derived_banding_has_two_bands_and_fits_near_threshold_1(num_perm, fn_weight):
+    for threshold in HIGH_THRESHOLDS:
+        config = DedupeConfig(minhash=MinHashConfig(num_perm=num_perm),
+                              lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight))
+        assert_usable_banding(*config.bands_rows, num_perm)
+
+
+@pytest.mark.parametrize("threshold", [0.999, 1.0])
+def test_derived_banding_at_1024_permutations_near_threshold_1(threshold):
+    config = DedupeConfig(minhash=MinHashConfig(num_perm=1024), lsh=LSHConfig(threshold=threshold, fn_weight=0.5))
+    assert_usable_banding(*config.bands_rows, 1024)
+
+
+@settings(max_examples=60, deadline=None)
+@given(threshold=st.floats(0.0, 1.0, exclude_min=True), num_perm=st.sampled_from([2, 5, 32, 128]),
+       fn_weight=st.floats(0.0, 1.0))
+def test_derived_banding_is_datasketchs_wherever_that_has_two_bands(threshold, num_perm, fn_weight):
+    got = LSHConfig(threshold=threshold, fn_weight=fn_weight).bands_rows(num_perm)
+    assert_usable_banding(*got, num_perm)
+    theirs = _optimal_param(threshold, num_perm, 1.0 - fn_weight, fn_weight)
+    if theirs[0] >= 2:
+        assert got == theirs
+
+
+@pytest.mark.parametrize("fn_weight", [0.5, 0.95])
+def test_derived_banding_is_datasketchs_on_a_grid_at_128_permutations(fn_weight):
+    for threshold in [k / 20 for k in range(1, 21)]:
+        theirs = _optimal_param(threshold, 128, 1.0 - fn_weight, fn_weight)
+        if theirs[0] >= 2:
+            assert optimal_bands_rows(threshold, 128, fn_weight) == theirs, threshold
+
+
+def test_threshold_1_and_0999_build_a_config_with_two_bands_or_more():
+    for threshold in (1.0, 0.999):
+        b, r = DedupeConfig(lsh=LSHConfig(threshold=threshold)).bands_rows
+        assert_usable_banding(b, r, 128)
+    assert DedupeConfig(lsh=LSHConfig(threshold=1.0)).bands_rows == (2, 64)
+
+
+@pytest.mark.parametrize("threshold", HIGH_THRESHOLDS + [0.35, 0.01])
+def test_passage_banding_has_two_bands_and_fits_at_high_thresholds(threshold):
+    config = PassageConfig(threshold=threshold)
+    assert_usable_banding(*config.bands_rows, config.num_perm)
+    assert (config.parameters()["bands"], config.parameters()["rows"]) == config.bands_rows
+
+
+@pytest.mark.parametrize("threshold", ["1", "0.999"])
+def test_scan_at_threshold_near_1_runs_and_finds_exact_copies(cli, tmp_path, threshold):
+    words = " ".join(f"word{i}" for i in range(40))
+    records = [{"id": "a", "text": words}, {"id": "b", "text": "other text entirely, nothing shared here"},
+               {"id": "c", "text": words}, {"id": "d", "text": words.replace("word7 ", "changed ")},
+               {"id": "e", "text": words.upper() + "!"}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = cli(["scan", path, "-t", threshold])
+    assert result.exit_code == 0, result.stderr
+    decided = {json.loads(line)["id"]: json.loads(line)["dedupe"] for line in result.stdout_bytes.splitlines()}
+    assert {k: v["duplicate_of"] for k, v in decided.items()} == {"a": None, "b": None, "c": "a", "d": None, "e": "a"}
+    assert decided["c"]["similarity"] == decided["e"]["similarity"] == 1.0
 
 
 def test_banding_is_checked_when_the_config_is_built_not_later():
@@ -85,6 +184,7 @@ def test_config_error_is_a_value_error():
         lambda: LSHConfig(threshold=float("nan")),
         lambda: LSHConfig(fn_weight=1.2),
         lambda: LSHConfig(bands=0),
+        lambda: LSHConfig(bands=1),
         lambda: LSHConfig(rows=-3),
         lambda: LSHConfig(bands=2.5),
         lambda: ShingleConfig(unit="foo"),
@@ -99,7 +199,7 @@ def test_config_error_is_a_value_error():
         lambda: NormalizeConfig(unicode_form="NFX"),
     ],
     ids=[
-        "threshold-0", "threshold-1.5", "threshold-negative", "threshold-nan", "fn-weight-1.2", "bands-0",
+        "threshold-0", "threshold-1.5", "threshold-negative", "threshold-nan", "fn-weight-1.2", "bands-0", "bands-1",
         "rows-negative", "bands-float", "unit-foo", "ngram-0", "ngram-65", "ngram-float", "num-perm-1",
         "num-perm-2048", "seed-negative", "seed-2**32", "verify-mode", "unicode-form",
     ],

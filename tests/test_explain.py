@@ -182,9 +182,25 @@ def test_a_text_shorter_than_n_units_is_one_shingle_of_all_its_words():
 def test_empty_texts_never_match_as_in_the_pipeline(a, b):
     e = explain(Document("a", a), Document("b", b))
     assert not e.duplicate and not e.candidate and e.colliding_bands == []
-    assert "no shingles" in e.reason and "never matches" in e.reason
+    assert "no shingles" in e.reason and "nothing to compare" in e.reason and "never matches" in e.reason
     assert "not consulted" in render(e)
     assert pipeline_decision(a, b).match.duplicate_of is None
+
+
+@pytest.mark.parametrize("verify", ["exact", "estimate"])
+@pytest.mark.parametrize("a, b", [("", ""), ("!!! ... ???", ""), ("", "some words here and there")])
+def test_a_document_without_shingles_has_no_similarity_by_either_measure(a, b, verify):
+    # Two empty signatures are equal value for value; that is no evidence of similarity, and scan never compares
+    # such a document, so the estimate must not read 1 next to a Jaccard of 0.
+    config = DedupeConfig(verify=VerifyConfig(mode=verify))  # type: ignore[arg-type]
+    e = explain(Document("a", a), Document("b", b), config)
+    assert e.jaccard == e.minhash_estimate == e.similarity == e.standard_error == 0.0
+    assert not e.duplicate
+    assert pipeline_decision(a, b, config).match.similarity is None  # scan computed no similarity either
+    text = render(e)
+    assert "Similarity: nothing to compare (" in text
+    assert "MinHash estimate  0 " in text and "not computed" in text
+    assert "MinHash estimate  1" not in text
 
 
 def test_max_chars_cuts_both_texts_before_matching_as_scan_does():
@@ -398,7 +414,7 @@ def test_explain_input_stops_at_a_bad_line_as_scan_does(cli, tmp_path):
     (["explain", "--threshold", "1.5", str(SEED_A), str(SEED_B)], 2, ("threshold",)),
     (["explain", "--unit", "syllable", str(SEED_A), str(SEED_B)], 2, ("unit",)),
     (["explain", "--bands", "20", "--rows", "8", str(SEED_A), str(SEED_B)], 2, ("num-perm",)),
-    (["explain", "--passage-threshold", "0", str(SEED_A), str(SEED_B)], 2, ("passage threshold",)),
+    (["explain", "--passage-threshold", "0", str(SEED_A), str(SEED_B)], 2, ("--passage-threshold",)),
     (["explain", "--max-chars", "-1", str(SEED_A), str(SEED_B)], 2, ("--max-chars",)),
     (["explain", "--no-such-option", str(SEED_A), str(SEED_B)], 2, ("no-such-option",)),
 ])
@@ -410,6 +426,41 @@ def test_explain_errors_give_a_message_and_the_exit_code(cli, args, code, words)
         assert word in result.stderr, (word, result.stderr)
     if "--no-such-option" not in args:  # click words its own usage errors
         assert result.stderr.startswith("dedupe: error: ")
+
+
+def test_explain_of_two_empty_files_agrees_with_scan_in_text_and_json(cli, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    text = cli(["explain", empty, empty])
+    assert text.exit_code == 0, text.stderr
+    assert "Similarity: nothing to compare (A and B have no shingles)" in text.stdout
+    assert "exact Jaccard     0 " in text.stdout and "MinHash estimate  0 " in text.stdout
+    assert "Verdict: NOT A DUPLICATE" in text.stdout
+    for options in ([], ["--verify", "estimate"]):
+        result = cli(["explain", empty, empty, "--json", *options])
+        assert result.exit_code == 0, result.stderr
+        got = json.loads(result.stdout)
+        assert (got["jaccard"], got["minhash_estimate"], got["similarity"]) == (0.0, 0.0, 0.0), options
+        assert got["duplicate"] is False and got["candidate"] is False and got["colliding_bands"] == []
+        assert "A and B have no shingles" in got["reason"] and "nothing to compare" in got["reason"]
+        pair = _jsonl(tmp_path / "pair.jsonl", [{"id": 1, "text": ""}, {"id": 2, "text": ""}])
+        scan = cli(["scan", pair, *options])
+        assert scan.exit_code == 0, scan.stderr
+        decided = [json.loads(line)["dedupe"] for line in scan.stdout_bytes.splitlines()]
+        assert decided == [{"cluster": "1", "duplicate_of": None, "similarity": None},
+                           {"cluster": "2", "duplicate_of": None, "similarity": None}]
+
+
+@pytest.mark.parametrize("threshold", ["1", "0.999"])
+def test_explain_at_threshold_near_1_derives_two_bands_or_more(cli, threshold):
+    result = cli(["explain", "-t", threshold, SEED_A, SEED_A, "--json"])
+    assert result.exit_code == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert got["bands"] >= 2 and got["bands"] * got["rows"] <= 128
+    assert got["duplicate"] is True and got["jaccard"] == 1.0
+    assert got["colliding_bands"] == list(range(got["bands"]))  # identical texts collide in every band
+    edited = cli(["explain", "-t", threshold, SEED_A, SEED_B])
+    assert edited.exit_code == 0 and "Verdict: NOT A DUPLICATE" in edited.stdout
 
 
 def test_explain_text_that_is_not_utf8_is_bad_input(cli, tmp_path):
