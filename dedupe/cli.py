@@ -527,7 +527,11 @@ def _run(opts: _Options) -> None:
         shared.check_parameters(opts.config.index_parameters())
         dedup.share(shared)
     elif opts.index is not None:
+        # Locks the index (one writer at a time): released by index.close() below when the run ends, and,
+        # should it end before that `with`, at interpreter exit.
         index = Checkpointer.open(opts.index, dedup)
+        for note in index.notes:
+            _err(f"note: {note}")
     skip = _resume_point(opts, index, _resume_options(opts))
     if shared is not None and opts.config.passages is not None:
         _err("note: with a Redis index, --passages matches passages within this process only")
@@ -545,6 +549,8 @@ def _run(opts: _Options) -> None:
             progress_mark["since"] = 0
 
     with contextlib.ExitStack() as stack:
+        if index is not None:
+            stack.callback(index.close)  # registered first, so it runs last: after the final save, on every exit
         # Every output file is created before the first record is read, so a
         # bad path fails at once rather than after a long run.
         # Side outputs continue the interrupted run's with --resume; a report is written whole at the end (a
@@ -562,7 +568,7 @@ def _run(opts: _Options) -> None:
         if shared is not None:
             stack.callback(shared.close)
         records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
-                               stdin=stdin, skip=skip)
+                               stdin=stdin, skip=skip, warn=lambda message: _err(f"warning: {message}"))
         items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch,
                           stop_at_reject=rejects is None)
 
@@ -850,7 +856,8 @@ def report_command(
                 if not isinstance(given, dict) or "counts" not in given:
                     raise InputError(f"{run_report} is not a dedupe JSON report (no \"counts\")")
             stdin = _std_stream("stdin") if "-" in inputs else None
-            report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin)
+            report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin,
+                                                                run_report_name=run_report)
             with contextlib.closing(examples):
                 page = render(report, examples, clusters).encode("utf-8")
             page_file.commit(page)
@@ -973,7 +980,7 @@ def main(args: Optional[list[str]] = None) -> None:
     except click.ClickException as exc:
         _err(f"error: {exc.format_message()}")
         code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _err("interrupted")
         code = ExitCode.INTERRUPTED
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

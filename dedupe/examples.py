@@ -12,6 +12,7 @@ later (``dedupe report``) goes through the same code as one built during the run
 from __future__ import annotations
 
 import heapq
+import json
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ import orjson
 from .clusters import UnionFind
 from .passages import PassageMatch
 from .pipeline import Match, Result
-from .records import Record, Rejected
+from .records import ANNOTATION_KEY, Record, Rejected, _json_kind, _parse
 
 REPEAT_KINDS = ("exact", "near", "boilerplate", "quote")
 
@@ -207,25 +208,123 @@ class AnnotationError(ValueError):
     """A line of a ``dedupe report`` input that is not a ``scan`` output record."""
 
 
+PASSAGE_KINDS = ("exact", "near", "boilerplate")
+PASSAGE_UNITS = ("passage", "quote")
+
+
+class _Wrong(Exception):
+    """What is wrong with an annotation, said as a clause (``"similarity" is a string ("x"), not ...``)."""
+
+
 def result_of(record: Record) -> Result:
     """The result a ``scan`` wrote for this record, from its ``dedupe`` annotation.
 
+    The annotation is checked as ``scan`` writes it: ``cluster`` a string, ``duplicate_of`` a string or null,
+    ``similarity`` a number from 0 to 1 or null, ``passages`` (when present) null or a list of objects with
+    ``start``/``end`` (code points of the text), ``kind``, ``similarity``, ``match`` ({id, start, end}) and
+    ``unit``.
+
     Raises:
-        AnnotationError: The line has no usable annotation (naming the line).
+        AnnotationError: The line has no usable annotation (naming the line and what is wrong).
     """
     where = f"{record.source}:{record.line}"
     if not record.has_annotation:
         raise AnnotationError(f"{where}: no \"dedupe\" key: give a 'dedupe scan' output (filter writes none)")
     try:
-        note = orjson.loads(record.raw)["dedupe"]
-        match = Match(str(note["cluster"]), None if note["duplicate_of"] is None else str(note["duplicate_of"]),
-                      None if note["similarity"] is None else float(note["similarity"]))
+        note = _parse(record.raw).get(ANNOTATION_KEY)
+        if not isinstance(note, dict):
+            raise _Wrong(f"it is {_shown(note)}, not an object")
+        match = Match(_text(note, "cluster", False), _text(note, "duplicate_of", True),
+                      _share(note, "similarity", True))
         passages = note.get("passages")
-        found = None if passages is None else [_passage(d) for d in passages]
-    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
-        raise AnnotationError(f"{where}: the \"dedupe\" annotation is not a scan's ({exc.__class__.__name__}: "
-                              f"{exc})") from None
+        if passages is not None and not isinstance(passages, list):
+            raise _Wrong(f"\"passages\" is {_shown(passages)}, not a list or null")
+        found = None if passages is None else [_checked_passage(k, d, len(record.text))
+                                               for k, d in enumerate(passages, 1)]
+    except _Wrong as wrong:
+        raise AnnotationError(f"{where}: the \"dedupe\" annotation is not one 'dedupe scan' writes: {wrong}") from None
+    except ValueError as exc:  # not reached for a line the reader accepted
+        raise AnnotationError(f"{where}: cannot read the line as JSON: {exc}") from None
     return Result(record, match, found)
+
+
+def _shown(value: Any) -> str:
+    """A JSON value for a message: its kind and, shortened, itself (one line, ASCII)."""
+    if value is None:
+        return "null"
+    kind = _json_kind(value)
+    article = "an" if kind[0] in "aeiou" else "a"
+    try:
+        shown = json.dumps(value, ensure_ascii=True, default=str)
+    except RecursionError:  # nested deeper than the interpreter's stack: the kind alone
+        shown = ""
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{article} {kind} ({shown})" if shown else f"{article} {kind}"
+
+
+def _field(obj: dict[str, Any], key: str, label: str, of: str) -> tuple[Any, str]:
+    """``obj[key]`` and its name for messages (``of``: the key of the object that holds it, if any)."""
+    if key not in obj:
+        raise _Wrong(f"{label}no \"{key}\" key" if not of else f"{label}\"{of}\" has no \"{key}\" key")
+    return obj[key], (f"{label}\"{key}\"" if not of else f"{label}the \"{key}\" of \"{of}\"")
+
+
+def _text(obj: dict[str, Any], key: str, nullable: bool, label: str = "", of: str = "") -> Any:
+    """``obj[key]`` checked to be a string (an id) that UTF-8 can hold, or null when ``nullable``."""
+    value, name = _field(obj, key, label, of)
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise _Wrong(f"{name} is {_shown(value)}, not a string{' or null' if nullable else ''}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _Wrong(f"{name} holds a lone surrogate at character {exc.start}") from None
+    return value
+
+
+def _share(obj: dict[str, Any], key: str, nullable: bool, label: str = "") -> Any:
+    """``obj[key]`` checked to be a number from 0 to 1 (a similarity), or null when ``nullable``."""
+    value, name = _field(obj, key, label, "")
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise _Wrong(f"{name} is {_shown(value)}, not a number from 0 to 1{' or null' if nullable else ''}")
+    return float(value)
+
+
+def _offset(obj: dict[str, Any], key: str, low: int, high: int | None, why: str, label: str, of: str = "") -> int:
+    """``obj[key]`` checked to be a whole number from ``low`` to ``high`` (no bound when None)."""
+    value, name = _field(obj, key, label, of)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low:,} to {high:,}" if high is not None else f"of at least {low:,}"
+        raise _Wrong(f"{name} is {_shown(value)}, not a whole number {bound} ({why})")
+    return value
+
+
+def _checked_passage(k: int, d: Any, length: int) -> PassageMatch:
+    """Passage ``k`` (1-based) of an annotation, checked against a text of ``length`` code points."""
+    label = f"passage {k}: "
+    if not isinstance(d, dict):
+        raise _Wrong(f"passage {k} is {_shown(d)}, not an object")
+    start = _offset(d, "start", 0, length, "a character offset in the text", label)
+    end = _offset(d, "end", start, length, "from the passage's start to the text's length in characters", label)
+    kind = _text(d, "kind", False, label)
+    if kind not in PASSAGE_KINDS:
+        raise _Wrong(f"{label}\"kind\" is {_shown(kind)}, not one of {', '.join(PASSAGE_KINDS)}")
+    similarity = _share(d, "similarity", False, label)
+    m, _ = _field(d, "match", label, "")
+    if not isinstance(m, dict):
+        raise _Wrong(f"{label}\"match\" is {_shown(m)}, not an object (id, start, end)")
+    match_id = _text(m, "id", False, label, "match")
+    match_start = _offset(m, "start", 0, None, "a character offset", label, "match")
+    match_end = _offset(m, "end", match_start, None, "at least the match's start", label, "match")
+    unit = d.get("unit", "passage")
+    if unit not in PASSAGE_UNITS:
+        raise _Wrong(f"{label}\"unit\" is {_shown(unit)}, not one of {', '.join(PASSAGE_UNITS)}")
+    return PassageMatch(start, end, kind, similarity, match_id, match_start, match_end, unit)
 
 
 class AnnotationClusters:
@@ -237,6 +336,10 @@ class AnnotationClusters:
     cluster is in no annotation. The run's JSON report lists the final clusters; :meth:`join` adds them.
     Ids no record of the file has (earlier runs', from an index) become members without text. An id names its
     latest record at that point (a repeated id names the record just before).
+
+    The run orders clusters of one size, and the members of a cluster, by document number, and an earlier
+    run's documents are numbered by the index, which no annotation shows. The run report's clusters are in
+    that order, so the earlier documents :meth:`join` names are ranked by where the report lists them first.
     """
 
     def __init__(self) -> None:
@@ -244,14 +347,23 @@ class AnnotationClusters:
         self._where: dict[str, int] = {}
         self._ids: list[str] = []
         self._external: set[int] = set()
+        self._earlier: dict[str, int] = {}  # id -> node of the earlier run's document of that id
+        self._rank: dict[int, int] = {}  # earlier document's node -> its place in the run report's order
 
     def _node(self, rid: str) -> int:
         node = self._where.get(rid)
         if node is None:  # not a record of this file: an earlier run's document
+            node = self._earlier_node(rid)
+            self._where[rid] = node
+        return node
+
+    def _earlier_node(self, rid: str) -> int:
+        node = self._earlier.get(rid)
+        if node is None:
             node = self._uf.add()
             self._ids.append(rid)
             self._external.add(node)
-            self._where[rid] = node
+            self._earlier[rid] = node
         return node
 
     def add(self, result: Result) -> None:
@@ -270,9 +382,16 @@ class AnnotationClusters:
             self._uf.union(node, t)
         self._where[result.record.id] = node
 
-    def join(self, members: Sequence[str]) -> None:
-        """Put these ids in one cluster (a cluster of the run's JSON report); an id names its latest record."""
-        nodes = [self._node(m) for m in members]
+    def join(self, members: Sequence[str], from_index: int = 0) -> None:
+        """Put these ids in one cluster (a cluster of the run's JSON report, members in its order).
+
+        The first ``from_index`` ids are earlier runs' documents (the report's ``from_index``); any other id
+        names its latest record. Earlier documents are ranked in the order they are first joined.
+        """
+        nodes = [self._earlier_node(m) if k < from_index else self._node(m) for k, m in enumerate(members)]
+        for n in nodes:
+            if n in self._external:
+                self._rank.setdefault(n, len(self._rank))
         for n in nodes[1:]:
             self._uf.union(nodes[0], n)
 
@@ -288,9 +407,12 @@ class AnnotationClusters:
                 position.append(p)
                 p += 1
         groups = self._uf.groups()
-        # Earlier runs' documents come before this file's: order members (and roots) that way.
+        # Earlier runs' documents come before this file's: order members (and roots) that way, the earlier
+        # ones as the run report ranks them (those it does not name after those it does, as first named here).
+        unranked = len(self._rank)
+
         def key(n: int) -> tuple[int, int]:
-            return (0, n) if position[n] < 0 else (1, n)
+            return (0, self._rank.get(n, unranked + n)) if position[n] < 0 else (1, n)
         out = []
         for members in groups.values():
             if all(position[m] < 0 for m in members):

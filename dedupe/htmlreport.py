@@ -236,6 +236,8 @@ class _Page:
             rep = next((s for s in here if s is not None), None)
             first_id = self.cl.id_of(members[0])
             snippet = esc(_snip(rep.text, 140)) if rep is not None else "<em>earlier run</em>"
+            if here[0] is None and rep is not None:  # the text shown is not the first member's: say whose it is
+                snippet = f"<em>{esc(first_id)}: earlier run</em> · {esc(rep.id)}: {snippet}"
             rows.append([
                 (k, f'<a href="#cluster-{k}">{k}</a>'), (first_id, esc(first_id)), (len(members), _n(len(members))),
                 (min(sims) if sims else 0, f"{min(sims):.3f}" if sims else "–"),

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.decoder import scanstring
@@ -26,6 +26,13 @@ _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PARQUET_MAGIC = b"PAR1"
+# Compressions recognised only to say so: (magic bytes, name, how to decompress to stdout).
+_UNSUPPORTED = (
+    (b"BZh", "bz2", "bunzip2 -c FILE"),
+    (b"\xfd7zXZ\x00", "xz", "xz -dc FILE"),
+    (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc FILE"),
+    (b"PK\x03\x04", "zip", "unzip -p FILE"),
+)
 PARQUET_BATCH_ROWS = 1024  # Parquet rows decoded at a time (bounds the memory a Parquet input takes)
 ANNOTATION_KEY = "dedupe"
 
@@ -101,6 +108,10 @@ class ReadStats:
     # Lines counted before each input opened, in order: input k holds the lines numbered
     # starts[k] + 1 to starts[k + 1] (for the last one, to ``lines``).
     starts: list[int] = field(default_factory=list)
+    # Set when an id field other than the default is absent from every one of the first records (see
+    # :func:`read_records`): the field names those records have, in the order first seen.
+    id_field_missing: list[str] | None = None
+    id_field_checked: int = 0  # records the id field was looked for in, when id_field_missing is set
 
 
 def _json_kind(value: Any) -> str:
@@ -173,7 +184,12 @@ class _ZstdFrames(io.RawIOBase):
 
 def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> IO[bytes]:
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = buffered.peek(4)[:4]
+    head = buffered.peek(6)[:6]
+    for magic, kind, command in _UNSUPPORTED:
+        # Read as text, such input fails line by line as invalid UTF-8 or JSON: say what it is instead.
+        if head.startswith(magic):
+            raise InputError(f"{name}: unsupported compression: {kind} (decompress it first, e.g. "
+                             f"{command} | dedupe scan)")
     if head.startswith(_PARQUET_MAGIC):  # a Parquet file is read from its end: only a regular file will do
         if name == "<stdin>":
             raise InputError("<stdin>: this is Parquet, which cannot be read from standard input (a Parquet file "
@@ -194,13 +210,14 @@ def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> IO[byt
 def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], str]:
     """Open ``path`` ('-' is standard input) for binary reading, decompressing gzip and zstd.
 
-    Compression is recognised by its magic bytes, not the file name.
+    Compression is recognised by its magic bytes, not the file name; bz2, xz, lz4 and zip input is
+    refused with a message saying so (rather than read as lines that are not JSON).
 
     Returns:
         (stream, display name).
 
     Raises:
-        InputError: if the file cannot be opened.
+        InputError: if the file cannot be opened, or is compressed in a way that is not read.
     """
     if path == "-":
         import sys
@@ -219,6 +236,9 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
     except OSError as exc:  # the first read fails (EIO, a special file): bad input, not an output error
         handle.close()
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    except InputError:
+        handle.close()
+        raise
 
 
 def _display_name(path: str) -> str:
@@ -319,6 +339,24 @@ def _exact_int(digits: str) -> int | Decimal:
     return int(digits) if len(digits) <= 4000 else Decimal(digits)
 
 
+def _malformed(exc: json.JSONDecodeError) -> str:
+    """The reason of a malformed_json reject: the parser's message, or what the character it stopped at is
+    when that says more (a NUL byte, a byte-order mark or another control character)."""
+    at = exc.doc[exc.pos] if exc.pos < len(exc.doc) else ""
+    if at == "\x00":
+        return f"a raw NUL byte at column {exc.colno} (not allowed in JSON; escape it as \\u0000)"
+    if at == "\ufeff":
+        return f"a byte-order mark (U+FEFF) at column {exc.colno} (not allowed in JSON outside a string)"
+    if at and ord(at) < 0x20:
+        if exc.msg.startswith("Invalid control character"):
+            return (f"a raw control character (U+{ord(at):04X}) at column {exc.colno} inside a string (not allowed "
+                    f"in JSON; escape it as \\u{ord(at):04x})")
+        return f"a raw control character (U+{ord(at):04X}) at column {exc.colno} (not allowed in JSON outside a string)"
+    if exc.msg.endswith(" at"):  # "Unterminated string starting at": the column ends the sentence
+        return f"malformed JSON: {exc.msg} column {exc.colno}"
+    return f"malformed JSON at column {exc.colno}: {exc.msg}"
+
+
 def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str, id_field: str) -> Record | Rejected:
     """Turn one stripped input line into a Record or a Rejected.
 
@@ -334,12 +372,18 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     def reject(code: str, reason: str) -> Rejected:
         return Rejected(line, source, code, reason, raw, number)
 
+    if raw.startswith(_BOM):  # the reader strips one from an input's first line only
+        if line == 1:
+            return reject("malformed_json", "a second byte-order mark (U+FEFF) at the start of line 1: a file "
+                                            "may begin with one only (files concatenated with BOMs?)")
+        return reject("malformed_json", f"a byte-order mark (U+FEFF) at the start of line {line}: only the first "
+                                        "line of a file may carry one (files concatenated with BOMs?)")
     try:
         obj = _parse(raw)
     except UnicodeDecodeError as exc:
         return reject("invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line")
     except json.JSONDecodeError as exc:
-        return reject("malformed_json", f"malformed JSON at column {exc.colno}: {exc.msg}")
+        return reject("malformed_json", _malformed(exc))
     except _TooDeep as exc:
         return reject("malformed_json", str(exc))
     except ValueError as exc:
@@ -375,6 +419,70 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj, number)
 
 
+DEFAULT_ID_FIELD = "id"
+ID_CHECK_RECORDS = 1000  # records a non-default id field is looked for in before a typo is suspected
+_FIELDS_LISTED = 12  # field names a missing-id-field warning lists at most
+
+
+class _IdFieldCheck:
+    """Watches the first records for a non-default id field that none of them has (a typo, most likely).
+
+    Missing ids are normal (the line number is the id), so only a field the user named is looked for,
+    and only until it is first seen: the records after that cost nothing.
+    """
+
+    def __init__(self, id_field: str, stats: ReadStats, warn: Callable[[str], None] | None,
+                 limit: int = ID_CHECK_RECORDS) -> None:
+        self.id_field = id_field
+        self.stats = stats
+        self.warn = warn
+        self.limit = limit
+        self.active = id_field != DEFAULT_ID_FIELD
+        self.records = 0
+        self.seen: dict[str, None] = {}
+
+    def see(self, item: Record | Rejected) -> None:
+        if isinstance(item, Rejected):
+            if item.code == "bad_id":  # the field is there, with a value that is not an id
+                self.active = False
+            return
+        if item.id != str(item.number):  # an id that is not the line number came from the field
+            self.active = False
+            return
+        obj = _parse(item.raw) if item.raw else {}  # a null id, or an id equal to the line number?
+        if self.id_field in obj:
+            self.active = False
+            return
+        for name in obj:
+            self.seen[name] = None
+        self.records += 1
+        if self.records >= self.limit:
+            self.report()
+
+    def report(self) -> None:
+        """Record (and pass to ``warn``) that the field was absent from every record looked at."""
+        if not self.active or not self.records:
+            return
+        self.active = False
+        self.stats.id_field_missing = list(self.seen)
+        self.stats.id_field_checked = self.records
+        if self.warn is not None:
+            self.warn(id_field_warning(self.id_field, self.stats, self.limit))
+
+
+def id_field_warning(id_field: str, stats: ReadStats, limit: int = ID_CHECK_RECORDS) -> str:
+    """The warning for ``stats.id_field_missing`` (see :func:`read_records`), e.g. ``--id-field 'uid' is
+    absent from the first 1,000 records: ids are line numbers (fields seen: id, text, title)``."""
+    fields = stats.id_field_missing or []
+    n = stats.id_field_checked
+    which = (f"the first {n:,} records" if n >= limit else "the only record" if n == 1 else f"all {n:,} records")
+    names = [f if f.isprintable() and ", " not in f and f else repr(f) for f in fields[:_FIELDS_LISTED]]
+    if len(fields) > _FIELDS_LISTED:
+        names.append(f"and {len(fields) - _FIELDS_LISTED:,} more")
+    seen = f"fields seen: {', '.join(names)}" if names else "they have no fields"
+    return f"--id-field {id_field!r} is absent from {which}: ids are line numbers ({seen})"
+
+
 def read_records(
     paths: Iterable[str],
     text_field: str = "text",
@@ -383,6 +491,7 @@ def read_records(
     stdin: IO[bytes] | None = None,
     skip: int = 0,
     parquet_batch_rows: int = PARQUET_BATCH_ROWS,
+    warn: Callable[[str], None] | None = None,
 ) -> Iterator[Record | Rejected]:
     """Read JSONL or Parquet records from files ('-' is standard input), in order.
 
@@ -399,6 +508,12 @@ def read_records(
     line. Rows are decoded ``parquet_batch_rows`` at a time (see :func:`row_json`
     for the record each row becomes).
 
+    An ``id_field`` other than the default ``"id"`` that none of the first
+    :data:`ID_CHECK_RECORDS` records has (or none of all records, when there
+    are fewer) is most likely misspelt: ``stats.id_field_missing`` is then set
+    to the field names those records have, and ``warn`` (when given) is called
+    with :func:`id_field_warning`'s message, as soon as that is known.
+
     Raises:
         InputError: if an input cannot be opened, its compressed stream is corrupt,
             or a Parquet file cannot be read (or pyarrow is missing).
@@ -410,6 +525,16 @@ def read_records(
         ['Record', 'Rejected']
     """
     stats = stats if stats is not None else ReadStats()
+    check = _IdFieldCheck(id_field, stats, warn)
+    for item in _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows):
+        if check.active:
+            check.see(item)
+        yield item
+    check.report()  # fewer records than the check looks at: all of them lacked the field
+
+
+def _read_all(paths: Iterable[str], text_field: str, id_field: str, stats: ReadStats, stdin: IO[bytes] | None,
+              skip: int, parquet_batch_rows: int) -> Iterator[Record | Rejected]:
     for path in paths:
         if is_parquet(path):
             yield from _read_parquet(path, text_field, id_field, stats, skip, parquet_batch_rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections import Counter
@@ -234,21 +235,25 @@ def run_page(report: dict[str, Any], examples: Any, dedup: Deduplicator) -> byte
 
 
 def annotated_report(inputs: list[str], text_field: str = "text", id_field: str = "id",
-                     run_report: dict[str, Any] | None = None, stdin: Any = None) -> tuple[dict[str, Any], Any, Any]:
+                     run_report: dict[str, Any] | None = None, stdin: Any = None,
+                     run_report_name: str = "the run report") -> tuple[dict[str, Any], Any, Any]:
     """The report model of an earlier ``scan`` from its output: (report dict, Examples, Clusters).
 
     Counts, clusters, duplicate similarities, passages and the text filtering would remove are computed from
     the annotations with the same code as during a run. What a scan output does not hold (parameters,
     timings, rejected lines, the similarity of candidate pairs that were not duplicates) comes from
-    ``run_report``, the run's JSON report, when given.
+    ``run_report``, the run's JSON report, when given (``run_report_name`` names it in messages).
 
     Raises:
-        InputError: A line is not a record of a scan output (naming the line).
+        InputError: A line is not a record of a scan output (naming the line), or the parts of the run report
+            the page shows are not what a run writes.
     """
     from .examples import REPEAT_KINDS, AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
     from .htmlreport import Clusters
     from .records import InputError, read_records
 
+    if run_report is not None:  # before the (long) read of the output
+        check_run_report(run_report, run_report_name)
     read = ReadStats()
     stats = RunStats()
     examples = Examples()
@@ -288,8 +293,9 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     except BaseException:
         examples.close()
         raise
-    for cluster in (run_report or {}).get("clusters") or []:  # final clusters: merges no annotation shows
-        found.join([str(m) for m in cluster.get("members", [])])
+    # The final clusters: merges no annotation shows.
+    for members, from_index in _report_clusters(run_report, run_report_name):
+        found.join(members, from_index)
     groups, position = found.groups()
     clusters = clusters_of(groups, found.id_of, lambda n: position[n] < 0)
     given = run_report or {}
@@ -347,6 +353,120 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
                      "first": dict(zip(("id", "start", "end"), e[4]))} for e in top],
         }
     return report, examples, Clusters(groups, lambda n: position[n], found.id_of)
+
+
+def _report_clusters(run_report: dict[str, Any] | None, name: str) -> Iterator[tuple[list[str], int]]:
+    """The run report's clusters as (member ids, how many of them come from the index), in its order.
+
+    Raises:
+        InputError: The report's ``clusters`` are not the list a run writes.
+    """
+    from .examples import _shown
+    from .records import InputError
+
+    clusters = (run_report or {}).get("clusters") or []
+    if not isinstance(clusters, list):
+        raise InputError(f"{name}: \"clusters\" is {_shown(clusters)}, not a list (is it a dedupe JSON report?)")
+    for k, cluster in enumerate(clusters):
+        members = cluster.get("members") if isinstance(cluster, dict) else None
+        from_index = cluster.get("from_index", 0) if isinstance(cluster, dict) else None
+        if (not isinstance(members, list) or not all(isinstance(m, (str, int)) for m in members)
+                or not _is_count(from_index)):
+            raise InputError(f"{name}: cluster {k + 1} is {_shown(cluster)}, not a cluster a run writes (members: "
+                             "a list of ids, from_index: a whole number) (is it a dedupe JSON report?)")
+        yield [str(m) for m in members], from_index
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_COUNT_KEYS = ("input", "kept", "duplicates", "rejected", "blank_lines_skipped", "clusters",
+               "clusters_merged_after_output", "lsh_candidates", "repeated_ids", "truncated_for_matching",
+               "lines_skipped_by_resume")
+_PARAMETER_KINDS = {"unit": "string", "ngram": "count", "num_perm": "count", "bands": "count", "rows": "count",
+                    "threshold": "number", "seed": "integer", "verify": "string"}
+_TIMING_KINDS = {"seconds": "number", "feature_seconds": "number", "match_seconds": "number",
+                 "text_megabytes": "number", "docs_per_second": "number?", "megabytes_per_second": "number?"}
+_TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "count": (_is_count, "a whole number of at least 0"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "number": (_is_number, "a number"),
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "boolean": (lambda v: isinstance(v, bool), "true or false"),
+    "object": (lambda v: isinstance(v, dict), "an object"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+}
+
+
+def check_run_report(report: dict[str, Any], name: str = "the run report") -> None:
+    """Check the parts of a run's JSON report that ``dedupe report`` shows (their types, not their figures).
+
+    Raises:
+        InputError: naming the report (``name``) and the first key whose value a run does not write.
+    """
+    from .examples import REPEAT_KINDS, _shown
+    from .records import InputError
+
+    def get(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
+        """``obj[key]``, checked to be of ``kind`` (a trailing "?": or null/absent)."""
+        optional = kind.endswith("?")
+        value = obj.get(key)
+        if value is None and (optional or key not in obj):
+            return None
+        test, want = _TESTS[kind.rstrip("?")]
+        if not test(value):
+            path = f"{where}.{key}" if where else key
+            raise InputError(f"{name}: \"{path}\" is {_shown(value)}, not {want} (is it a dedupe JSON report?)")
+        return value
+
+    def required(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
+        if key not in obj:
+            raise InputError(f"{name}: no \"{where}.{key}\" (is it a dedupe JSON report?)")
+        return get(obj, key, kind, where)
+
+    counts = get(report, "counts", "object", "") or {}
+    for key in _COUNT_KEYS:
+        get(counts, key, "count?", "counts")
+    for reason in (get(counts, "rejected_by_reason", "object?", "counts") or {}):
+        get(counts["rejected_by_reason"], reason, "count", "counts.rejected_by_reason")
+    for key, kind in (("mode", "string?"), ("completed", "boolean?"), ("error", "string?"),
+                      ("rejects_file", "string?")):
+        get(report, key, kind, "")
+    for k, source in enumerate(get(report, "inputs", "list?", "") or []):
+        if not isinstance(source, str):
+            raise InputError(f"{name}: input {k + 1} is {_shown(source)}, not a string (is it a dedupe JSON report?)")
+    parameters = get(report, "parameters", "object?", "")
+    for key, kind in _PARAMETER_KINDS.items() if parameters else ():
+        required(parameters, key, kind, "parameters")
+    timings = get(report, "timings", "object?", "")
+    for key, kind in _TIMING_KINDS.items() if timings else ():
+        (get if kind.endswith("?") else required)(timings, key, kind, "timings")
+    histogram = get(report, "similarity_histogram", "object?", "") or {}
+    candidates = get(histogram, "candidates", "list?", "similarity_histogram")
+    if candidates is not None and (len(candidates) != BINS or not all(map(_is_count, candidates))):
+        raise InputError(f"{name}: \"similarity_histogram.candidates\" is {_shown(candidates)}, not {BINS} whole "
+                         "numbers (is it a dedupe JSON report?)")
+    passages = get(report, "passages", "object?", "")
+    if passages:
+        get(passages, "passages", "count?", "passages")
+        get(passages, "documents", "count?", "passages")
+        for key in ("found", "chars"):
+            table = required(passages, key, "object", "passages")
+            for kind in REPEAT_KINDS:
+                required(table, kind, "count", f"passages.{key}")
+        for k, top in enumerate(get(passages, "top", "list?", "passages") or [], 1):
+            where = f"passages.top.{k}"
+            if not isinstance(top, dict):
+                raise InputError(f"{name}: \"{where}\" is {_shown(top)}, not an object (is it a dedupe JSON report?)")
+            required(top, "text", "string", where)
+            required(top, "occurrences", "count", where)
+            required(top, "documents", "count", where)
+            required(required(top, "first", "object", where), "id", "string", f"{where}.first")
 
 
 def _removed(stats: RunStats, passages: bool) -> dict[str, Any]:

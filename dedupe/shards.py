@@ -357,6 +357,12 @@ class _ParquetShard:
         for row in rows:
             for name in row:
                 names[name] = None
+        for name in names:
+            surrogate = _lone_surrogate(name)
+            if surrogate is not None:  # JSON can spell one (an escape); Arrow names and strings are UTF-8
+                first = next(k for k, row in enumerate(rows) if name in row)
+                raise _BadRow(first, f"field name {name!r} holds a lone surrogate ({surrogate}), which Parquet "
+                                     "column names cannot store")
         if self._schema is not None:
             for name in names:
                 if self._schema.get_field_index(name) < 0:
@@ -393,6 +399,10 @@ class _ParquetShard:
                 target = None
         bad = _first_failure(values, lambda part: _convert(part, target), self._errors)
         value = values[bad]
+        surrogate = _lone_surrogate(value)
+        if surrogate is not None:  # no column type would take it: say so rather than blame the rows before
+            raise _BadRow(bad, f"field {name!r} holds a lone surrogate ({surrogate}), which Parquet strings "
+                               "cannot store")
         if target is not None and self._pa.types.is_null(target):
             problem = (f"field {name!r} holds {_describe(value)}, but it was null in every row of the first row "
                        "group, which made its column a column of nulls")
@@ -419,6 +429,30 @@ def _first_failure(values: list[Any], convert: Callable[[list[Any]], Any], error
         except errors:
             bad = middle
     return bad - 1
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate (as ``\\udXXX``) in a JSON value's strings and object keys, or None.
+
+    A JSON escape such as ``\\ud800`` reads as one; Arrow strings are UTF-8, which cannot hold it.
+    Walked without recursion: the reader lets values nest deeper than Python's recursion limit.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.isascii():
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"\\u{ord(item[exc.start]):04x}"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                stack.extend((child, key))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
 
 
 def _describe(value: Any) -> str:

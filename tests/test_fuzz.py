@@ -27,7 +27,8 @@ from dedupe.verify import jaccard
 
 BOM = b"\xef\xbb\xbf"
 ASCII_WS = b" \t\r\n\x0b\x0c"  # what bytes.strip() removes, spelled out
-MAGICS = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PAR1")  # gzip, zstd, Parquet: sniffed at the start of an input
+# gzip, zstd, Parquet, and the compressions refused (bz2, xz, lz4, zip): sniffed at the start of an input
+MAGICS = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PAR1", b"BZh", b"\xfd7zXZ\x00", b"\x04\x22\x4d\x18", b"PK\x03\x04")
 TRACEBACK_LIKE = re.compile(r"Traceback|File \"|\b[A-Z]\w*(?:Error|Exception)\b|\n")
 
 FUZZ = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -424,6 +424,53 @@ def test_members_from_an_earlier_run_are_named_without_text(tmp_path: Path) -> N
     assert body_of((tmp_path / "l.html").read_text()) == body_of(page)
 
 
+def edited(text: str, *positions: int) -> str:
+    tokens = text.split()
+    for k in positions:
+        tokens[k] = f"edit{k}"
+    return " ".join(tokens)
+
+
+def cluster_rows(page: str) -> list[tuple[str, str, str]]:
+    """(first member, size, representative cell) of each row of the largest clusters table."""
+    table = page[page.index('id="clusters-table"'):page.index("</table>", page.index('id="clusters-table"'))]
+    return re.findall(r'<tr><td[^>]*><a[^>]*>\d+</a></td><td data-sort="([^"]*)">[^<]*</td>'
+                      r'<td data-sort="(\d+)">.*?</td><td[^>]*>[^<]*</td><td[^>]*>[^<]*</td><td[^>]*>(.*?)</td></tr>',
+                      table)
+
+
+def test_report_command_orders_earlier_runs_clusters_as_the_run_did(tmp_path: Path) -> None:
+    """Clusters whose first members come from an earlier run, named by this run's records in another order than
+    the index numbers them: the rebuilt page shows the same clusters, in the same order, with the same first
+    members and representatives as the page of the run."""
+    bases = {f"a{g}": words(g, 120) for g in range(6)}
+    first = [{"id": k, "text": t} for k, t in bases.items()]
+    first.append({"id": "a0-near", "text": edited(bases["a0"], 40)})  # a0's cluster has two earlier members
+    # Copies in reverse order; c0 is nearest to a0-near, so it names a0-near as duplicate_of and a0 as cluster.
+    second = [{"id": f"c{g}", "text": edited(bases[f"a{g}"], 80)} for g in range(5, 0, -1)]
+    second.append({"id": "c0", "text": edited(bases["a0"], 40, 80)})
+    index = tmp_path / "idx"
+    assert dedupe("scan", str(write_jsonl(tmp_path / "first.jsonl", first)), "--index", str(index)).returncode == 0
+    res = dedupe("scan", str(write_jsonl(tmp_path / "second.jsonl", second)), "--index", str(index),
+                 "--report", str(tmp_path / "run.json"), "--report", str(tmp_path / "run.html"))
+    assert res.returncode == 0, res.stderr
+    out = [orjson.loads(line) for line in res.stdout.splitlines()]
+    assert out[-1]["dedupe"]["cluster"] == "a0" and out[-1]["dedupe"]["duplicate_of"] == "a0-near"
+    (tmp_path / "out.jsonl").write_bytes(res.stdout)
+    again = dedupe("report", str(tmp_path / "out.jsonl"), "--run-report", str(tmp_path / "run.json"),
+                   "-o", str(tmp_path / "page.html"))
+    assert again.returncode == 0, again.stderr
+    run_page = (tmp_path / "run.html").read_text()
+    page = (tmp_path / "page.html").read_text()
+    rows = cluster_rows(run_page)
+    assert [(first_id, size) for first_id, size, _ in rows] == [("a0", "3")] + [(f"a{g}", "2") for g in range(1, 6)]
+    # the representative's text is a later member's: the table says whose, and that the first is an earlier run's
+    assert all(f"{first_id}: earlier run</em>" in cell for first_id, _, cell in rows)
+    assert "c0: " in rows[0][2]
+    assert cluster_rows(page) == rows
+    assert body_of(page) == body_of(run_page)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 11), min_size=3, max_size=9), min_size=2, max_size=25),
        st.sampled_from([0.3, 0.5, 0.7]))

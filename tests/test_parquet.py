@@ -284,3 +284,33 @@ def test_without_pyarrow_a_parquet_input_says_how_to_get_it(cli, tmp_path, monke
     result = cli(["scan", path])
     assert result.exit_code == 3 and "pip install 'dedupe[parquet]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- Parquet output of what Arrow cannot hold
+
+
+@pytest.mark.parametrize("rows, line, problem", [
+    ([{"id": 1, "title": "a\ud800b"}], 1, "field 'title' holds a lone surrogate (\\ud800), which Parquet strings "
+                                          "cannot store"),
+    ([{"id": 1, "title": "ok"}, {"id": 2, "title": "a\ud800b"}], 2,
+     "field 'title' holds a lone surrogate (\\ud800), which Parquet strings cannot store"),
+    ([{"id": 1, "meta": {"tags": ["x", "\udc80"]}}], 1,
+     "field 'meta' holds a lone surrogate (\\udc80), which Parquet strings cannot store"),
+    ([{"id": 1, "meta": {"k\udbff": 1}}], 1,
+     "field 'meta' holds a lone surrogate (\\udbff), which Parquet strings cannot store"),
+    ([{"id": 1, "ti\ud800tle": "x"}], 1,
+     "field name 'ti\\ud800tle' holds a lone surrogate (\\ud800), which Parquet column names cannot store"),
+])
+def test_a_lone_surrogate_in_a_parquet_shard_is_named_as_such(tmp_path, rows, line, problem):
+    from dedupe.shards import ShardError, ShardWriter
+
+    writer = ShardWriter(str(tmp_path / "out"), "parquet")
+    writer.open(0, "in.jsonl")
+    with pytest.raises(ShardError) as caught:
+        for k, row in enumerate(rows, 1):
+            # the escaped form, as a JSONL line spells a lone surrogate
+            writer.write(json.dumps(row, ensure_ascii=True).encode() + b"\n", k)
+        writer.close()
+    assert str(caught.value) == (f"cannot write {tmp_path / 'out' / '00000-in.parquet'}: in.jsonl:{line}: "
+                                 f"{problem}; write this output with --format jsonl")
+    writer.close()

@@ -370,3 +370,162 @@ def test_record_mentioning_dedupe_as_a_value_keeps_its_bytes():
     out = annotated(parse_line(raw, 1, "s", 1, "text", "id"), {"k": 1})
     assert json.loads(out) == {"id": 1, "text": "x", "tool": "dedupe", "dedupe": {"k": 1}}
     assert out.startswith(raw[:-1])
+
+
+# --------------------------------------------------------------------------- inputs that are not JSONL text
+
+
+def _zip(data: bytes) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("in.jsonl", data)
+    return buffer.getvalue()
+
+
+def _lz4_frame(data: bytes) -> bytes:
+    # A frame header (magic, flags, block size, header checksum) and one uncompressed block: the magic is
+    # what matters here, and no lz4 package is needed to write it.
+    import struct
+
+    return b"\x04\x22\x4d\x18" + b"\x60\x40\x82" + struct.pack("<I", len(data) | 1 << 31) + data + b"\0\0\0\0"
+
+
+@pytest.mark.parametrize("compress, kind, command", [
+    (lambda d: __import__("bz2").compress(d), "bz2", "bunzip2 -c FILE"),
+    (lambda d: __import__("lzma").compress(d), "xz", "xz -dc FILE"),
+    (_lz4_frame, "lz4", "lz4 -dc FILE"),
+    (_zip, "zip", "unzip -p FILE"),
+])
+def test_unsupported_compression_is_named_instead_of_read_as_lines(tmp_path, compress, kind, command):
+    data = compress(_sample_lines())
+    path = write(tmp_path, data, "in.jsonl")
+    expected = (f"{path}: unsupported compression: {kind} (decompress it first, e.g. {command} | dedupe scan)")
+    with pytest.raises(InputError) as caught:
+        list(read_records([str(path)]))
+    assert str(caught.value) == expected
+    with pytest.raises(InputError, match=f"^<stdin>: unsupported compression: {kind} "):
+        list(read_records(["-"], stdin=io.BytesIO(data)))
+
+
+def test_a_text_that_begins_like_a_magic_number_is_still_read_as_lines(tmp_path):
+    items, _ = read_all(write(tmp_path, b'{"id": "BZh", "text": "PK"}\nBZh91AY\n'))
+    assert isinstance(items[0], Record) and isinstance(items[1], Rejected)
+    assert items[1].code == "malformed_json"
+
+
+@pytest.mark.parametrize("line, column", [
+    (b'{"id": 1, "text": "a\x00b"}', 21),  # inside a string
+    (b'{"id": 1,\x00"text": "ab"}', 10),  # where a key should be
+    (b'{"id": 1, "text": "ab"}\x00', 24),  # after the object
+    (b'{"id": 1, "text": "ab" \x00}', 24),  # where a comma should be
+    (b"\x00", 1),
+])
+def test_a_nul_byte_is_rejected_naming_its_column(tmp_path, line, column):
+    (item,), _ = read_all(write(tmp_path, line + b"\n"))
+    assert isinstance(item, Rejected) and item.code == "malformed_json"
+    assert item.reason == f"a raw NUL byte at column {column} (not allowed in JSON; escape it as \\u0000)"
+    assert json.loads(item.to_json())["raw"] == line.decode()  # the reject line is valid JSON, the NUL escaped
+
+
+def test_a_control_character_in_a_string_is_named_with_its_escape():
+    item = parse_line(b'{"id": 1, "text": "a\tb"}', 1, "s", 1, "text", "id")
+    assert item.reason == ("a raw control character (U+0009) at column 21 inside a string (not allowed in JSON; "
+                           "escape it as \\u0009)")
+    outside = parse_line(b'{"id": 1,\x01"text": "ab"}', 1, "s", 1, "text", "id")
+    assert outside.reason == "a raw control character (U+0001) at column 10 (not allowed in JSON outside a string)"
+
+
+def test_an_unterminated_string_message_ends_with_its_column():
+    item = parse_line(b'{"id": 1, "text": "ab}', 1, "s", 1, "text", "id")
+    assert item.reason == "malformed JSON: Unterminated string starting at column 19"
+
+
+def test_a_bom_after_the_first_line_is_rejected_as_concatenated_files(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    data = bom + GOOD + b"\n" + bom + b'{"id": "b", "text": "x"}\n' + b'{"id": "c", "text": "y"' + bom + b"}\n"
+    items, _ = read_all(write(tmp_path, data))
+    assert isinstance(items[0], Record) and items[0].raw == GOOD  # the first line's BOM is dropped silently
+    second, third = items[1:]
+    assert (second.code, second.line) == ("malformed_json", 2)
+    assert second.reason == ("a byte-order mark (U+FEFF) at the start of line 2: only the first line of a file may "
+                             "carry one (files concatenated with BOMs?)")
+    assert json.loads(second.to_json())["raw"] == '\ufeff{"id": "b", "text": "x"}'
+    assert third.code == "malformed_json"
+    assert third.reason == "a byte-order mark (U+FEFF) at column 24 (not allowed in JSON outside a string)"
+
+
+def test_each_input_may_begin_with_a_bom(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    first = write(tmp_path, bom + GOOD + b"\n", "a.jsonl")
+    second = write(tmp_path, bom + b'{"id": "b", "text": "x"}\n', "b.jsonl")
+    items = list(read_records([str(first), str(second)]))
+    assert [(type(i), i.line) for i in items] == [(Record, 1), (Record, 1)]
+    twice = write(tmp_path, bom + bom + GOOD + b"\n", "c.jsonl")
+    (item,), _ = read_all(twice)
+    assert item.code == "malformed_json" and "second byte-order mark" in item.reason
+
+
+# --------------------------------------------------------------------------- a misspelt --id-field
+
+
+def _rows(n: int, **extra: object) -> bytes:
+    return b"".join(json.dumps({"id": f"r{k}", "text": f"text {k}", **extra}).encode() + b"\n" for k in range(n))
+
+
+def test_an_id_field_absent_from_the_first_thousand_records_is_reported_once_as_soon_as_known():
+    warnings: list[str] = []
+    stats = ReadStats()
+    seen_when_warned: list[int] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        seen_when_warned.append(stats.lines)
+
+    items = list(read_records(["-"], id_field="uid", stats=stats, stdin=io.BytesIO(_rows(1500, title="t")),
+                              warn=warn))
+    assert [i.id for i in items[:3]] == ["1", "2", "3"]  # line numbers, as documented
+    assert warnings == ["--id-field 'uid' is absent from the first 1,000 records: ids are line numbers "
+                        "(fields seen: id, text, title)"]
+    assert seen_when_warned == [1000]  # not at the end of the stream
+    assert stats.id_field_missing == ["id", "text", "title"] and stats.id_field_checked == 1000
+
+
+def test_an_id_field_absent_from_every_record_of_a_short_stream_is_reported_at_its_end():
+    warnings: list[str] = []
+    stats = ReadStats()
+    list(read_records(["-"], id_field="uid", stats=stats, stdin=io.BytesIO(_rows(3) + b"{broken\n"),
+                      warn=warnings.append))
+    assert warnings == ["--id-field 'uid' is absent from all 3 records: ids are line numbers "
+                        "(fields seen: id, text)"]
+    assert stats.id_field_missing == ["id", "text"]
+
+
+@pytest.mark.parametrize("data, id_field", [
+    (_rows(5), "id"),  # the default id field: missing ids are normal
+    (b'{"text": "a"}\n' * 5, "id"),
+    (_rows(5)[:-1] + b'\n{"uid": "z", "text": "b"}\n', "uid"),  # present in one record
+    (b'{"uid": null, "text": "a"}\n' * 5, "uid"),  # present, null: the line number is documented
+    (b'{"uid": 1, "text": "a"}\n{"uid": 2, "text": "b"}\n', "uid"),  # ids equal to the line numbers
+    (b'{"uid": 1.5, "text": "a"}\n', "uid"),  # present with a bad value: rejected, not missing
+    (b"", "uid"),
+])
+def test_an_id_field_that_is_there_or_the_default_gives_no_warning(data, id_field):
+    warnings: list[str] = []
+    stats = ReadStats()
+    list(read_records(["-"], id_field=id_field, stats=stats, stdin=io.BytesIO(data), warn=warnings.append))
+    assert warnings == [] and stats.id_field_missing is None
+
+
+def test_a_missing_id_field_warning_lists_few_field_names_and_escapes_odd_ones():
+    row = {"a, b": 1} | {f"f{k}": k for k in range(14)} | {"text": "x"}
+    stats = ReadStats()
+    list(read_records(["-"], id_field="uid", stats=stats, stdin=io.BytesIO(json.dumps(row).encode())))
+    from dedupe.records import id_field_warning
+
+    message = id_field_warning("uid", stats)
+    assert message.startswith("--id-field 'uid' is absent from the only record: ids are line numbers (fields seen: "
+                              "'a, b', f0, f1,")
+    assert message.endswith("f10, and 4 more)")
+    assert len(stats.id_field_missing) == 16
