@@ -247,7 +247,7 @@ def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_fie
     missing = [i for i in dict.fromkeys(ids) if i not in first]
     if missing:
         which = " and ".join(repr(i) for i in missing)
-        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} ({records:,} records read; "
+        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} ({records:,} record{'s' * (records != 1)} read; "
                          f"ids come from the field {id_field!r}, or the line number when it is absent)")
     notes = [f"id {rid!r} occurs {len(lines)} times in {name} (lines {', '.join(map(str, lines))}); "
              f"using the first (line {lines[0]})" for rid, lines in repeats.items()]
@@ -498,7 +498,8 @@ def render(e: Explanation) -> str:
     width = max(map(len, names))
     for d, name in zip(e.documents, names):
         cut = f" (first {d.characters_used:,} matched, --max-chars)" if d.characters_used < d.characters else ""
-        lines.append(f"  {d.label}  {name:<{width}} {d.characters:,} characters{cut}, {d.shingles:,} shingles")
+        lines.append(f"  {d.label}  {name:<{width}} {d.characters:,} character{'s' * (d.characters != 1)}{cut}, "
+                     f"{d.shingles:,} shingle{'s' * (d.shingles != 1)}")
 
     lines += ["", f"Shingles: {e.shared:,} shared, {e.only_a:,} only in A, {e.only_b:,} only in B"]
     for title, examples in (("shared", e.shared_examples), ("only A", e.only_a_examples),

@@ -89,7 +89,7 @@ def progress(
             last = now
             rate = stats.records / max(stats.seconds, 1e-9)
             stream.write(
-                f"\r{stats.inputs:,} records, {stats.duplicates:,} duplicates, {rate:,.0f} docs/s   "
+                f"\r{_n(stats.inputs, 'record')}, {_n(stats.duplicates, 'duplicate')}, {rate:,.0f} docs/s   "
             )
             stream.flush()
     stream.write("\r" + " " * 60 + "\r")
@@ -187,10 +187,10 @@ def summary(report: dict[str, Any]) -> str:
     ix = report.get("index")
     if ix is not None:
         if "url" in ix:
-            notes.append(f"shared index {ix['url']}: {ix['documents_after']:,} documents "
+            notes.append(f"shared index {ix['url']}: {_n(ix['documents_after'], 'document')} "
                          f"({ix['documents_added']:,} added by this run)")
         else:
-            notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {ix['documents_after']:,} documents")
+            notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {_n(ix['documents_after'], 'document')}")
     for note in notes:
         line += f"\n{note}"
     p = report.get("passages")
