@@ -338,7 +338,9 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
-            signal.signal(sig, old)
+            # After a stop by signal the process is on its way out with its checkpoint and report written: a
+            # further Ctrl-C must not turn that exit into a KeyboardInterrupt (or a death by SIGINT).
+            signal.signal(sig, signal.SIG_IGN if self.signum is not None else old)
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.signum is not None:
