@@ -228,7 +228,8 @@ def test_the_interrupt_message_with_output_dir_does_not_say_append_with_redirect
     lines = corpus.path.read_bytes().splitlines(keepends=True)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "dedupe", "scan", "-", "--index", str(tmp_path / "idx"),
-                             "--output", str(out)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             "--output", str(out), "--checkpoint-every", "1"],  # each batch flushed to the shard
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     proc.stdin.write(b"".join(lines[:600]))
     proc.stdin.flush()
