@@ -99,8 +99,8 @@ def same_shards(a: Path, b: Path) -> bool:
 
 def per_document(paths: list[Path], report: dict) -> dict[str, float]:
     from dedupe.config import DedupeConfig
-    from dedupe.pipeline import compute_features
-    from dedupe.records import Record, read_records
+    from dedupe.core.matcher import compute_features
+    from dedupe.io.records import Record, read_records
 
     config = DedupeConfig()
     bands = config.bands_rows[0]

@@ -70,7 +70,7 @@ SCRIPT = str(Path(__file__).resolve())
 def records(path: str, start: int, stop: int, suffix: str = ""):
     """Records start..stop-1 (0-based, blank lines skipped) of a tiled corpus file."""
     import orjson
-    from dedupe.records import Record
+    from dedupe.io.records import Record
 
     with gzip.open(path, "rb") as fh:
         k = 0
@@ -149,9 +149,9 @@ def hardlink_copy(src: str, dst: str) -> None:
 def child_build(a: argparse.Namespace) -> dict:
     from array import array
 
-    import dedupe.store as store
-    from dedupe.pipeline import Deduplicator
-    from dedupe.store import Checkpointer, IndexStore
+    import dedupe.index.store as store
+    from dedupe.core.matcher import Deduplicator
+    from dedupe.index.store import Checkpointer, IndexStore
 
     n, delta, runs, work = a.docs, a.delta, a.runs, a.work
     out: dict = {"docs": n, "delta": delta}
@@ -246,11 +246,11 @@ def child_build(a: argparse.Namespace) -> dict:
 
 def child_load(a: argparse.Namespace) -> dict:
     start_process = time.perf_counter()
-    import dedupe.pipeline as pipeline
-    import dedupe.store as store
-    from dedupe.clusters import UnionFind
-    from dedupe.pipeline import Deduplicator
-    from dedupe.store import Checkpointer
+    import dedupe.core.matcher as pipeline
+    import dedupe.index.store as store
+    from dedupe.core.clusters import UnionFind
+    from dedupe.core.matcher import Deduplicator
+    from dedupe.index.store import Checkpointer
 
     imported = time.perf_counter() - start_process
     dedup = Deduplicator()
@@ -284,8 +284,8 @@ def child_load(a: argparse.Namespace) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def child_decide(a: argparse.Namespace) -> dict:
-    from dedupe.pipeline import Deduplicator, compute_features
-    from dedupe.store import Checkpointer
+    from dedupe.core.matcher import Deduplicator, compute_features
+    from dedupe.index.store import Checkpointer
 
     config = Deduplicator().config
     sets = {}

@@ -1,4 +1,4 @@
-"""Passage matching (`dedupe.passages`) on the real corpora: speed, the measurements behind the defaults, samples.
+"""Passage matching (`dedupe.passages.matcher`) on the real corpora: speed, the measurements behind the defaults, samples.
 
     .venv/bin/python benchmarks/passages.py [--speed] [--sweep] [--sample] [--corpus reuters bbc]
                                             [--runs 3] [--truth-sample 3000] [--seed 1]
@@ -97,7 +97,7 @@ from _common import CORPORA, load_corpus, today  # noqa: E402
 from _runner import header_lines, run_measured, spread  # noqa: E402
 
 from dedupe.config import PassageConfig  # noqa: E402
-from dedupe.passages import DocPassages, PassageMatch, PassageMatcher, numbers_agree, passage_features  # noqa: E402
+from dedupe.passages.matcher import DocPassages, PassageMatch, PassageMatcher, numbers_agree, passage_features  # noqa: E402
 
 BATCH = 256
 TRUTH_VERSION = "passages-truth-v1"

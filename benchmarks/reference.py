@@ -1,6 +1,6 @@
 """The textbook datasketch pipeline that the benchmarks compare dedupe against.
 
-Shingles are the word n-gram STRINGS of ``dedupe.normalize(text)`` (a text of
+Shingles are the word n-gram STRINGS of ``dedupe.features.normalize(text)`` (a text of
 fewer than n words is one shingle of all its words, as in dedupe). The
 streaming loop queries datasketch's ``MinHashLSH``, accepts a candidate when
 the MinHash estimate clears the threshold (no exact verification), joins

@@ -15,7 +15,7 @@ The page's size is broken down into plots (SVG data: URLs), largest clusters, pa
 
 4. In process (a subprocess of its own, so that matplotlib is not yet imported), from the annotated output of
    the last scan: the parts of the page's cost, timed one by one: keeping the display copies
-   (`Examples.add` for every record), importing matplotlib (`dedupe.plots`), and `htmlreport.render`.
+   (`Examples.add` for every record), importing matplotlib (`dedupe.report.plots`), and `htmlreport.render`.
 """
 
 from __future__ import annotations
@@ -61,17 +61,17 @@ def parts(page: str) -> dict[str, int]:
 
 BREAKDOWN = """
 import sys, time, json
-from dedupe.examples import AnnotationClusters, Examples, result_of
-from dedupe.records import read_records
-from dedupe.report import annotated_report
+from dedupe.report.copies import AnnotationClusters, Examples, result_of
+from dedupe.io.records import read_records
+from dedupe.report.build import annotated_report
 results = [result_of(r) for r in read_records([sys.argv[1]], "text", "id")]
 given = json.load(open(sys.argv[2]))
 t = time.perf_counter(); ex = Examples()
 for r in results: ex.add(r)
 copies = time.perf_counter() - t; ex.close()
 report, examples, clusters = annotated_report([sys.argv[1]], run_report=given)
-t = time.perf_counter(); import dedupe.plots; imported = time.perf_counter() - t
-from dedupe.htmlreport import render
+t = time.perf_counter(); import dedupe.report.plots; imported = time.perf_counter() - t
+from dedupe.report.html import render
 t = time.perf_counter(); page = render(report, examples, clusters); rendered = time.perf_counter() - t
 print(json.dumps({"records": len(results), "copies": copies, "import": imported, "render": rendered}))
 """
@@ -125,7 +125,7 @@ def main() -> None:
         print("| part of the page's cost (in process, median) | seconds |")
         print("|---|---|")
         print(f"| display copies of {n:,} records (Examples.add) | {copies:.2f} ({copies / n * 1e6:.1f} µs per record) |")
-        print(f"| import matplotlib (dedupe.plots) | {statistics.median(p['import'] for p in parts_timed):.2f} |")
+        print(f"| import matplotlib (dedupe.report.plots) | {statistics.median(p['import'] for p in parts_timed):.2f} |")
         print(f"| render the page (plots, diffs, HTML) | {statistics.median(p['render'] for p in parts_timed):.2f} |")
         print()
         print("| part of the page | bytes |")

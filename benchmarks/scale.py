@@ -20,7 +20,7 @@ with id "<original id>~k":
   tile k, the next attempt is tried, and after 4 collisions at one length the length
   grows by one (there are only 26 one-letter tokens, so a few short words get longer
   tokens). A document for which this would not normalize to exactly the renamed word
-  sequence (checked with `dedupe.normalize` on tile 1) gets the renamed words joined by
+  sequence (checked with `dedupe.features.normalize` on tile 1) gets the renamed words joined by
   single spaces instead; the manifest counts them.
 
   So dedupe sees in tile k exactly the normalized word sequences of tile 0 under a

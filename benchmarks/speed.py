@@ -8,7 +8,7 @@ Every contender is a fresh subprocess that reads gzip JSONL and writes annotated
   a. dedupe-w1   `python -m dedupe scan FILE --workers 1 --report R`
   b. dedupe-w2   `python -m dedupe scan FILE --workers 2 --report R`
   c. reference   `python benchmarks/speed.py --run reference FILE`: the textbook datasketch pipeline.
-                 Lines parsed with orjson; text normalized with `dedupe.normalize` (the same
+                 Lines parsed with orjson; text normalized with `dedupe.features.normalize` (the same
                  normalization as dedupe); shingles are the STRINGS of word 5-grams of
                  normalized.split(" ") (a text of fewer than 5 words is one shingle of all
                  its words; an empty normalized text has no shingles); encoded to UTF-8 bytes;

@@ -1,6 +1,6 @@
 """dedupe: streaming near-duplicate detection and clustering for JSONL corpora."""
 
-from .clusters import UnionFind
+from .core.clusters import UnionFind
 from .config import (
     ConfigError,
     DedupeConfig,
@@ -11,16 +11,16 @@ from .config import (
     ShingleConfig,
     VerifyConfig,
 )
-from .lsh import BandIndex, DatasketchIndex, band_keys
-from .minhash import MinHasher, estimate_jaccard
-from .normalize import normalize
-from .passages import PassageMatch, PassageMatcher, remove_spans
-from .pipeline import Deduplicator, Match, Result, deduplicate
-from .records import InputError, Record, Rejected, read_records
-from .redis_index import RedisIndex, SharedIndexError
-from .shingles import shingle_hashes, text_shingles
-from .store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, IndexStoreError
-from .verify import containment, jaccard
+from .core.lsh import BandIndex, DatasketchIndex, band_keys
+from .features.minhash import MinHasher, estimate_jaccard
+from .features.normalize import normalize
+from .passages.matcher import PassageMatch, PassageMatcher, remove_spans
+from .core.matcher import Deduplicator, Match, Result, deduplicate
+from .io.records import InputError, Record, Rejected, read_records
+from .index.redis import RedisIndex, SharedIndexError
+from .features.shingles import shingle_hashes, text_shingles
+from .index.store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, IndexStoreError
+from .core.similarity import containment, jaccard
 
 __all__ = [
     "Checkpointer",

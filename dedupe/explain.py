@@ -1,8 +1,8 @@
 """Explain one matching decision: why document B is (or is not) a near-duplicate of document A.
 
 Every number comes from the code ``scan`` runs: the shingle sets and signatures from
-:func:`dedupe.pipeline.compute_features` (so the same normalization and ``--max-chars`` cut), and the
-verdict from a :class:`dedupe.pipeline.Deduplicator` fed A then B, exactly as in a scan where A comes
+:func:`dedupe.core.matcher.compute_features` (so the same normalization and ``--max-chars`` cut), and the
+verdict from a :class:`dedupe.core.matcher.Deduplicator` fed A then B, exactly as in a scan where A comes
 first. The explanation adds what the pipeline does not keep: which shingles are shared (re-derived as
 text from the normalized words or characters, and hashed the same way), the MinHash estimate and its
 spread, which LSH bands collide, the S-curve probability, and with passages on, B's repeated spans
@@ -23,13 +23,13 @@ from typing import IO, Any
 import numpy as np
 
 from .config import ConfigError, DedupeConfig, PassageConfig, ShingleConfig
-from .minhash import estimate_jaccard
-from .normalize import normalize
-from .passages import PassageMatcher, passage_features
-from .pipeline import Deduplicator, compute_features
-from .records import InputError, ReadStats, Record, Rejected, _display_name, read_records
-from .shingles import unit_hashes, window_hashes
-from .verify import jaccard
+from .features.minhash import estimate_jaccard
+from .features.normalize import normalize
+from .passages.matcher import PassageMatcher, passage_features
+from .core.matcher import Deduplicator, compute_features
+from .io.records import InputError, ReadStats, Record, Rejected, display_name, read_records
+from .features.shingles import unit_hashes, window_hashes
+from .core.similarity import jaccard
 
 # Shingles shown as text in the human output and the JSON, per group.
 SHARED_EXAMPLES = 5
@@ -112,7 +112,7 @@ class Explanation:
     estimate with ``verify.mode == "estimate"``. When A or B has no shingles, the Jaccard, the estimate and
     ``similarity`` are all 0: scan never compares such a document, and its signature (the empty-set filler)
     says nothing. ``candidate`` and ``duplicate`` are the decisions of a
-    :class:`~dedupe.pipeline.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
+    :class:`~dedupe.core.matcher.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
     """
 
     documents: tuple[DocumentFacts, DocumentFacts]
@@ -189,7 +189,7 @@ def read_text_file(path: str, stdin: IO[bytes] | None = None) -> Document:
         'Café au lait'
         >>> os.remove(f.name)
     """
-    name = "<stdin>" if path == "-" else _display_name(path)
+    name = "<stdin>" if path == "-" else display_name(path)
     try:
         if path == "-":
             data = (stdin if stdin is not None else sys.stdin.buffer).read()
@@ -228,7 +228,7 @@ def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_fie
         ([('7', 'two', '<stdin>:2'), ('x', 'one', '<stdin>:1')], [])
     """
     if path != "-" and os.path.isdir(path):
-        raise InputError(f"cannot read {_display_name(path)}: it is a directory (give the JSONL file)")
+        raise InputError(f"cannot read {display_name(path)}: it is a directory (give the JSONL file)")
     wanted = set(ids)
     first: dict[str, Record] = {}
     repeats: dict[str, list[int]] = {}
@@ -261,7 +261,7 @@ def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_fie
 def _windows(normalized: str, shingle: ShingleConfig) -> tuple[np.ndarray, int]:
     """Hash of the shingle starting at each unit of ``normalized`` text (text order), and its length in units.
 
-    The same functions as :func:`dedupe.shingles.shingle_hashes`: a text shorter than n units is one
+    The same functions as :func:`dedupe.features.shingles.shingle_hashes`: a text shorter than n units is one
     shingle of all of them.
     """
     units = unit_hashes(normalized, shingle.unit)

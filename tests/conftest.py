@@ -228,10 +228,10 @@ def run_dedupe():
 
 @pytest.fixture
 def cli():
-    """Invoke ``dedupe.cli.app`` in-process through typer's CliRunner."""
+    """Invoke ``dedupe.cli.app.app`` in-process through typer's CliRunner."""
     from typer.testing import CliRunner
 
-    from dedupe.cli import app
+    from dedupe.cli.app import app
 
     runner = CliRunner()
 
@@ -345,7 +345,7 @@ def redis_server(tmp_path_factory):
 @pytest.fixture
 def redis_url(redis_server: str, request):
     """``redis_server``'s URL with a prefix of this test's own; every key of that prefix is deleted afterwards."""
-    from dedupe.redis_index import RedisIndex
+    from dedupe.index.redis import RedisIndex
 
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:40]
     url = f"{redis_server}?prefix=t-{name}-{uuid.uuid4().hex[:8]}"

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dedupe import DedupeConfig, MinHasher, band_keys, text_shingles
-from dedupe.pipeline import Match
+from dedupe.core.matcher import Match
 
 
 def reference_matches(texts: Sequence[str], ids: Sequence[str], config: DedupeConfig | None = None) -> list[Match]:

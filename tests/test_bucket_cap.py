@@ -28,7 +28,7 @@ from dedupe import (
     ShingleConfig,
     VerifyConfig,
 )
-from dedupe.store import IndexStore
+from dedupe.index.store import IndexStore
 from reference import reference_matches
 
 # --------------------------------------------------------------------------- BandIndex
@@ -57,7 +57,7 @@ def test_a_capped_query_gives_the_smallest_positions_of_each_key():
 def test_the_cap_holds_across_runs_then_recent_entries(cap):
     index = BandIndex(bands=2, cap=cap)
     inserted = []
-    with mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", 4):  # runs stay apart
+    with mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", 4):  # runs stay apart
         for position in range(12):
             row = [5, 1000 + position % 3]
             index.insert(position, row)
@@ -95,7 +95,7 @@ def test_band_index_with_a_cap_matches_brute_force(data, cap, bands):
     rows = data.draw(st.lists(st.lists(st.integers(0, keyspace), min_size=bands, max_size=bands, unique=True),
                               min_size=1, max_size=40))
     flushes = data.draw(st.sets(st.integers(0, 39)))
-    with mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", data.draw(st.sampled_from([4, 16, 1 << 23]))):
+    with mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", data.draw(st.sampled_from([4, 16, 1 << 23]))):
         index = BandIndex(bands=bands, cap=cap)
         inserted: list[tuple[int, list[int]]] = []
         for position, row in enumerate(rows):
@@ -205,7 +205,7 @@ def test_the_deduplicator_decides_as_the_reference(case, batch_size, flush_at, m
     texts, config = case
     ids = [f"r{k}" for k in range(len(texts))]
     # Small flush and merge sizes: candidates come from several runs and the dict at once.
-    with mock.patch("dedupe.lsh._FLUSH_ENTRIES", flush_at), mock.patch("dedupe.lsh._MAX_RUN_ENTRIES", max_run):
+    with mock.patch("dedupe.core.lsh._FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", max_run):
         _, matches = _run(texts, ids, config, batch_size)
     assert matches == reference_matches(texts, ids, config)
 
@@ -216,7 +216,7 @@ def test_a_restored_index_decides_as_the_reference(case, data):
     texts, config = case
     ids = [f"r{k}" for k in range(len(texts))]
     cut = data.draw(st.integers(0, len(texts)))
-    with mock.patch("dedupe.lsh._FLUSH_ENTRIES", data.draw(st.integers(1, 20))):
+    with mock.patch("dedupe.core.lsh._FLUSH_ENTRIES", data.draw(st.integers(1, 20))):
         first, head = _run(texts[:cut], ids[:cut], config, data.draw(st.integers(1, 5)))
         second = Deduplicator(config)
         second.restore([first.export(0, all_links=True)])

@@ -1,4 +1,4 @@
-"""dedupe.cli end to end: in-process through typer's CliRunner and in real subprocesses."""
+"""dedupe.cli.app end to end: in-process through typer's CliRunner and in real subprocesses."""
 
 from __future__ import annotations
 

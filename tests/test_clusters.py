@@ -1,4 +1,4 @@
-"""dedupe.clusters: union-find whose root is always the smallest member."""
+"""dedupe.core.clusters: union-find whose root is always the smallest member."""
 
 from __future__ import annotations
 

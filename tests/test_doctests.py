@@ -10,7 +10,7 @@ import pytest
 
 import dedupe
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(dedupe.__path__, "dedupe.") if m.name != "dedupe.__main__")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(dedupe.__path__, "dedupe.") if m.name != "dedupe.__main__")
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from dedupe import (DedupeConfig, Deduplicator, InputError, Record, Rejected, ShingleConfig, normalize, read_records,
                     text_shingles)
-from dedupe.records import ReadStats
-from dedupe.verify import jaccard
+from dedupe.io.records import ReadStats
+from dedupe.core.similarity import jaccard
 
 BOM = b"\xef\xbb\xbf"
 ASCII_WS = b" \t\r\n\x0b\x0c"  # what bytes.strip() removes, spelled out

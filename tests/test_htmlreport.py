@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.config import DedupeConfig, PassageConfig
-from dedupe.examples import AnnotationClusters, Examples, result_of
-from dedupe.htmlreport import word_diff
-from dedupe.pipeline import Deduplicator
-from dedupe.records import Record, read_records
+from dedupe.report.copies import AnnotationClusters, Examples, result_of
+from dedupe.report.html import word_diff
+from dedupe.core.matcher import Deduplicator
+from dedupe.io.records import Record, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "seeds.jsonl"
@@ -319,7 +319,7 @@ def test_a_run_stopped_by_a_bad_line_still_writes_its_page(tmp_path: Path) -> No
 
 
 def test_without_matplotlib_an_html_report_says_how_to_get_it(tmp_path: Path) -> None:
-    code = ("import sys; sys.modules['matplotlib'] = None; from dedupe.cli import main; "
+    code = ("import sys; sys.modules['matplotlib'] = None; from dedupe.cli.app import main; "
             f"sys.argv = ['dedupe', 'scan', {str(SEEDS)!r}, '--report', {str(tmp_path / 'r.html')!r}]; main()")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert res.returncode == 2 and b"pip install 'dedupe[report]'" in res.stderr and not res.stdout

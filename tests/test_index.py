@@ -16,9 +16,9 @@ import pytest
 
 from conftest import generate_corpus
 from dedupe.config import DedupeConfig, LSHConfig
-from dedupe.pipeline import Deduplicator
-from dedupe.records import Record, read_records
-from dedupe.store import MANIFEST, Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, read_segment
+from dedupe.core.matcher import Deduplicator
+from dedupe.io.records import Record, read_records
+from dedupe.index.store import MANIFEST, Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, read_segment
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import generate_corpus
-from dedupe.pipeline import Deduplicator
-from dedupe.store import (
+from dedupe.core.matcher import Deduplicator
+from dedupe.index.store import (
     LOCK,
     MANIFEST,
     Checkpointer,

@@ -1,4 +1,4 @@
-"""dedupe.lsh: banded candidate lookup over signatures."""
+"""dedupe.core.lsh: banded candidate lookup over signatures."""
 
 from __future__ import annotations
 

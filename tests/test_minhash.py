@@ -1,4 +1,4 @@
-"""dedupe.minhash: signatures equal datasketch's affine32 MinHash, batch equals single."""
+"""dedupe.features.minhash: signatures equal datasketch's affine32 MinHash, batch equals single."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dedupe import MinHashConfig, MinHasher, estimate_jaccard
-from dedupe.minhash import _BLOCK
+from dedupe.features.minhash import _BLOCK
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
 

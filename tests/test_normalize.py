@@ -1,4 +1,4 @@
-"""dedupe.normalize: NFKC, case folding, punctuation stripping, whitespace collapsing."""
+"""dedupe.features.normalize: NFKC, case folding, punctuation stripping, whitespace collapsing."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_combining_marks_stay_inside_their_words():
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_prepared_text_splits_into_exactly_the_normalized_words(text):
-    from dedupe.normalize import prepare
+    from dedupe.features.normalize import prepare
 
     words = normalize(text).split(" ") if normalize(text) else []
     assert prepare(text).split() == words
@@ -112,7 +112,7 @@ def test_prepared_text_splits_into_exactly_the_normalized_words(text):
     st.booleans(),
 )
 def test_prepare_utf8_equals_prepare_encoded(text, casefold, strip_punctuation):
-    from dedupe.normalize import prepare, prepare_utf8
+    from dedupe.features.normalize import prepare, prepare_utf8
 
     config = NormalizeConfig(casefold=casefold, strip_punctuation=strip_punctuation)
     assert prepare_utf8(text, config) == prepare(text, config).encode("utf-8")

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dedupe import InputError, Record, Rejected, read_records
-from dedupe.records import ReadStats, is_parquet, row_json
+from dedupe.io.records import ReadStats, is_parquet, row_json
 
 
 def write_parquet(path: Path, table: pa.Table, **kw) -> Path:
@@ -302,7 +302,7 @@ def test_without_pyarrow_a_parquet_input_says_how_to_get_it(cli, tmp_path, monke
      "field name 'ti\\ud800tle' holds a lone surrogate (\\ud800), which Parquet column names cannot store"),
 ])
 def test_a_lone_surrogate_in_a_parquet_shard_is_named_as_such(tmp_path, rows, line, problem):
-    from dedupe.shards import ShardError, ShardWriter
+    from dedupe.io.shards import ShardError, ShardWriter
 
     writer = ShardWriter(str(tmp_path / "out"), "parquet")
     writer.open(0, "in.jsonl")

@@ -1,4 +1,4 @@
-"""dedupe.passages: segmentation, the seed cases, properties, near and quote matching, the
+"""dedupe.passages.matcher: segmentation, the seed cases, properties, near and quote matching, the
 candidate bound, and ``scan``/``filter --passages`` end to end.
 
 Spans are always checked through the text they slice (``text[start:end]``), never as
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from dedupe import DedupeConfig, Record, deduplicate
 from dedupe.config import PassageConfig
-from dedupe.passages import (
+from dedupe.passages.matcher import (
     _ABBREVIATIONS,
     PassageMatch,
     PassageMatcher,

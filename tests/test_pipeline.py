@@ -1,4 +1,4 @@
-"""dedupe.pipeline: decisions per record, clusters, seeds, exact copies, rejects in place."""
+"""dedupe.core.matcher: decisions per record, clusters, seeds, exact copies, rejects in place."""
 
 from __future__ import annotations
 
@@ -352,7 +352,7 @@ def test_every_record_with_shingles_is_indexed_exact_copies_too():
 
 
 def test_packed_hashes_round_trip():
-    from dedupe.pipeline import PackedHashes
+    from dedupe.core.matcher import PackedHashes
 
     arrays = [np.array([3, 1], dtype=np.uint64), np.empty(0, dtype=np.uint64), np.array([9], dtype=np.uint64)]
     packed = PackedHashes(arrays)

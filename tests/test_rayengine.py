@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
-from dedupe.pipeline import Deduplicator
-from dedupe.rayengine import RayJob, bucket_pairs, decide
-from dedupe.rayengine import run as run_ray
-from dedupe.records import Record
+from dedupe.core.matcher import Deduplicator
+from dedupe.engines.ray import RayJob, bucket_pairs, decide
+from dedupe.engines.ray import run as run_ray
+from dedupe.io.records import Record
 
 from conftest import edit_text, generate_corpus, random_text, vocabulary
 from raycluster import ENV, cluster, wait_for_nodes

@@ -1,4 +1,4 @@
-"""dedupe.records: reading JSONL (plain, gzip, zstd, stdin), rejects, annotated output."""
+"""dedupe.io.records: reading JSONL (plain, gzip, zstd, stdin), rejects, annotated output."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import zstandard
 
 from dedupe import InputError, Record, Rejected, read_records
-from dedupe.records import ReadStats, annotated, open_output, original, parse_line
+from dedupe.io.records import ReadStats, annotated, open_output, original, parse_line
 
 GOOD = b'{"id": "first", "text": "hello world"}'
 
@@ -522,7 +522,7 @@ def test_a_missing_id_field_warning_lists_few_field_names_and_escapes_odd_ones()
     row = {"a, b": 1} | {f"f{k}": k for k in range(14)} | {"text": "x"}
     stats = ReadStats()
     list(read_records(["-"], id_field="uid", stats=stats, stdin=io.BytesIO(json.dumps(row).encode())))
-    from dedupe.records import id_field_warning
+    from dedupe.io.records import id_field_warning
 
     message = id_field_warning("uid", stats)
     assert message.startswith("--id-field 'uid' is absent from the only record: ids are line numbers (fields seen: "

@@ -25,9 +25,9 @@ import pytest
 
 from conftest import generate_corpus, random_text, vocabulary
 from dedupe import jaccard, text_shingles
-from dedupe.pipeline import deduplicate
-from dedupe.records import Record
-from dedupe.redis_index import PASSWORD_ENV, RedisIndex, parse_redis_url
+from dedupe.core.matcher import deduplicate
+from dedupe.io.records import Record
+from dedupe.index.redis import PASSWORD_ENV, RedisIndex, parse_redis_url
 
 # --------------------------------------------------------------------------- helpers
 

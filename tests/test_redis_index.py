@@ -1,4 +1,4 @@
-"""The shared LSH index in Redis (dedupe.redis_index), against a real redis-server.
+"""The shared LSH index in Redis (dedupe.index.redis), against a real redis-server.
 
 The ``redis_server`` fixture (conftest.py) starts one throwaway server for the
 session; ``redis_url`` gives each test its own prefix and clears it afterwards.
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedupe.redis_index import RedisIndex, RedisTarget, SharedIndexError, parse_redis_url
+from dedupe.index.redis import RedisIndex, RedisTarget, SharedIndexError, parse_redis_url
 
 SECRET = "s3cr3t-Pa55word"
 
@@ -217,7 +217,7 @@ def test_redis_py_missing_is_a_clear_error() -> None:
     """Without redis-py, the module still imports (base install); RedisIndex says how to install it."""
     code = (
         "import sys; sys.modules['redis'] = None\n"  # import redis now raises ImportError
-        "import dedupe, dedupe.redis_index as r\n"
+        "import dedupe, dedupe.index.redis as r\n"
         "print(r.parse_redis_url('redis://h').display())\n"
         "try:\n"
         "    r.RedisIndex('redis://127.0.0.1:1/0')\n"

@@ -1,4 +1,4 @@
-"""dedupe.report: stream statistics, the JSON report and the stderr summary line."""
+"""dedupe.report.build: stream statistics, the JSON report and the stderr summary line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import orjson
 
 from dedupe import Deduplicator, Record, Rejected
-from dedupe.records import ReadStats
-from dedupe.report import RunStats, build_report, progress, summary
+from dedupe.io.records import ReadStats
+from dedupe.report.build import RunStats, build_report, progress, summary
 
 
 class Clock:

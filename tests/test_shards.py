@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dedupe.records import ReadStats, Record
-from dedupe.shards import InputShards, ShardError, ShardWriter, annotation_type, shard_name
+from dedupe.io.records import ReadStats, Record
+from dedupe.io.shards import InputShards, ShardError, ShardWriter, annotation_type, shard_name
 
 
 def _split(corpus, tmp_path: Path, gz: bool = True) -> tuple[Path, Path]:

@@ -1,4 +1,4 @@
-"""dedupe.shingles: word and character n-grams as sorted unique uint64 hashes."""
+"""dedupe.features.shingles: word and character n-grams as sorted unique uint64 hashes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe import NormalizeConfig, ShingleConfig, jaccard, shingle_hashes, text_shingles
-from dedupe.shingles import fmix64
+from dedupe.features.shingles import fmix64
 
 WORD1 = ShingleConfig(unit="word", ngram=1)
 WORD2 = ShingleConfig(unit="word", ngram=2)
@@ -161,8 +161,8 @@ def test_char_shingle_count_equals_distinct_char_ngram_count(text, n):
     st.integers(min_value=1, max_value=6),
 )
 def test_batch_shingling_equals_shingling_each_text(texts, unit, n):
-    from dedupe.normalize import normalize, prepare
-    from dedupe.shingles import shingle_batch
+    from dedupe.features.normalize import normalize, prepare
+    from dedupe.features.shingles import shingle_batch
 
     config = ShingleConfig(unit=unit, ngram=n)
     expected = [shingle_hashes(normalize(t), config) for t in texts]

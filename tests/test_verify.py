@@ -1,4 +1,4 @@
-"""dedupe.verify: exact Jaccard and containment of sorted unique hash arrays."""
+"""dedupe.core.similarity: exact Jaccard and containment of sorted unique hash arrays."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_elements_past_the_end_of_the_other_set_do_not_match():
 
 
 def test_array_store_returns_what_was_put_across_chunks():
-    from dedupe.verify import ArrayStore
+    from dedupe.core.similarity import ArrayStore
 
     store = ArrayStore(np.uint64)
     rng = np.random.default_rng(1)
@@ -96,7 +96,7 @@ def test_array_store_returns_what_was_put_across_chunks():
 def test_export_then_extend_round_trips_with_gaps_and_chunk_boundaries(monkeypatch):
     import random
 
-    import dedupe.verify as verify
+    import dedupe.core.similarity as verify
 
     monkeypatch.setattr(verify, "_CHUNK_BITS", 4)  # 16 values per chunk: many boundaries, and oversized arrays
     rng = random.Random(5)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from datasketch import LeanMinHash, MinHash
 
-from .config import MinHashConfig
+from ..config import MinHashConfig
 
 _U32 = np.uint32
 _MAX32 = np.uint32(0xFFFFFFFF)

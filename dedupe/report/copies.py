@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from .clusters import UnionFind
-from .passages import PassageMatch
-from .pipeline import Match, Result
-from .records import ANNOTATION_KEY, Record, Rejected, _json_kind, _parse
+from ..core.clusters import UnionFind
+from ..passages.matcher import PassageMatch
+from ..core.matcher import Match, Result
+from ..io.records import ANNOTATION_KEY, Record, Rejected, json_kind, parse_json
 
 REPEAT_KINDS = ("exact", "near", "boilerplate", "quote")
 
@@ -72,8 +72,8 @@ class Examples:
         rejected_samples: How many rejected lines to keep (source, line, code, reason).
 
     Example:
-        >>> from dedupe.pipeline import deduplicate
-        >>> from dedupe.records import Record
+        >>> from dedupe.core.matcher import deduplicate
+        >>> from dedupe.io.records import Record
         >>> ex = Examples()
         >>> text = "Pakistan stands with Azerbaijan in its quest to resolve the issue"
         >>> _ = list(ex.watch(deduplicate([Record("a", text), Record("b", text + "!")])))
@@ -231,14 +231,14 @@ def result_of(record: Record) -> Result:
     if not record.has_annotation:
         raise AnnotationError(f"{where}: no \"dedupe\" key: give a 'dedupe scan' output (filter writes none)")
     try:
-        note = _parse(record.raw).get(ANNOTATION_KEY)
+        note = parse_json(record.raw).get(ANNOTATION_KEY)
         if not isinstance(note, dict):
-            raise _Wrong(f"it is {_shown(note)}, not an object")
+            raise _Wrong(f"it is {shown_copy(note)}, not an object")
         match = Match(_text(note, "cluster", False), _text(note, "duplicate_of", True),
                       _share(note, "similarity", True))
         passages = note.get("passages")
         if passages is not None and not isinstance(passages, list):
-            raise _Wrong(f"\"passages\" is {_shown(passages)}, not a list or null")
+            raise _Wrong(f"\"passages\" is {shown_copy(passages)}, not a list or null")
         found = None if passages is None else [_checked_passage(k, d, len(record.text))
                                                for k, d in enumerate(passages, 1)]
     except _Wrong as wrong:
@@ -248,11 +248,11 @@ def result_of(record: Record) -> Result:
     return Result(record, match, found)
 
 
-def _shown(value: Any) -> str:
+def shown_copy(value: Any) -> str:
     """A JSON value for a message: its kind and, shortened, itself (one line, ASCII)."""
     if value is None:
         return "null"
-    kind = _json_kind(value)
+    kind = json_kind(value)
     article = "an" if kind[0] in "aeiou" else "a"
     try:
         shown = json.dumps(value, ensure_ascii=True, default=str)
@@ -276,7 +276,7 @@ def _text(obj: dict[str, Any], key: str, nullable: bool, label: str = "", of: st
     if value is None and nullable:
         return None
     if not isinstance(value, str):
-        raise _Wrong(f"{name} is {_shown(value)}, not a string{' or null' if nullable else ''}")
+        raise _Wrong(f"{name} is {shown_copy(value)}, not a string{' or null' if nullable else ''}")
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -291,7 +291,7 @@ def _share(obj: dict[str, Any], key: str, nullable: bool, label: str = "") -> An
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise _Wrong(f"{name} is {_shown(value)}, not a number from 0 to 1{' or null' if nullable else ''}")
+        raise _Wrong(f"{name} is {shown_copy(value)}, not a number from 0 to 1{' or null' if nullable else ''}")
     return float(value)
 
 
@@ -300,7 +300,7 @@ def _offset(obj: dict[str, Any], key: str, low: int, high: int | None, why: str,
     value, name = _field(obj, key, label, of)
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         bound = f"from {low:,} to {high:,}" if high is not None else f"of at least {low:,}"
-        raise _Wrong(f"{name} is {_shown(value)}, not a whole number {bound} ({why})")
+        raise _Wrong(f"{name} is {shown_copy(value)}, not a whole number {bound} ({why})")
     return value
 
 
@@ -308,22 +308,22 @@ def _checked_passage(k: int, d: Any, length: int) -> PassageMatch:
     """Passage ``k`` (1-based) of an annotation, checked against a text of ``length`` code points."""
     label = f"passage {k}: "
     if not isinstance(d, dict):
-        raise _Wrong(f"passage {k} is {_shown(d)}, not an object")
+        raise _Wrong(f"passage {k} is {shown_copy(d)}, not an object")
     start = _offset(d, "start", 0, length, "a character offset in the text", label)
     end = _offset(d, "end", start, length, "from the passage's start to the text's length in characters", label)
     kind = _text(d, "kind", False, label)
     if kind not in PASSAGE_KINDS:
-        raise _Wrong(f"{label}\"kind\" is {_shown(kind)}, not one of {', '.join(PASSAGE_KINDS)}")
+        raise _Wrong(f"{label}\"kind\" is {shown_copy(kind)}, not one of {', '.join(PASSAGE_KINDS)}")
     similarity = _share(d, "similarity", False, label)
     m, _ = _field(d, "match", label, "")
     if not isinstance(m, dict):
-        raise _Wrong(f"{label}\"match\" is {_shown(m)}, not an object (id, start, end)")
+        raise _Wrong(f"{label}\"match\" is {shown_copy(m)}, not an object (id, start, end)")
     match_id = _text(m, "id", False, label, "match")
     match_start = _offset(m, "start", 0, None, "a character offset", label, "match")
     match_end = _offset(m, "end", match_start, None, "at least the match's start", label, "match")
     unit = d.get("unit", "passage")
     if unit not in PASSAGE_UNITS:
-        raise _Wrong(f"{label}\"unit\" is {_shown(unit)}, not one of {', '.join(PASSAGE_UNITS)}")
+        raise _Wrong(f"{label}\"unit\" is {shown_copy(unit)}, not one of {', '.join(PASSAGE_UNITS)}")
     return PassageMatch(start, end, kind, similarity, match_id, match_start, match_end, unit)
 
 
@@ -396,7 +396,7 @@ class AnnotationClusters:
             self._uf.union(nodes[0], n)
 
     def groups(self) -> tuple[list[tuple[int, list[int]]], list[int]]:
-        """Like :meth:`~dedupe.pipeline.Deduplicator.cluster_groups`, with the earlier runs' documents first:
+        """Like :meth:`~dedupe.core.matcher.Deduplicator.cluster_groups`, with the earlier runs' documents first:
         returns (groups of node numbers, node number -> position in this file or -1)."""
         position = []
         p = 0

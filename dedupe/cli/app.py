@@ -22,19 +22,19 @@ from typing import Annotated, Any, Optional
 import orjson
 import typer
 
-from .config import (DEFAULT_BUCKET_CAP, ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig,
+from ..config import (DEFAULT_BUCKET_CAP, ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig,
                      ShingleConfig, VerifyConfig)
-from .pipeline import Deduplicator
-from .passages import remove_spans
-from .records import InputError, ReadStats, Rejected, annotated, original, read_records, with_text
-from .examples import Examples
-from .htmlreport import render
-from .report import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
-from .rayengine import RayJobError
-from .redis_index import RedisIndex, SharedIndexError
-from .outfiles import WholeFile, check_paths, open_stream
-from .shards import InputShards, ShardWriter, check_output, shard_name, source_name
-from .store import Checkpointer, IndexStoreError
+from ..core.matcher import Deduplicator
+from ..passages.matcher import remove_spans
+from ..io.records import InputError, ReadStats, Rejected, annotated, original, read_records, with_text
+from ..report.copies import Examples
+from ..report.html import render
+from ..report.build import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
+from ..engines.ray import RayJobError
+from ..index.redis import RedisIndex, SharedIndexError
+from ..io.outfiles import WholeFile, check_paths, open_stream
+from ..io.shards import InputShards, ShardWriter, check_output, shard_name, source_name
+from ..index.store import Checkpointer, IndexStoreError
 
 
 class ExitCode(enum.IntEnum):
@@ -144,7 +144,7 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .. import __version__
 
         typer.echo(f"dedupe {__version__}")
         raise typer.Exit(ExitCode.OK)
@@ -674,7 +674,7 @@ def _run(opts: _Options) -> None:
 
 def _run_ray(opts: _Options) -> None:
     """``--engine ray``: the same decisions as :func:`_run`, computed by a Ray job; shards, report, summary."""
-    from . import rayengine
+    from ..engines import ray as rayengine
 
     refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
                ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
@@ -931,7 +931,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")] = False,
 ) -> None:
     """Explain why document B is or is not a near-duplicate of document A at these options."""
-    from . import explain as explaining
+    from .. import explain as explaining
 
     with _exit_codes():
         found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,

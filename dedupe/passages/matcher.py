@@ -54,12 +54,12 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .config import MinHashConfig, PassageConfig, ShingleConfig
-from .lsh import BandIndex, band_keys
-from .minhash import MinHasher
-from .shingles import shingle_batch, window_hashes
-from .store import pack_strings, unpack_strings
-from .verify import ArrayStore
+from ..config import MinHashConfig, PassageConfig, ShingleConfig
+from ..core.lsh import BandIndex, band_keys
+from ..features.minhash import MinHasher
+from ..features.shingles import shingle_batch, window_hashes
+from ..index.store import pack_strings, unpack_strings
+from ..core.similarity import ArrayStore
 
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.

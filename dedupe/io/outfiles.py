@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO
 
-from .config import ConfigError
+from ..config import ConfigError
 
 
 class OutputError(OSError):

@@ -21,15 +21,15 @@ import numpy as np
 import xxhash
 
 from .clusters import UnionFind, cluster_entries
-from .config import DedupeConfig
+from ..config import DedupeConfig
 from .lsh import BandIndex, band_keys
-from .minhash import MinHasher, estimate_jaccard
-from .normalize import normalize, prepare_utf8
-from .passages import DocPassages, PassageMatch, PassageMatcher, passage_features
-from .records import Record, Rejected
-from .shingles import shingle_batch
-from .store import pack_strings, unpack_strings
-from .verify import ArrayStore, jaccard
+from ..features.minhash import MinHasher, estimate_jaccard
+from ..features.normalize import normalize, prepare_utf8
+from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
+from ..io.records import Record, Rejected
+from ..features.shingles import shingle_batch
+from ..index.store import pack_strings, unpack_strings
+from .similarity import ArrayStore, jaccard
 
 
 class PackedHashes:
@@ -228,7 +228,7 @@ class Deduplicator:
         return len(self._own_refs)
 
     def share(self, shared: Any) -> None:
-        """Decide against a shared index too (a :class:`~dedupe.redis_index.RedisIndex`), adding this run's
+        """Decide against a shared index too (a :class:`~dedupe.index.redis.RedisIndex`), adding this run's
         documents to it; each batch is decided under the index's lock, so processes see one another's
         batches in some order."""
         self.shared = shared

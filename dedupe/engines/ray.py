@@ -6,11 +6,11 @@ Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents):
    its global number (1-based line counted across all inputs: the order key and the default id) before any
    task parses it.
 2. **Map** (a task per input file): parse, normalize, shingle, MinHash and band keys with the streaming
-   path's own :func:`~dedupe.pipeline.compute_features`. Each task hands on a table of (band key, number) rows
+   path's own :func:`~dedupe.core.matcher.compute_features`. Each task hands on a table of (band key, number) rows
    and a summary (rejects, id hashes); the features themselves are dropped.
 3. **Shuffle** (Ray Data ``groupby`` on a hash partition of the key, then ``map_groups``): within a bucket
    (records sharing a band key), each record is paired with the ``bucket_cap`` earliest members before it,
-   never with all of them: the rule the streaming index applies (see :class:`~dedupe.lsh.BandIndex`).
+   never with all of them: the rule the streaming index applies (see :class:`~dedupe.core.lsh.BandIndex`).
 4. **Verify**: a task per input gathers the records of it that are in a candidate pair (it reads the input
    again and computes their features: a few percent of the records, so nothing of the corpus's size waits in
    the object store), then a task per input of the later record verifies its pairs as the streaming path
@@ -39,14 +39,14 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .clusters import cluster_entries
-from .config import ConfigError, DedupeConfig
-from .minhash import estimate_jaccard
-from .pipeline import Match, Result, compute_features
-from .records import InputError, ReadStats, _display_name, Record, Rejected, annotated, is_parquet, open_input, original, read_records
-from .report import RunStats
-from .store import pack_strings, unpack_strings
-from .verify import jaccard
+from ..core.clusters import cluster_entries
+from ..config import ConfigError, DedupeConfig
+from ..features.minhash import estimate_jaccard
+from ..core.matcher import Match, Result, compute_features
+from ..io.records import InputError, ReadStats, display_name, Record, Rejected, annotated, is_parquet, open_input, original, read_records
+from ..report.build import RunStats
+from ..index.store import pack_strings, unpack_strings
+from ..core.similarity import jaccard
 
 # Rows of (band key, number) per shuffle partition, about: each partition is grouped in one task.
 PARTITION_ROWS = 4_000_000
@@ -110,7 +110,7 @@ def _records(path: str, source: str, base: int, text_field: str, id_field: str,
         for item in read_records([path], text_field, id_field, read):
             yield replace(item, source=source)
     except InputError as exc:  # named as the user named the input, not by the absolute path the task opened
-        raise InputError(str(exc).replace(_display_name(path), source, 1)) from exc
+        raise InputError(str(exc).replace(display_name(path), source, 1)) from exc
 
 
 def _features(path: str, source: str, base: int, job: RayJob, read: ReadStats,
@@ -263,7 +263,7 @@ def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict
 def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
                 decisions: dict[int, tuple[str, str | None, float | None]]) -> dict[str, Any]:
     """Write stage for one input: every record with its decision, to its shard; the shard's statistics."""
-    from .shards import ShardWriter, output_schema
+    from ..io.shards import ShardWriter, output_schema
 
     read = ReadStats()
     stats = RunStats()
@@ -296,7 +296,7 @@ def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
 
 
 class RayOutcome:
-    """The decisions of a Ray run in the shape :func:`~dedupe.report.build_report` reads from a Deduplicator."""
+    """The decisions of a Ray run in the shape :func:`~dedupe.report.build.build_report` reads from a Deduplicator."""
 
     passages = None
     base = 0
@@ -327,7 +327,7 @@ class RayOutcome:
         return self.groups
 
     def clusters(self) -> list[dict[str, Any]]:
-        """As :meth:`~dedupe.pipeline.Deduplicator.clusters`."""
+        """As :meth:`~dedupe.core.matcher.Deduplicator.clusters`."""
         return cluster_entries(self.groups, self.ids.__getitem__, lambda m: self.labels.get(m, m))
 
 

@@ -114,7 +114,7 @@ class ReadStats:
     id_field_checked: int = 0  # records the id field was looked for in, when id_field_missing is set
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if value is None:
         return "null"
     return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
@@ -226,7 +226,7 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
             return _decompressing(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", closefd=False), "<stdin>"
         except OSError as exc:  # e.g. EISDIR, EIO on the first read
             raise InputError(f"cannot read <stdin>: {exc.strerror or exc}") from exc
-    name = _display_name(path)
+    name = display_name(path)
     try:
         handle = open(path, "rb")
     except OSError as exc:
@@ -241,7 +241,7 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
         raise
 
 
-def _display_name(path: str) -> str:
+def display_name(path: str) -> str:
     """``path`` as text that encodes: a file name that is not UTF-8 (its bytes arrive as lone
     surrogates) is shown with those bytes as ``\\xNN``, so rejects and reports can be written."""
     if path.isascii():
@@ -254,7 +254,7 @@ def _display_name(path: str) -> str:
         return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _parse(data: bytes) -> Any:
+def parse_json(data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -262,7 +262,7 @@ def _parse(data: bytes) -> Any:
         # beyond a double, which orjson rejects; a text holding a lone
         # surrogate is rejected with a precise reason. Nesting is held to
         # orjson's limit either way.
-        return _parse_exact(data)
+        return parse_exact(data)
 
 
 class _TooDeep(ValueError):
@@ -272,7 +272,7 @@ class _TooDeep(ValueError):
 _MAX_DEPTH = 1024  # orjson's nesting limit; the standard library is held to the same
 
 
-def _parse_exact(data: bytes) -> Any:
+def parse_exact(data: bytes) -> Any:
     # orjson reads integers beyond 64 bits as floats, losing digits; the
     # standard library keeps them exact. Used where that matters: an id that
     # came out as a float, and a line that must be re-serialized.
@@ -379,7 +379,7 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
         return reject("malformed_json", f"a byte-order mark (U+FEFF) at the start of line {line}: only the first "
                                         "line of a file may carry one (files concatenated with BOMs?)")
     try:
-        obj = _parse(raw)
+        obj = parse_json(raw)
     except UnicodeDecodeError as exc:
         return reject("invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line")
     except json.JSONDecodeError as exc:
@@ -389,12 +389,12 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     except ValueError as exc:
         return reject("malformed_json", f"malformed JSON: {exc}")
     if not isinstance(obj, dict):
-        return reject("not_an_object", f"expected a JSON object, got {_json_kind(obj)}")
+        return reject("not_an_object", f"expected a JSON object, got {json_kind(obj)}")
     if text_field not in obj:
         return reject("missing_text", f"no {text_field!r} field (choose the field with --text-field)")
     text = obj[text_field]
     if not isinstance(text, str):
-        return reject("text_not_string", f"field {text_field!r} is {_json_kind(text)}, not a string")
+        return reject("text_not_string", f"field {text_field!r} is {json_kind(text)}, not a string")
     if not text.isascii():  # isascii() is O(1); only non-ASCII text can hold a lone surrogate
         try:
             text.encode("utf-8")
@@ -402,13 +402,13 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
             return reject("invalid_utf8", f"field {text_field!r} holds a lone surrogate at character {exc.start}")
     rid = obj.get(id_field)
     if isinstance(rid, float):  # maybe an integer beyond 64 bits, rounded by orjson
-        rid = _parse_exact(raw).get(id_field)
+        rid = parse_exact(raw).get(id_field)
     if rid is None:
         rid = str(number)
     elif isinstance(rid, Decimal) and rid == rid.to_integral_value() and "." not in str(rid):
         rid = str(rid)
     elif isinstance(rid, bool) or not isinstance(rid, (str, int)):
-        return reject("bad_id", f"field {id_field!r} is {_json_kind(rid)}; ids must be strings or integers")
+        return reject("bad_id", f"field {id_field!r} is {json_kind(rid)}; ids must be strings or integers")
     else:
         rid = str(rid)
         if not rid.isascii():  # an id is written out, so it must encode, like the text
@@ -449,7 +449,7 @@ class _IdFieldCheck:
         if item.id != str(item.number):  # an id that is not the line number came from the field
             self.active = False
             return
-        obj = _parse(item.raw) if item.raw else {}  # a null id, or an id equal to the line number?
+        obj = parse_json(item.raw) if item.raw else {}  # a null id, or an id equal to the line number?
         if self.id_field in obj:
             self.active = False
             return
@@ -596,7 +596,7 @@ def _pyarrow_parquet(name: str) -> Any:
 
 def _read_parquet(path: str, text_field: str, id_field: str, stats: ReadStats, skip: int,
                   batch_rows: int) -> Iterator[Record | Rejected]:
-    name = _display_name(path)
+    name = display_name(path)
     pq = _pyarrow_parquet(name)
     import pyarrow as pa
 
@@ -747,14 +747,14 @@ def parse_row(row: dict[str, Any], line: int, source: str, number: int, text_fie
     if bad is not None:
         return reject("invalid_utf8", bad)
     if not isinstance(text, str):
-        return reject("text_not_string", f"field {text_field!r} is {_json_kind(text)}, not a string")
+        return reject("text_not_string", f"field {text_field!r} is {json_kind(text)}, not a string")
     rid, bad = _row_value(row.get(id_field), id_field)
     if bad is not None:
         return reject("invalid_utf8", bad)
     if rid is None:
         rid = str(number)
     elif isinstance(rid, bool) or not isinstance(rid, (str, int)):
-        return reject("bad_id", f"field {id_field!r} is {_json_kind(rid)}; ids must be strings or integers")
+        return reject("bad_id", f"field {id_field!r} is {json_kind(rid)}; ids must be strings or integers")
     else:
         rid = str(rid)
     return Record(rid, text, line, source, raw, ANNOTATION_KEY in row, number)
@@ -773,7 +773,7 @@ def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
         inner = raw[:-1].rstrip()
         sep = b"" if inner.endswith(b"{") else b","
         return inner + sep + b'"' + ANNOTATION_KEY.encode() + b'":' + value + b"}\n"
-    obj = _parse_exact(raw) if raw else {"id": record.id, "text": record.text}
+    obj = parse_exact(raw) if raw else {"id": record.id, "text": record.text}
     obj[ANNOTATION_KEY] = annotation
     try:
         return orjson.dumps(obj) + b"\n"

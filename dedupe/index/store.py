@@ -59,8 +59,8 @@ import numpy as np
 import orjson
 import xxhash
 
-from .config import LEGACY_INDEX_PARAMETERS
-from .verify import check_offsets
+from ..config import LEGACY_INDEX_PARAMETERS
+from ..core.similarity import check_offsets
 
 FORMAT = "dedupe-index"
 VERSION = 1
@@ -881,7 +881,7 @@ def _read_manifest(path: str) -> dict[str, Any]:
 
 
 class Checkpointer:
-    """Keeps a :class:`~dedupe.pipeline.Deduplicator` and an index directory in step.
+    """Keeps a :class:`~dedupe.core.matcher.Deduplicator` and an index directory in step.
 
     :meth:`open` takes the index's lock and loads the saved documents into the
     detector; :meth:`save` appends what was added since the previous save (a

@@ -19,7 +19,7 @@ from itertools import chain
 import numpy as np
 import xxhash
 
-from .config import NormalizeConfig, ShingleConfig
+from ..config import NormalizeConfig, ShingleConfig
 from .normalize import normalize
 
 _U64 = np.uint64
@@ -129,7 +129,7 @@ def _units_of_batch(normalized: Sequence[str | bytes], unit: str) -> tuple[np.nd
 def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = ShingleConfig()) -> list[np.ndarray]:
     """:func:`shingle_hashes` of many normalized texts at once: the same arrays, 2-4x faster.
 
-    For word shingles the texts may also be :func:`dedupe.normalize.prepare`'d
+    For word shingles the texts may also be :func:`dedupe.features.normalize.prepare`'d
     only (whitespace not collapsed), as str or UTF-8 bytes; character shingles
     need normalized str.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .config import NormalizeConfig
+from ..config import NormalizeConfig
 
 _DEFAULT = NormalizeConfig()
 

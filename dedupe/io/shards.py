@@ -28,8 +28,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .config import ConfigError
-from .records import ReadStats, Record, _display_name, _parse_exact, is_parquet
+from ..config import ConfigError
+from .records import ReadStats, Record, display_name, parse_exact, is_parquet
 
 SHARD_FORMATS = ("jsonl", "parquet")
 ROWS_PER_GROUP = 10_000  # rows of a Parquet row group, at most
@@ -69,7 +69,7 @@ def shard_name(index: int, source: str, fmt: str) -> str:
 
 def source_name(path: str) -> str:
     """The name a shard is named after: the input's display name (as the reader names it)."""
-    return "<stdin>" if path == "-" else _display_name(path)
+    return "<stdin>" if path == "-" else display_name(path)
 
 
 def check_output(output: str | None, fmt: str, resume: bool, inputs: list[str]) -> None:
@@ -262,7 +262,7 @@ def _load(line: bytes) -> Any:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-    return _parse_exact(line)  # integers beyond 64 bits exact, numbers beyond a double, lone surrogates
+    return parse_exact(line)  # integers beyond 64 bits exact, numbers beyond a double, lone surrogates
 
 
 class _ParquetShard:

@@ -1,7 +1,7 @@
 """A shared LSH index in Redis, so that several ``dedupe`` processes dedup against one another.
 
-The in-memory :class:`~dedupe.lsh.BandIndex` maps 64-bit band keys (from
-:func:`~dedupe.lsh.band_keys`) to stream positions of one process. A
+The in-memory :class:`~dedupe.core.lsh.BandIndex` maps 64-bit band keys (from
+:func:`~dedupe.core.lsh.band_keys`) to stream positions of one process. A
 :class:`RedisIndex` keeps the same mapping on one Redis server, with global
 document numbers handed out by the server, plus what a process needs to
 verify and label a candidate found by another process: its id, its cluster
@@ -165,7 +165,7 @@ def parse_redis_url(url: str) -> RedisTarget:
         >>> parse_redis_url("redis://bob:hunter2@localhost/0")
         Traceback (most recent call last):
         ...
-        dedupe.redis_index.SharedIndexError: bad Redis URL: it contains a password ... DEDUPE_REDIS_PASSWORD ...
+        dedupe.index.redis.SharedIndexError: bad Redis URL: it contains a password ... DEDUPE_REDIS_PASSWORD ...
     """
     if not isinstance(url, str):
         raise TypeError(f"a Redis URL must be a str, not {type(url).__name__}")
@@ -448,7 +448,7 @@ class RedisIndex:
             theirs = None
         if not isinstance(theirs, dict):
             raise self._corrupt(f"{self._params_key} is not a JSON object")
-        from .config import LEGACY_INDEX_PARAMETERS  # here: the module itself imports nothing of the package
+        from ..config import LEGACY_INDEX_PARAMETERS  # here: the module itself imports nothing of the package
 
         # A key added after the index was made: it was built with the value that key's absence meant.
         theirs = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in mine} | theirs
@@ -545,7 +545,7 @@ class RedisIndex:
         """Document numbers sharing at least one band key with each row of ``keys``.
 
         Args:
-            keys: uint64 array of shape (n, bands), as from :func:`~dedupe.lsh.band_keys`.
+            keys: uint64 array of shape (n, bands), as from :func:`~dedupe.core.lsh.band_keys`.
             cap: At most this many numbers per band key, the smallest (the
                 earliest documents stored); 0 takes them all.
 

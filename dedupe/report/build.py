@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from .config import ConfigError
-from .passages import remove_spans
-from .pipeline import Deduplicator, Result
-from .records import ReadStats, Rejected
+from ..config import ConfigError
+from ..passages.matcher import remove_spans
+from ..core.matcher import Deduplicator, Result
+from ..io.records import ReadStats, Rejected
 
 BINS = 100  # similarity histograms: bins of width 1/BINS over [0, 1], the last one closed
 
@@ -226,8 +226,8 @@ def need_plots() -> None:
 
 
 def run_page(report: dict[str, Any], examples: Any, dedup: Deduplicator) -> bytes:
-    """The HTML page of a run from its JSON report and the texts :class:`~dedupe.examples.Examples` kept."""
-    from .htmlreport import Clusters, render
+    """The HTML page of a run from its JSON report and the texts :class:`~dedupe.report.copies.Examples` kept."""
+    from .html import Clusters, render
 
     base = dedup.base
     clusters = Clusters(dedup.cluster_groups(), lambda n: n - base if n >= base else -1, dedup.id_of)
@@ -248,9 +248,9 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
         InputError: A line is not a record of a scan output (naming the line), or the parts of the run report
             the page shows are not what a run writes.
     """
-    from .examples import REPEAT_KINDS, AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
-    from .htmlreport import Clusters
-    from .records import InputError, read_records
+    from .copies import REPEAT_KINDS, AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
+    from .html import Clusters
+    from ..io.records import InputError, read_records
 
     if run_report is not None:  # before the (long) read of the output
         check_run_report(run_report, run_report_name)
@@ -361,18 +361,18 @@ def _report_clusters(run_report: dict[str, Any] | None, name: str) -> Iterator[t
     Raises:
         InputError: The report's ``clusters`` are not the list a run writes.
     """
-    from .examples import _shown
-    from .records import InputError
+    from .copies import shown_copy
+    from ..io.records import InputError
 
     clusters = (run_report or {}).get("clusters") or []
     if not isinstance(clusters, list):
-        raise InputError(f"{name}: \"clusters\" is {_shown(clusters)}, not a list (is it a dedupe JSON report?)")
+        raise InputError(f"{name}: \"clusters\" is {shown_copy(clusters)}, not a list (is it a dedupe JSON report?)")
     for k, cluster in enumerate(clusters):
         members = cluster.get("members") if isinstance(cluster, dict) else None
         from_index = cluster.get("from_index", 0) if isinstance(cluster, dict) else None
         if (not isinstance(members, list) or not all(isinstance(m, (str, int)) for m in members)
                 or not _is_count(from_index)):
-            raise InputError(f"{name}: cluster {k + 1} is {_shown(cluster)}, not a cluster a run writes (members: "
+            raise InputError(f"{name}: cluster {k + 1} is {shown_copy(cluster)}, not a cluster a run writes (members: "
                              "a list of ids, from_index: a whole number) (is it a dedupe JSON report?)")
         yield [str(m) for m in members], from_index
 
@@ -409,8 +409,8 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
     Raises:
         InputError: naming the report (``name``) and the first key whose value a run does not write.
     """
-    from .examples import REPEAT_KINDS, _shown
-    from .records import InputError
+    from .copies import REPEAT_KINDS, shown_copy
+    from ..io.records import InputError
 
     def get(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
         """``obj[key]``, checked to be of ``kind`` (a trailing "?": or null/absent)."""
@@ -421,7 +421,7 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         test, want = _TESTS[kind.rstrip("?")]
         if not test(value):
             path = f"{where}.{key}" if where else key
-            raise InputError(f"{name}: \"{path}\" is {_shown(value)}, not {want} (is it a dedupe JSON report?)")
+            raise InputError(f"{name}: \"{path}\" is {shown_copy(value)}, not {want} (is it a dedupe JSON report?)")
         return value
 
     def required(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
@@ -439,7 +439,7 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         get(report, key, kind, "")
     for k, source in enumerate(get(report, "inputs", "list?", "") or []):
         if not isinstance(source, str):
-            raise InputError(f"{name}: input {k + 1} is {_shown(source)}, not a string (is it a dedupe JSON report?)")
+            raise InputError(f"{name}: input {k + 1} is {shown_copy(source)}, not a string (is it a dedupe JSON report?)")
     parameters = get(report, "parameters", "object?", "")
     for key, kind in _PARAMETER_KINDS.items() if parameters else ():
         required(parameters, key, kind, "parameters")
@@ -449,7 +449,7 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
     histogram = get(report, "similarity_histogram", "object?", "") or {}
     candidates = get(histogram, "candidates", "list?", "similarity_histogram")
     if candidates is not None and (len(candidates) != BINS or not all(map(_is_count, candidates))):
-        raise InputError(f"{name}: \"similarity_histogram.candidates\" is {_shown(candidates)}, not {BINS} whole "
+        raise InputError(f"{name}: \"similarity_histogram.candidates\" is {shown_copy(candidates)}, not {BINS} whole "
                          "numbers (is it a dedupe JSON report?)")
     passages = get(report, "passages", "object?", "")
     if passages:
@@ -462,7 +462,7 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         for k, top in enumerate(get(passages, "top", "list?", "passages") or [], 1):
             where = f"passages.top.{k}"
             if not isinstance(top, dict):
-                raise InputError(f"{name}: \"{where}\" is {_shown(top)}, not an object (is it a dedupe JSON report?)")
+                raise InputError(f"{name}: \"{where}\" is {shown_copy(top)}, not an object (is it a dedupe JSON report?)")
             required(top, "text", "string", where)
             required(top, "occurrences", "count", where)
             required(top, "documents", "count", where)

@@ -26,7 +26,7 @@ import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHashLSH
 
-from .shingles import fmix64
+from ..features.shingles import fmix64
 
 _U64 = np.uint64
 # Recent entries are moved from the dict (~100 bytes per entry) into a sorted

@@ -1,11 +1,11 @@
 """The HTML report: one self-contained page from the run's report model.
 
-The numbers come from the JSON report (:func:`dedupe.report.build_report`, or
-:func:`dedupe.report.report_from_annotations` for ``dedupe report``); the texts come from
-:class:`~dedupe.examples.Examples`. Nothing here computes a count of its own.
+The numbers come from the JSON report (:func:`dedupe.report.build.build_report`, or
+:func:`dedupe.report.build.report_from_annotations` for ``dedupe report``); the texts come from
+:class:`~dedupe.report.copies.Examples`. Nothing here computes a count of its own.
 
 The page has no external resource: CSS and one script are inline, plots are SVG ``data:`` images
-(matplotlib, see :mod:`dedupe.plots`), and a Content-Security-Policy forbids every fetch and every
+(matplotlib, see :mod:`dedupe.report.plots`), and a Content-Security-Policy forbids every fetch and every
 script but the page's own (by its hash). Every piece of document text, id and file name goes through
 :func:`html.escape`; the script only sorts and filters tables, which stay readable without it.
 """
@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from . import __version__
-from .examples import REPEAT_KINDS, Examples, Shown
-from .passages import PassageMatch
+from .. import __version__
+from .copies import REPEAT_KINDS, Examples, Shown
+from ..passages.matcher import PassageMatch
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The matching core: LSH band index, similarity, union-find clusters, the matcher."""

@@ -1,0 +1,1 @@
+"""From text to features: normalization, shingles, MinHash signatures."""

@@ -1,0 +1,1 @@
+"""Where documents of earlier runs live: the on-disk index and the Redis index."""

@@ -1,0 +1,1 @@
+"""Reading records (JSONL, gzip, zstd, Parquet) and writing outputs (stdout, side files, shards)."""

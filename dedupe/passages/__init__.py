@@ -1,0 +1,1 @@
+"""Repeated passages: segmentation with spans, the passage matcher, span removal."""
