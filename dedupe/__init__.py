@@ -1,6 +1,5 @@
 """dedupe: streaming near-duplicate detection and clustering for JSONL corpora."""
 
-from .core.clusters import UnionFind
 from .config import (
     ConfigError,
     DedupeConfig,
@@ -11,20 +10,23 @@ from .config import (
     ShingleConfig,
     VerifyConfig,
 )
+from .core.clusters import UnionFind
 from .core.lsh import BandIndex, DatasketchIndex, band_keys
+from .core.matcher import Deduplicator, Match, Result, deduplicate
+from .core.similarity import containment, jaccard
 from .features.minhash import MinHasher, estimate_jaccard
 from .features.normalize import normalize
-from .passages.matcher import PassageMatch, PassageMatcher, remove_spans
-from .core.matcher import Deduplicator, Match, Result, deduplicate
-from .io.records import InputError, Record, Rejected, read_records
-from .index.redis import RedisIndex, SharedIndexError
 from .features.shingles import shingle_hashes, text_shingles
+from .index.redis import RedisIndex, SharedIndexError
 from .index.store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, IndexStoreError
-from .core.similarity import containment, jaccard
+from .io.records import InputError, Record, Rejected, read_records
+from .passages.matcher import PassageMatch, PassageMatcher, remove_spans
 
 __all__ = [
+    "BandIndex",
     "Checkpointer",
     "ConfigError",
+    "DatasketchIndex",
     "DedupeConfig",
     "Deduplicator",
     "IndexCorrupt",
@@ -33,8 +35,6 @@ __all__ = [
     "IndexStoreError",
     "InputError",
     "LSHConfig",
-    "BandIndex",
-    "DatasketchIndex",
     "Match",
     "MinHashConfig",
     "MinHasher",
@@ -46,11 +46,11 @@ __all__ = [
     "RedisIndex",
     "Rejected",
     "Result",
-    "ShingleConfig",
     "SharedIndexError",
+    "ShingleConfig",
     "UnionFind",
-    "band_keys",
     "VerifyConfig",
+    "band_keys",
     "containment",
     "deduplicate",
     "estimate_jaccard",

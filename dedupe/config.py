@@ -16,6 +16,7 @@ from typing import Literal
 
 Unit = Literal["word", "char"]
 VerifyMode = Literal["exact", "estimate"]
+UnicodeForm = Literal["", "NFC", "NFD", "NFKC", "NFKD"]
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,11 @@ def _raise_num_perm(needed: int) -> str:
 # benchmarks/RESULTS.md ("Bucket cap").
 DEFAULT_BUCKET_CAP = 4
 
+# A run saves its --index every this many input records (0: only at the end).
+DEFAULT_CHECKPOINT_EVERY = 100_000
+# Characters of each text used for matching (0: no limit); the record written out is never cut.
+DEFAULT_MAX_CHARS = 1_000_000
+
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.
 LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
@@ -74,7 +80,7 @@ class NormalizeConfig:
             give the same tokens.
     """
 
-    unicode_form: str = "NFKC"
+    unicode_form: UnicodeForm = "NFKC"
     casefold: bool = True
     strip_punctuation: bool = True
 

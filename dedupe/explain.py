@@ -23,13 +23,13 @@ from typing import IO, Any
 import numpy as np
 
 from .config import ConfigError, DedupeConfig, PassageConfig, ShingleConfig
+from .core.matcher import Deduplicator, Result, compute_features
+from .core.similarity import jaccard
 from .features.minhash import estimate_jaccard
 from .features.normalize import normalize
-from .passages.matcher import PassageMatcher, passage_features
-from .core.matcher import Deduplicator, compute_features
-from .io.records import InputError, ReadStats, Record, Rejected, display_name, read_records
 from .features.shingles import unit_hashes, window_hashes
-from .core.similarity import jaccard
+from .io.records import InputError, ReadStats, Record, Rejected, display_name, read_records
+from .passages.matcher import PassageMatcher, passage_features
 
 # Shingles shown as text in the human output and the JSON, per group.
 SHARED_EXAMPLES = 5
@@ -247,7 +247,8 @@ def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_fie
     missing = [i for i in dict.fromkeys(ids) if i not in first]
     if missing:
         which = " and ".join(repr(i) for i in missing)
-        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} ({records:,} record{'s' * (records != 1)} read; "
+        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} "
+                         f"({records:,} record{'s' * (records != 1)} read; "
                          f"ids come from the field {id_field!r}, or the line number when it is absent)")
     notes = [f"id {rid!r} occurs {len(lines)} times in {name} (lines {', '.join(map(str, lines))}); "
              f"using the first (line {lines[0]})" for rid, lines in repeats.items()]
@@ -352,7 +353,9 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
     # The verdict: the detector scan runs, fed A then B (passages do not change it).
     detector = Deduplicator(dataclasses.replace(config, passages=None), max_chars=limit)
     results = list(detector.run([Record(_LABELS[0], a.text), Record(_LABELS[1], b.text)]))
-    match = results[1].match  # type: ignore[union-attr]
+    decided = results[1]
+    assert isinstance(decided, Result)  # records in, so no Rejected out
+    match = decided.match
     duplicate = match.duplicate_of is not None
     candidate = detector.candidates > 0  # A is decided against nothing, so these are B's
 
@@ -391,10 +394,10 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
     else:
         reason = f"candidate but {measure} {_num(similarity, threshold)} < threshold {threshold:.12g}"
 
-    facts = tuple(DocumentFacts(label, d.id, d.source or d.id, len(d.text), len(t), len(h))
-                  for label, d, t, h in zip(_LABELS, docs, texts, (ha, hb)))
+    facts = (DocumentFacts(_LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
+             DocumentFacts(_LABELS[1], b.id, b.source or b.id, len(b.text), len(texts[1]), len(hb)))
     return Explanation(
-        documents=facts,  # type: ignore[arg-type]
+        documents=facts,
         unit=shingle.unit,
         ngram=shingle.ngram,
         shared=len(shared),

@@ -397,3 +397,23 @@ def screenshot_dir(tmp_path_factory) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         return directory
     return tmp_path_factory.mktemp("screenshots")
+
+
+# --------------------------------------------------------------------------- markers of the tests that start a server
+
+# A test that uses one of these fixtures (directly or through another fixture) gets the marker: `make test-fast`
+# deselects them (-m "not redis and not ray and not browser"). tests/test_rayengine.py is marked `ray` as a whole
+# (it imports ray, and some of its tests start a local Ray without the cluster fixture).
+_SERVER_FIXTURES = {
+    "redis_server": "redis",
+    "redis_url": "redis",
+    "start_redis": "redis",
+    "ray_cluster": "ray",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        for marker in sorted({_SERVER_FIXTURES[f] for f in getattr(item, "fixturenames", ()) if f in _SERVER_FIXTURES}):
+            item.add_marker(marker)

@@ -485,13 +485,13 @@ def test_explain_runs_as_a_real_process_without_a_traceback(run_dedupe, tmp_path
     assert bad.returncode == 3 and bad.stderr.startswith(b"dedupe: error: cannot open") and b"Traceback" not in bad.stderr
 
 
-def test_the_readme_example_is_the_real_output(cli, tmp_path, monkeypatch):
-    monkeypatch.chdir(SEED_A.parent.parent)  # the README runs it from the repository
-    readme = Path("README.md").read_text(encoding="utf-8")
-    section = readme.split("## Explain one decision (`dedupe explain`)", 1)[1]
+def test_the_documented_example_is_the_real_output(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(SEED_A.parent.parent)  # docs/report.md runs it from the repository
+    page = Path("docs/report.md").read_text(encoding="utf-8")
+    section = page.split("## Explain one decision (`dedupe explain`)", 1)[1]
     shown = section.split("```text\n", 1)[1].split("```", 1)[0]
     edited = tmp_path / "edited.txt"
-    lines = SEED_A.read_text(encoding="utf-8").split("\n")  # as the README's sed: first match per line
+    lines = SEED_A.read_text(encoding="utf-8").split("\n")  # as the documented sed: first match per line
     edited.write_text("\n".join(line.replace("On Sunday", "On Monday", 1)
                                 .replace("warmest felicitations", "warm congratulations", 1) for line in lines),
                       encoding="utf-8")

@@ -235,7 +235,7 @@ def test_segments_with_inconsistent_arrays_are_reported_as_corrupt(saved_index):
 
 
 def test_the_segment_format_reads_no_pickle():
-    source = (Path(__file__).resolve().parents[1] / "dedupe" / "store.py").read_text()
+    source = (Path(__file__).resolve().parents[1] / "dedupe" / "index" / "store.py").read_text()
     assert "pickle" not in source.replace("no pickle", "")
     assert "allow_pickle" not in source and "np.load" not in source
 

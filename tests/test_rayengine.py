@@ -28,6 +28,8 @@ from dedupe.io.records import Record
 from conftest import edit_text, generate_corpus, random_text, vocabulary
 from raycluster import ENV, cluster, wait_for_nodes
 
+pytestmark = pytest.mark.ray  # imports ray; most tests start a Ray cluster (or a local Ray)
+
 # --------------------------------------------------------------------------- pure stages (no cluster)
 
 

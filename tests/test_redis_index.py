@@ -241,7 +241,7 @@ def test_module_does_not_import_redis_by_itself() -> None:
             "spec.loader.exec_module(module)\n"
             "module.parse_redis_url('redis://h')\n"
             "print('redis' in sys.modules)\n")
-    path = Path(__file__).resolve().parent.parent / "dedupe" / "redis_index.py"
+    path = Path(__file__).resolve().parent.parent / "dedupe" / "index" / "redis.py"
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
                          check=False)
     assert out.returncode == 0, out.stderr

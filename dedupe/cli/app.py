@@ -11,30 +11,27 @@ import contextlib
 import enum
 import glob
 import inspect
-import json
 import os
 import signal
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import orjson
 import typer
 
-from ..config import (DEFAULT_BUCKET_CAP, ConfigError, DedupeConfig, LSHConfig, MinHashConfig, PassageConfig,
-                     ShingleConfig, VerifyConfig)
-from ..core.matcher import Deduplicator
-from ..passages.matcher import remove_spans
-from ..io.records import InputError, ReadStats, Rejected, annotated, original, read_records, with_text
-from ..report.copies import Examples
-from ..report.html import render
-from ..report.build import RunStats, annotated_report, build_report, is_html, need_plots, progress, run_page, summary
+from ..config import (DEFAULT_BUCKET_CAP, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_CHARS, ConfigError, DedupeConfig,
+                      LSHConfig, MinHashConfig, PassageConfig, ShingleConfig, VerifyConfig)
+from ..engines.launch import run
+from ..engines.preflight import check_inputs
 from ..engines.ray import RayJobError
-from ..index.redis import RedisIndex, SharedIndexError
-from ..io.outfiles import WholeFile, check_paths, open_stream
-from ..io.shards import InputShards, ShardWriter, check_output, shard_name, source_name
-from ..index.store import Checkpointer, IndexStoreError
+from ..engines.spec import AccountingError, BadRecord, RunSpec
+from ..index.redis import SharedIndexError
+from ..index.store import IndexStoreError
+from ..io.outfiles import WholeFile, check_paths
+from ..io.records import InputError
+from ..report.build import annotated_report, is_html, need_plots
+from ..report.html import render
 
 
 class ExitCode(enum.IntEnum):
@@ -46,14 +43,6 @@ class ExitCode(enum.IntEnum):
     INDEX_ERROR = 5  # --index: corrupt, built with other parameters, unreachable, or cannot be saved
     INTERRUPTED = 130  # SIGINT (Ctrl-C); SIGTERM gives 143
     BROKEN_PIPE = 141  # the output's reader went away (e.g. `| head`), as for a process killed by SIGPIPE
-
-
-class AccountingError(Exception):
-    """Records read and records accounted for differ (a bug, never expected)."""
-
-
-class BadRecord(Exception):
-    """A rejected line while no --rejects file was given."""
 
 
 EPILOG_SCAN = """\
@@ -309,83 +298,6 @@ def _exit_codes() -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED)
 
 
-class Interrupted(Exception):
-    """A signal arrived while the run waited for input (nothing half-decided)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class _Signals:
-    """SIGINT and SIGTERM end the run at the next batch boundary, so what was written and what the index
-    holds stay the same records. While the run waits for input the signal ends it at once (nothing is
-    half-decided then); a second signal stops without a checkpoint."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.reading = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                if signal.getsignal(sig) is not signal.SIG_IGN:  # keep an inherited "ignore" (nohup, background jobs)
-                    self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread (embedded use): leave signals alone
-                pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            # After a stop by signal the process is on its way out with its checkpoint and report written: a
-            # further Ctrl-C must not turn that exit into a KeyboardInterrupt (or a death by SIGINT).
-            signal.signal(sig, signal.SIG_IGN if self.signum is not None else old)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:
-            raise KeyboardInterrupt
-        self.signum = signum
-        if self.reading:
-            raise Interrupted(signum)
-
-    def stopped(self) -> bool:
-        return self.signum is not None
-
-    def guard(self, items: Iterator[Any]) -> Iterator[Any]:
-        """Pass ``items`` through, marking the time spent waiting for the next one."""
-        while True:
-            self.reading = True
-            try:
-                item = next(items)
-            except StopIteration:
-                return
-            finally:
-                self.reading = False
-            yield item
-
-
-@dataclass
-class _Options:
-    mode: str
-    inputs: list[str]
-    config: DedupeConfig
-    text_field: str
-    id_field: str
-    workers: int
-    report: list[str]
-    rejects: Optional[str]
-    dropped: Optional[str]
-    index: Optional[str]
-    checkpoint_every: int
-    resume: bool
-    max_chars: int
-    output: Optional[str] = None  # --output DIR: one shard per input instead of stdout
-    output_format: str = "jsonl"
-    engine: str = "stream"
-    ray_address: Optional[str] = None
-
-
 def _report_paths(paths: Optional[list[str]]) -> list[str]:
     paths = paths or []
     if len(paths) > 2 or len({is_html(p) for p in paths}) < len(paths):
@@ -412,86 +324,6 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
-def _check_inputs(paths: list[str]) -> None:
-    for path in paths:
-        if path != "-" and not os.path.exists(path):
-            raise InputError(f"cannot open {path}: no such file")
-        if os.path.isdir(path):
-            raise InputError(f"cannot read {path}: it is a directory (give the JSONL files in it)")
-
-
-def _check_output_paths(opts: _Options) -> None:
-    """Every output against every input, every other output and the index, before anything is opened."""
-    for option, value in (("--output", opts.output), ("--index", opts.index)):
-        if value == "":
-            raise ConfigError(f"{option} needs a directory name; got ''")
-    outputs = [("--report", path) for path in opts.report]
-    outputs += [(option, path) for option, path in (("--rejects", opts.rejects), ("--dropped", opts.dropped))
-                if path is not None]
-    if opts.output is not None:
-        outputs += [("--output", os.path.join(opts.output, shard_name(k, source_name(path), opts.output_format)))
-                    for k, path in enumerate(opts.inputs)]
-    local_index = opts.index if opts.index is not None and "://" not in opts.index else None
-    check_paths(opts.inputs, outputs, stdout=opts.output is None, index=local_index)
-
-
-# Options that change a decision or an output byte: a resumed run must give the interrupted run's values.
-_RESUME_OPTIONS = {"text_field": "--text-field", "id_field": "--id-field", "max_chars": "--max-chars",
-                   "output": "--output", "output_format": "--format"}
-
-
-def _resume_options(opts: _Options) -> dict[str, Any]:
-    """What :func:`_resume_point` compares: the decision parameters and the options that shape the output."""
-    return {"parameters": opts.config.parameters(),
-            "passages": opts.config.passages.parameters() if opts.config.passages is not None else None,
-            **{name: getattr(opts, name) for name in _RESUME_OPTIONS},
-            "output": os.path.normpath(opts.output) if opts.output is not None else None}
-
-
-def _option_differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """Each option that differs, as `--name VALUE (interrupted run: VALUE)`."""
-    def flat(options: dict[str, Any]) -> dict[str, Any]:
-        parameters = options.get("parameters") or {}
-        passages = options.get("passages")
-        out = {f"--{k.replace('_', '-')}": v for k, v in parameters.items()
-               if k not in ("scheme", "normalize", "fn_weight", "bands", "rows")}
-        out |= {"--fn-weight": parameters.get("fn_weight"), "--bands": parameters.get("bands"),
-                "--rows": parameters.get("rows"), "normalization": parameters.get("normalize"),
-                "--passages": passages is not None}
-        for key, value in (passages or {}).items():
-            out[f"--passage {key}"] = value
-        out |= {flag: options.get(name) for name, flag in _RESUME_OPTIONS.items()}
-        return out
-
-    a, b = flat(before), flat(now)
-    return [f"{key} {json.dumps(b.get(key))} (interrupted run: {json.dumps(a.get(key))})"
-            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
-
-
-def _resume_point(opts: _Options, index: Optional[Checkpointer], options: dict[str, Any]) -> int:
-    """Input lines to pass over: those a resumed run already wrote and indexed."""
-    last = index.store.last_run if index is not None else None
-    if not opts.resume:
-        if last is not None and not last.get("complete", True):
-            _err(f"note: the last run on this index stopped after input line {last['lines_done']:,}; "
-                 "this run starts from the beginning (use --resume to continue that run instead)")
-        return 0
-    if index is None:
-        raise ConfigError("--resume needs --index PATH (the index records where the run stopped)")
-    if last is None or last.get("complete", True):
-        raise ConfigError(f"nothing to resume: the last run on {opts.index} completed")
-    if last["inputs"] != opts.inputs or last["mode"] != opts.mode:
-        raise ConfigError(
-            f"--resume continues `dedupe {last['mode']} {' '.join(last['inputs'])}`; "
-            f"give the same command and inputs (this one: `dedupe {opts.mode} {' '.join(opts.inputs)}`)")
-    if "options" in last:  # an index saved before options were recorded: only mode and inputs can be checked
-        differences = _option_differences(last["options"], options)
-        if differences:
-            raise ConfigError("--resume must continue with the interrupted run's options, or the output would mix "
-                              "two settings; differing: " + "; ".join(differences))
-    return int(last["lines_done"])
-
-
 def _std_stream(name: str) -> Any:
     try:
         return typer.get_binary_stream(name)  # type: ignore[arg-type]
@@ -501,257 +333,20 @@ def _std_stream(name: str) -> Any:
         raise OSError("standard output is closed (redirect it to a file or a pipe)") from None
 
 
-def _run(opts: _Options) -> None:
-    if opts.workers < 1:
-        raise ConfigError(f"--workers must be at least 1; got {opts.workers}")
-    if opts.checkpoint_every < 0:
-        raise ConfigError(f"--checkpoint-every must be 0 (only at the end) or more; got {opts.checkpoint_every}")
-    if opts.max_chars < 0:
-        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
-    _check_inputs(opts.inputs)
-    check_output(opts.output, opts.output_format, opts.resume, opts.inputs)
-    _check_output_paths(opts)
-    if opts.resume and opts.index is not None and "://" not in opts.index and not os.path.exists(opts.index):
-        raise ConfigError(f"nothing to resume: there is no index at {opts.index} (--resume continues a run that "
-                          "was interrupted on that index)")
-    out: Any = _std_stream("stdout") if opts.output is None else None  # with --output: the shards (below)
-    stdin = _std_stream("stdin") if "-" in opts.inputs else None
-    read = ReadStats()
-    stats = RunStats()
-    dedup = Deduplicator(opts.config, max_chars=opts.max_chars or None)
-    index: Optional[Checkpointer] = None
-    shared: Optional[RedisIndex] = None
-    if opts.index is not None and opts.index.startswith(("redis://", "rediss://")):
-        if opts.resume:
-            raise ConfigError("--resume works with an index directory; a Redis index holds every record written "
-                              "as soon as it is written: run on the input that remains")
-        shared = RedisIndex(opts.index)
-        shared.check_parameters(opts.config.index_parameters())
-        dedup.share(shared)
-    elif opts.index is not None:
-        # Locks the index (one writer at a time): released by index.close() below when the run ends, and,
-        # should it end before that `with`, at interpreter exit.
-        index = Checkpointer.open(opts.index, dedup)
-        for note in index.notes:
-            _err(f"note: {note}")
-    skip = _resume_point(opts, index, _resume_options(opts))
-    if shared is not None and opts.config.passages is not None:
-        _err("note: with a Redis index, --passages matches passages within this process only")
-    progress_mark = {"lines": skip, "output": 0, "since": 0}
-
-    def last_run(complete: bool, stopped_by: Optional[str] = None) -> dict[str, Any]:
-        return {"mode": opts.mode, "inputs": opts.inputs, "complete": complete, "lines_done": progress_mark["lines"],
-                "records_output": progress_mark["output"], "stopped_by": stopped_by,
-                "options": _resume_options(opts)}
-
-    def after_batch() -> None:
-        if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
-            out.flush()  # what the checkpoint holds has been handed on first
-            index.save(last_run(False, "checkpoint"))
-            progress_mark["since"] = 0
-
-    with contextlib.ExitStack() as stack:
-        if index is not None:
-            stack.callback(index.close)  # registered first, so it runs last: after the final save, on every exit
-        # Every output file is created before the first record is read, so a
-        # bad path fails at once rather than after a long run.
-        # Side outputs continue the interrupted run's with --resume; a report is written whole at the end (a
-        # temporary file renamed over the target), so a run that stops leaves no half report.
-        rejects = stack.enter_context(open_stream("--rejects", opts.rejects, opts.resume)) \
-            if opts.rejects is not None else None
-        dropped = stack.enter_context(open_stream("--dropped", opts.dropped, opts.resume)) \
-            if opts.dropped is not None else None
-        report_files = [(stack.enter_context(WholeFile("--report", path)), is_html(path)) for path in opts.report]
-        if opts.output is not None:  # the directory and the first shard now; closed on every way out
-            out = stack.enter_context(InputShards(opts.output, opts.output_format, opts.inputs, read, opts.mode,
-                                                  opts.config.passages is not None, append=opts.resume))
-        examples = stack.enter_context(contextlib.closing(Examples())) if any(h for _, h in report_files) else None
-        signals = stack.enter_context(_Signals())
-        if shared is not None:
-            stack.callback(shared.close)
-        records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
-                               stdin=stdin, skip=skip, warn=lambda message: _err(f"warning: {message}"))
-        items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch,
-                          stop_at_reject=rejects is None)
-
-        finished: list[dict[str, Any]] = []
-
-        def finish(error: Optional[str], stopped_by: Optional[str] = None, show: bool = True,
-                   save: bool = True) -> dict[str, Any]:
-            """Flush, checkpoint (unless the output failed: then it may lack records the index would
-            hold), write the report, print the summary. Once: a later failure leaves the first report."""
-            if finished:
-                return finished[0]
-            if save:
-                out.flush()
-            if index is not None and save:
-                index.save(last_run(error is None, stopped_by), final=error is None)
-            about_index = index.report() if index is not None else None
-            if shared is not None:
-                about_index = {"url": shared.target.display(), "documents_after": len(shared),
-                               "documents_added": dedup.shared_added, "candidates": dedup.shared_candidates}
-            report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error, index=about_index)
-            for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
-                if html:
-                    assert examples is not None
-                    report_file.commit(run_page(report, examples, dedup))
-                else:
-                    report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-            finished.append(report)
-            if show:
-                sys.stderr.write(summary(report) + "\n")
-            return report
-
-        try:
-            watched = stats.watch(items)
-            if examples is not None:
-                watched = examples.watch(watched)
-            for item in progress(watched, stats):
-                if isinstance(item, Rejected):
-                    if rejects is None:
-                        error = f"{item.message()} (use --rejects FILE to record bad lines and go on)"
-                        finish(error)
-                        raise BadRecord(error)
-                    rejects.write(item.to_json())
-                    progress_mark["lines"] = item.number
-                    progress_mark["since"] += 1
-                    continue
-                if opts.output is not None:
-                    out.select(item.record)  # the shard of the record's input
-                _write(opts, out, dropped, item)
-                progress_mark["lines"] = item.record.number
-                progress_mark["since"] += 1
-                progress_mark["output"] += 1 if opts.mode == "scan" or not item.is_duplicate else 0
-            if signals.signum is None:  # a write error surfaces before the run is called complete
-                if opts.output is not None:
-                    out.complete()  # every input's shard written and closed
-                for side in (rejects, dropped):
-                    if side is not None:
-                        side.flush()
-        except Interrupted:
-            pass
-        except InputError as exc:
-            # The input broke (a damaged compressed stream): the records read before the break have been
-            # decided and written, so the checkpoint holds exactly the output, as after a bad line.
-            finish(str(exc))
-            raise
-        except (IndexStoreError, SharedIndexError) as exc:  # a checkpoint failed: the report still says so
-            with contextlib.suppress(Exception):
-                finish(str(exc), show=False, save=False)
-            raise
-        except KeyboardInterrupt:  # a second signal: no checkpoint, but the report says where the run stopped
-            with contextlib.suppress(Exception):
-                finish("interrupted by a second signal (no checkpoint)", show=False, save=False)
-            raise
-        except BrokenPipeError:
-            with contextlib.suppress(Exception):
-                finish("output closed by its reader", show=False, save=False)
-            if index is not None:
-                _err(f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
-                     "documents)")
-            raise
-        except OSError as exc:  # a full disk, a file size limit: the report says the run did not complete
-            with contextlib.suppress(OSError):
-                finish(f"cannot write output: {exc}", show=False, save=False)
-            raise
-        if signals.signum is not None:
-            name = signal.Signals(signals.signum).name
-            finish(f"interrupted by {name}", name)
-            where = f"after input line {progress_mark['lines']:,}"
-            if index is not None:
-                how = (": it appends to the files in --output" if opts.output is not None
-                       else ", appending to the output (>>)")
-                _err(f"interrupted by {name} {where}: the output and the index hold every record up to there. "
-                     f"To continue, run the same command with --resume{how}.")
-            else:
-                _err(f"interrupted by {name} {where}: the output holds every record up to there.")
-            raise typer.Exit(128 + signals.signum)
-        if stats.inputs != read.lines - read.blank_lines - read.skipped_lines:
-            raise AccountingError(f"{read.lines - read.blank_lines - read.skipped_lines} records read, "
-                                 f"{stats.inputs} accounted for")
-        finish(None)
-
-
-def _run_ray(opts: _Options) -> None:
-    """``--engine ray``: the same decisions as :func:`_run`, computed by a Ray job; shards, report, summary."""
-    from ..engines import ray as rayengine
-
-    refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
-               ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
-               (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
-               (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
-               (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
-               (any(map(is_html, opts.report)), "--engine ray writes the JSON report; make the page from the "
-                "output: dedupe report DIR/*.jsonl --run-report REPORT.json -o report.html")]
-    for wrong, message in refused:
-        if wrong:
-            raise ConfigError(message)
-    if opts.max_chars < 0:
-        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
-    _check_inputs(opts.inputs)
-    check_output(opts.output, opts.output_format, False, opts.inputs)
-    _check_output_paths(opts)
-    ShardWriter(str(opts.output), opts.output_format)  # creates DIR: one that cannot be fails before the job
-    rayengine.require_ray()
-    job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
-                           opts.max_chars or None, str(opts.output), opts.output_format, opts.ray_address,
-                           [source_name(p) for p in opts.inputs], stop_at_reject=opts.rejects is None)
-    with contextlib.ExitStack() as stack:
-        # Side files first: a bad path fails before the job starts.
-        rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
-        dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
-        report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
-        try:
-            stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
-        except rayengine.RejectedInput as exc:
-            raise BadRecord(f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
-                            "line before it writes anything, so nothing was written)") from None
-        for side, parts in ((rejects, reject_parts), (dropped, dropped_parts)):
-            if side is not None:
-                for part in parts:
-                    side.write(part)
-                side.flush()
-        report = build_report(stats, outcome, read, opts.mode, opts.rejects)  # type: ignore[arg-type]
-        report["timings"]["engine"] = "ray"
-        report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
-        for report_file in report_files:
-            report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    if stats.inputs != read.lines - read.blank_lines:
-        raise AccountingError(f"{read.lines - read.blank_lines} records read, {stats.inputs} accounted for")
-    sys.stderr.write(summary(report) + "\n")
-
-
-def _write(opts: _Options, out: Any, dropped: Any, item: Any) -> None:
-    if opts.mode == "scan":
-        note = item.match.as_dict()
-        if item.passages is not None:
-            note["passages"] = [m.as_dict() for m in item.passages]
-        out.write(annotated(item.record, note))
-    elif not item.is_duplicate:
-        if item.passages:
-            cleaned = remove_spans(item.record.text, item.passages)
-            if cleaned != item.record.text:
-                out.write(with_text(item.record, opts.text_field, cleaned))
-                return
-        out.write(original(item.record))
-    elif dropped is not None:
-        dropped.write(annotated(item.record, item.match.as_dict()))
-
-
 def _options(
     inputs: Inputs = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
-    threshold: Threshold = 0.8,
-    num_perm: NumPerm = 128,
-    ngram: Ngram = 5,
-    unit: Unit = "word",
-    seed: Seed = 1,
+    threshold: Threshold = LSHConfig.threshold,
+    num_perm: NumPerm = MinHashConfig.num_perm,
+    ngram: Ngram = ShingleConfig.ngram,
+    unit: Unit = ShingleConfig.unit,
+    seed: Seed = MinHashConfig.seed,
     bands: Bands = None,
     rows: Rows = None,
-    fn_weight: FnWeight = 0.95,
+    fn_weight: FnWeight = LSHConfig.fn_weight,
     bucket_cap: BucketCap = DEFAULT_BUCKET_CAP,
-    verify: Verify = "exact",
+    verify: Verify = VerifyConfig.mode,
     workers: Workers = 1,
     output: Output = None,
     output_format: OutputFormat = "jsonl",
@@ -761,17 +356,17 @@ def _options(
     rejects: Rejects = None,
     dropped: Annotated[Optional[str], typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
     passages: Passages = False,
-    passage_unit: PassageUnit = "sentence",
-    passage_min_words: PassageMinWords = 6,
-    passage_threshold: PassageThreshold = 0.35,
-    passage_window: PassageWindow = 8,
-    boilerplate_docs: BoilerplateDocs = 3,
-    passage_max_candidates: PassageMaxCandidates = 32,
-    passage_numbers: PassageNumbers = True,
+    passage_unit: PassageUnit = PassageConfig.unit,
+    passage_min_words: PassageMinWords = PassageConfig.min_words,
+    passage_threshold: PassageThreshold = PassageConfig.threshold,
+    passage_window: PassageWindow = PassageConfig.window,
+    boilerplate_docs: BoilerplateDocs = PassageConfig.boilerplate_docs,
+    passage_max_candidates: PassageMaxCandidates = PassageConfig.max_candidates,
+    passage_numbers: PassageNumbers = PassageConfig.numbers,
     index: Index = None,
-    checkpoint_every: CheckpointEvery = 100_000,
+    checkpoint_every: CheckpointEvery = DEFAULT_CHECKPOINT_EVERY,
     resume: Resume = False,
-    max_chars: MaxChars = 1_000_000,
+    max_chars: MaxChars = DEFAULT_MAX_CHARS,
 ) -> None:
     """The options of ``scan`` and ``filter`` (``--dropped`` is filter's only): one signature for both commands."""
 
@@ -788,16 +383,15 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                                     kw["passage_max_candidates"], kw["passage_numbers"])
             config = _config(kw["threshold"], kw["num_perm"], kw["ngram"], kw["unit"], kw["seed"], kw["bands"],
                              kw["rows"], kw["fn_weight"], kw["verify"], found, kw["bucket_cap"])
-            opts = _Options(mode, _expand(kw["inputs"] or ["-"]), config, kw["text_field"], kw["id_field"],
-                            kw["workers"], _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"],
-                            kw["checkpoint_every"], kw["resume"], kw["max_chars"], output=kw["output"],
-                            output_format=kw["output_format"], engine=kw["engine"], ray_address=kw["ray_address"])
-            if opts.engine == "ray":
-                _run_ray(opts)
-            elif opts.engine == "stream":
-                _run(opts)
-            else:
-                raise ConfigError(f"--engine must be stream or ray; got {opts.engine!r}")
+            spec = RunSpec(mode, _expand(kw["inputs"] or ["-"]), config, kw["text_field"], kw["id_field"],  # type: ignore[arg-type]
+                           kw["workers"], _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"],
+                           kw["checkpoint_every"], kw["resume"], kw["max_chars"], output=kw["output"],
+                           output_format=kw["output_format"], engine=kw["engine"], ray_address=kw["ray_address"])
+            outcome = run(spec, stdout=lambda: _std_stream("stdout"), stdin=lambda: _std_stream("stdin"),
+                          notify=lambda line: sys.stderr.write(line + "\n"))
+            if outcome.signum is not None:
+                _err(outcome.message or f"interrupted by {signal.Signals(outcome.signum).name}")
+                raise typer.Exit(128 + outcome.signum)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params} | {"return": "None"}
@@ -843,7 +437,7 @@ def report_command(
     """Build the HTML report of an earlier scan from its annotated output, without running it again."""
     with _exit_codes():
         need_plots()
-        _check_inputs(inputs)
+        check_inputs(inputs)
         check_paths(inputs + ([run_report] if run_report is not None else []), [("--output", output)])
         # Created before the input is read (a bad path fails at once); a bad input leaves no page behind, and
         # an earlier page stays whole.
@@ -910,24 +504,24 @@ def explain(
     ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
-    threshold: Threshold = 0.8,
-    num_perm: NumPerm = 128,
-    ngram: Ngram = 5,
-    unit: Unit = "word",
-    seed: Seed = 1,
+    threshold: Threshold = LSHConfig.threshold,
+    num_perm: NumPerm = MinHashConfig.num_perm,
+    ngram: Ngram = ShingleConfig.ngram,
+    unit: Unit = ShingleConfig.unit,
+    seed: Seed = MinHashConfig.seed,
     bands: Bands = None,
     rows: Rows = None,
-    fn_weight: FnWeight = 0.95,
-    verify: Verify = "exact",
+    fn_weight: FnWeight = LSHConfig.fn_weight,
+    verify: Verify = VerifyConfig.mode,
     passages: Passages = False,
-    passage_unit: PassageUnit = "sentence",
-    passage_min_words: PassageMinWords = 6,
-    passage_threshold: PassageThreshold = 0.35,
-    passage_window: PassageWindow = 8,
-    boilerplate_docs: BoilerplateDocs = 3,
-    passage_max_candidates: PassageMaxCandidates = 32,
-    passage_numbers: PassageNumbers = True,
-    max_chars: MaxChars = 1_000_000,
+    passage_unit: PassageUnit = PassageConfig.unit,
+    passage_min_words: PassageMinWords = PassageConfig.min_words,
+    passage_threshold: PassageThreshold = PassageConfig.threshold,
+    passage_window: PassageWindow = PassageConfig.window,
+    boilerplate_docs: BoilerplateDocs = PassageConfig.boilerplate_docs,
+    passage_max_candidates: PassageMaxCandidates = PassageConfig.max_candidates,
+    passage_numbers: PassageNumbers = PassageConfig.numbers,
+    max_chars: MaxChars = DEFAULT_MAX_CHARS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")] = False,
 ) -> None:
     """Explain why document B is or is not a near-duplicate of document A at these options."""

@@ -38,7 +38,8 @@ _MAX_RUN_ENTRIES = 1 << 23
 
 
 def _constants(count: int, label: str) -> np.ndarray:
-    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-{label}-{k}".encode()) | 1 for k in range(count)], dtype=np.uint64)
+    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-{label}-{k}".encode()) | 1 for k in range(count)],
+                    dtype=np.uint64)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -165,9 +166,9 @@ class BandIndex:
         if taken is not None and left is not None:
             used = np.empty(len(queries), dtype=np.int64)
             used[order] = cap - left
-            used = used.reshape(keys.shape)
+            per_band = used.reshape(keys.shape)
             for h in out:
-                taken[h] = used[h].tolist()
+                taken[h] = per_band[h].tolist()
         return out
 
     def query_recent(self, keys: list[int], taken: list[int] | None = None) -> list[int]:
@@ -184,10 +185,10 @@ class BandIndex:
                 value = get(key)
                 if value is None:
                     continue
-                if value.__class__ is int:
-                    found.append(value)  # type: ignore[arg-type]
+                if isinstance(value, int):
+                    found.append(value)
                 else:
-                    found.extend(value)  # type: ignore[arg-type]
+                    found.extend(value)
             return found
         for band, key in enumerate(keys):
             value = get(key)
@@ -196,10 +197,10 @@ class BandIndex:
             room = cap - taken[band] if taken is not None else cap
             if room <= 0:
                 continue
-            if value.__class__ is int:
-                found.append(value)  # type: ignore[arg-type]
+            if isinstance(value, int):
+                found.append(value)
             else:
-                found.extend(value[:room])  # type: ignore[index]
+                found.extend(value[:room])
         return found
 
     def query(self, keys: list[int]) -> list[int]:
@@ -298,10 +299,10 @@ def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions
         value = recent.get(key)
         if value is None:
             recent[key] = position
-        elif value.__class__ is int:
-            recent[key] = [value, position]  # type: ignore[list-item]
+        elif isinstance(value, int):
+            recent[key] = [value, position]
         else:
-            value.append(position)  # type: ignore[union-attr]
+            value.append(position)
 
 
 def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool:

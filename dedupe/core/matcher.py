@@ -15,21 +15,24 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import xxhash
 
-from .clusters import UnionFind, cluster_entries
 from ..config import DedupeConfig
-from .lsh import BandIndex, band_keys
 from ..features.minhash import MinHasher, estimate_jaccard
 from ..features.normalize import normalize, prepare_utf8
-from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
-from ..io.records import Record, Rejected
 from ..features.shingles import shingle_batch
 from ..index.store import pack_strings, unpack_strings
+from ..io.records import Record, Rejected
+from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
+from .clusters import UnionFind, cluster_entries
+from .lsh import BandIndex, band_keys
 from .similarity import ArrayStore, jaccard
+
+if TYPE_CHECKING:
+    from ..index.redis import RedisIndex
 
 
 class PackedHashes:
@@ -54,6 +57,14 @@ class PackedHashes:
 
     def __getitem__(self, k: int) -> np.ndarray:
         return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+
+class HashRows(Protocol):
+    """The shingle hashes of a batch, one array per text: a list of arrays or a :class:`PackedHashes`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, k: int, /) -> np.ndarray: ...
 
 
 # Per batch: shingle hashes per text, signatures (n, num_perm), band keys (n, bands), seconds spent.
@@ -159,7 +170,7 @@ class Deduplicator:
         self._links: array | None = None
         # A shared index (Redis): the numbers of this run's documents in it, and the
         # clusters of other processes' documents that local clusters joined.
-        self.shared: Any = None
+        self.shared: RedisIndex | None = None
         self.shared_candidates = 0
         self._own_refs: set[int] = set()
         self._remote_cluster: dict[int, str] = {}
@@ -173,7 +184,7 @@ class Deduplicator:
         return self.add_batch([record_id], [hashes], signatures, band_keys(signatures, self.bands, self.rows))[0]
 
     def add_batch(
-        self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray
+        self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray
     ) -> list[Match]:
         """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
         if self.shared is not None:
@@ -181,7 +192,7 @@ class Deduplicator:
                 return self._add_batch(ids, hashes, signatures, keys, self._shared_matches(hashes, signatures, keys))
         return self._add_batch(ids, hashes, signatures, keys, None)
 
-    def _add_batch(self, ids: list[str], hashes: Sequence[np.ndarray], signatures: np.ndarray, keys: np.ndarray,
+    def _add_batch(self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray,
                    remote: list[tuple[float, str, str] | None] | None) -> list[Match]:
         taken: dict[int, list[int]] = {}  # with a cap: per row with hits in the runs, what each band took there
         from_runs = self.index.query_runs_sparse(keys, taken)  # the runs do not change within a batch
@@ -196,11 +207,12 @@ class Deduplicator:
                 stored = hashes[k] if self._exact else signatures[k]
                 added.append((rid, out[-1].cluster, keys[k], np.ascontiguousarray(stored).tobytes()))
         if added:
-            self._own_refs.update(self.shared.add(added))  # type: ignore[union-attr]
+            assert self.shared is not None  # documents are added only where a shared index answered
+            self._own_refs.update(self.shared.add(added))
         self.index.maybe_flush()
         return out
 
-    def _shared_matches(self, hashes: Sequence[np.ndarray], signatures: np.ndarray,
+    def _shared_matches(self, hashes: HashRows, signatures: np.ndarray,
                         keys: np.ndarray) -> list[tuple[float, str, str] | None]:
         """For each record, its best match among other processes' documents in the shared index:
         (similarity, id, cluster), or None."""
@@ -227,7 +239,7 @@ class Deduplicator:
         """Documents this detector added to the shared index."""
         return len(self._own_refs)
 
-    def share(self, shared: Any) -> None:
+    def share(self, shared: RedisIndex) -> None:
         """Decide against a shared index too (a :class:`~dedupe.index.redis.RedisIndex`), adding this run's
         documents to it; each batch is decided under the index's lock, so processes see one another's
         batches in some order."""
@@ -295,6 +307,7 @@ class Deduplicator:
             stop_at_reject: End the run at the first Rejected, deciding nothing after it (for a
                 caller that stops there: the state then holds exactly the records yielded).
         """
+        hashes: HashRows
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in _featurized(
                 items, self.config, workers, batch_size, self.max_chars, stop):
             if stop is not None and stop():
@@ -307,7 +320,7 @@ class Deduplicator:
                 if cut is not None:
                     batch, last = batch[: cut + 1], True
                     n = sum(1 for item in batch if isinstance(item, Record))
-                    hashes, signatures, keys = [hashes[k] for k in range(n)], signatures[:n], keys[:n]  # type: ignore[assignment]
+                    hashes, signatures, keys = [hashes[k] for k in range(n)], signatures[:n], keys[:n]
                     passage_feats = passage_feats[:n] if passage_feats is not None else None
             records = [item for item in batch if isinstance(item, Record)]
             if self.max_chars is not None:

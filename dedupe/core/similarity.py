@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from array import array
 
 import numpy as np
@@ -155,7 +156,7 @@ class ArrayStore:
         if len(starts):
             breaks = np.flatnonzero(starts[1:] != starts[:-1] + lens[:-1]) + 1
             bounds = np.concatenate(([0], breaks, [len(starts)])).tolist()
-            for a, b in zip(bounds, bounds[1:]):
+            for a, b in itertools.pairwise(bounds):
                 chunk = self._chunks[int(starts[a]) >> _OFFSET_BITS]
                 offset = int(starts[a]) & ((1 << _OFFSET_BITS) - 1)
                 parts.append(chunk[offset : offset + int(lens[a:b].sum())])

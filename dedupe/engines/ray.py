@@ -43,7 +43,8 @@ from ..core.clusters import cluster_entries
 from ..config import ConfigError, DedupeConfig
 from ..features.minhash import estimate_jaccard
 from ..core.matcher import Match, Result, compute_features
-from ..io.records import InputError, ReadStats, display_name, Record, Rejected, annotated, is_parquet, open_input, original, read_records
+from ..io.records import InputError, ReadStats, display_name, Record, Rejected, is_parquet, open_input, read_records
+from ..io.render import write_result
 from ..report.build import RunStats
 from ..index.store import pack_strings, unpack_strings
 from ..core.similarity import jaccard
@@ -260,6 +261,23 @@ def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict
     return sims
 
 
+class _Lines:
+    """A list taking written lines (the dropped records, gathered on the driver)."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.write = lines.append
+
+
+class _AtLine:
+    """A shard writer taking lines of one input line (Parquet errors name it)."""
+
+    def __init__(self, writer: Any, line: int) -> None:
+        self.writer, self.line = writer, line
+
+    def write(self, data: bytes) -> None:
+        self.writer.write(data, self.line)
+
+
 def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
                 decisions: dict[int, tuple[str, str | None, float | None]]) -> dict[str, Any]:
     """Write stage for one input: every record with its decision, to its shard; the shard's statistics."""
@@ -280,16 +298,13 @@ def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
 
     writer = ShardWriter(job.output, job.fmt)
     writer.open(index, source, output_schema(path, job.mode) if job.fmt == "parquet" else None)
+    side = _Lines(dropped)
     try:
         for item in stats.watch(results()):
             if isinstance(item, Rejected):
                 rejects.append(item.to_json())
-            elif job.mode == "scan":
-                writer.write(annotated(item.record, item.match.as_dict()), item.record.line)
-            elif not item.is_duplicate:
-                writer.write(original(item.record), item.record.line)
-            else:
-                dropped.append(annotated(item.record, item.match.as_dict()))
+            else:  # rendered by the rule the streaming engine writes with
+                write_result(job.mode, job.text_field, _AtLine(writer, item.record.line), side, item)
     finally:
         writer.close()
     return {"stats": stats, "read": read, "rejects": b"".join(rejects), "dropped": b"".join(dropped)}

@@ -32,7 +32,8 @@ def fmix32(values: np.ndarray) -> np.ndarray:
     v = v * _U32(0x85EBCA6B)
     v = v ^ (v >> _U32(13))
     v = v * _U32(0xC2B2AE35)
-    return v ^ (v >> _U32(16))
+    out: np.ndarray = v ^ (v >> _U32(16))
+    return out
 
 
 class MinHasher:

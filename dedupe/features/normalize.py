@@ -9,7 +9,7 @@ from ..config import NormalizeConfig
 _DEFAULT = NormalizeConfig()
 
 
-class _ToSpace(dict):  # type: ignore[type-arg]
+class _ToSpace(dict[int, str]):
     """``str.translate`` table: every whitespace character -> " " and, when
     ``punctuation`` is set, every character that is not a word character
     (letters, digits, underscore and combining marks, so that Devanagari vowel
@@ -25,9 +25,9 @@ class _ToSpace(dict):  # type: ignore[type-arg]
 
     def __missing__(self, point: int) -> str:
         char = chr(point)
-        if char.isspace():
-            value = " "
-        elif self.punctuation and not (char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M"):
+        if char.isspace() or (
+            self.punctuation and not (char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M")
+        ):
             value = " "
         else:
             value = char

@@ -28,7 +28,8 @@ _EMPTY = np.empty(0, dtype=np.uint64)
 
 def _position_constants(n: int = 64) -> np.ndarray:
     # Deterministic odd 64-bit multipliers, one per position in the n-gram.
-    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-ngram-position-{k}".encode()) | 1 for k in range(n)], dtype=np.uint64)
+    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-ngram-position-{k}".encode()) | 1 for k in range(n)],
+                    dtype=np.uint64)
 
 
 _POSITION = _position_constants()
@@ -40,7 +41,8 @@ def fmix64(values: np.ndarray) -> np.ndarray:
     v = v * _U64(0xFF51AFD7ED558CCD)
     v = v ^ (v >> _U64(33))
     v = v * _U64(0xC4CEB9FE1A85EC53)
-    return v ^ (v >> _U64(33))
+    out: np.ndarray = v ^ (v >> _U64(33))
+    return out
 
 
 def unit_hashes(normalized: str, unit: str) -> np.ndarray:
@@ -121,8 +123,9 @@ def _units_of_batch(normalized: Sequence[str | bytes], unit: str) -> tuple[np.nd
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         words = map(xxhash.xxh3_64_intdigest, chain.from_iterable(pieces))
         return np.fromiter(words, dtype=np.uint64, count=int(lengths.sum())), lengths
-    lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=len(normalized))
-    points = np.frombuffer("".join(normalized).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    texts = [t.decode("utf-8") if isinstance(t, bytes) else t for t in normalized]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     return fmix64(points + _U64(1)), lengths
 
 
@@ -131,7 +134,7 @@ def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = Shi
 
     For word shingles the texts may also be :func:`dedupe.features.normalize.prepare`'d
     only (whitespace not collapsed), as str or UTF-8 bytes; character shingles
-    need normalized str.
+    need normalized text (str, or its UTF-8 bytes).
 
     The n-gram combination runs once over the concatenated units of the batch
     (windows that cross a text boundary are dropped); the per-text sort and

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import socket
@@ -52,7 +53,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,9 @@ LOCK = "LOCK"
 _MAGIC = b"DDUPSEG1"
 _ALIGN = 64
 # The only dtypes a segment may declare: nothing in a file chooses code to run.
-_DTYPES = {"<u8": np.dtype("<u8"), "<i8": np.dtype("<i8"), "<u4": np.dtype("<u4"), "|u1": np.dtype("|u1")}
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "<u8": np.dtype("<u8"), "<i8": np.dtype("<i8"), "<u4": np.dtype("<u4"), "|u1": np.dtype("|u1"),
+}
 _READ_BLOCK = 1 << 24
 
 
@@ -116,7 +119,7 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _write_atomic(path: str, chunks: Iterator[bytes] | list[bytes]) -> tuple[int, str]:
+def _write_atomic(path: str, chunks: Iterable[bytes | memoryview]) -> tuple[int, str]:
     """Write ``chunks`` to ``path`` via a temporary file, fsync and rename; returns (size, xxh3-128 hex)."""
     tmp = f"{path}.tmp-{os.getpid()}"
     digest = xxhash.xxh3_128()
@@ -131,17 +134,16 @@ def _write_atomic(path: str, chunks: Iterator[bytes] | list[bytes]) -> tuple[int
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     _fsync_dir(os.path.dirname(path) or ".")
     return size, digest.hexdigest()
 
 
-def _segment_chunks(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Iterator[bytes]:
-    entries, offset = [], 0
+def _segment_chunks(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Iterator[bytes | memoryview]:
+    entries: list[dict[str, Any]] = []
+    offset = 0
     for name, array in arrays.items():
         array = np.ascontiguousarray(array)
         dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
@@ -154,9 +156,9 @@ def _segment_chunks(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Iter
     start = len(_MAGIC) + 8 + len(header)
     pad_to = -(-start // _ALIGN) * _ALIGN
     yield _MAGIC + len(header).to_bytes(8, "little") + header + b"\0" * (pad_to - start)
-    for (name, array), entry in zip(arrays.items(), entries):
+    for array, entry in zip(arrays.values(), entries):
         data = np.ascontiguousarray(array, dtype=_DTYPES[entry["dtype"]])
-        yield memoryview(data).cast("B") if data.nbytes else b""  # type: ignore[misc]
+        yield data.data.cast("B") if data.nbytes else b""
         yield b"\0" * (-data.nbytes % _ALIGN)
 
 
@@ -169,12 +171,13 @@ def read_segment(path: str, size: int, checksum: str) -> dict[str, np.ndarray]:
     name = os.path.basename(path)
     try:
         actual = os.path.getsize(path)
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 -- closed below by `with f`, or before the size error
     except OSError as exc:
         raise IndexCorrupt(f"{name}: cannot read index segment: {exc.strerror or exc}") from exc
     if actual != size:
         f.close()
-        raise IndexCorrupt(f"{name}: index segment is {actual:,} bytes, the manifest says {size:,} (truncated or replaced)")
+        raise IndexCorrupt(f"{name}: index segment is {actual:,} bytes, the manifest says {size:,} "
+                           "(truncated or replaced)")
     digest = xxhash.xxh3_128()
     with f:
         head = f.read(len(_MAGIC) + 8)
@@ -223,7 +226,7 @@ def _read_array(f: Any, entry: Any, name: str, position: int, size: int, digest:
     if any(n < 0 for n in shape) or count * dtype.itemsize != nbytes or position + nbytes > size:
         raise IndexCorrupt(f"{name}: array {label!r} does not fit the segment")
     array = np.empty(count, dtype=dtype)
-    view = memoryview(array).cast("B")
+    view = array.data.cast("B")
     done = 0
     while done < nbytes:
         got = f.readinto(view[done : done + _READ_BLOCK])
@@ -257,7 +260,7 @@ def unpack_strings(blob: np.ndarray, offsets: np.ndarray, what: str) -> list[str
     data = blob.tobytes()
     bounds = offsets.tolist()
     try:
-        return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(bounds, bounds[1:])]
+        return [data[a:b].decode("utf-8", "surrogatepass") for a, b in itertools.pairwise(bounds)]
     except UnicodeDecodeError:
         raise ValueError(f"{what} are not UTF-8") from None
 
@@ -267,7 +270,9 @@ def unpack_strings(blob: np.ndarray, offsets: np.ndarray, what: str) -> list[str
 try:
     import fcntl
 except ImportError:  # no flock here: the O_EXCL lock file alone, never broken automatically
-    fcntl = None  # type: ignore[assignment]
+    _HAVE_FLOCK = False
+else:
+    _HAVE_FLOCK = True
 
 # How long a lock file that cannot be read yet, or whose flock another process holds for a moment, is
 # watched before the verdict: its creator writes it right after creating it, a breaker lets go at once.
@@ -374,7 +379,7 @@ def _same_file(path: str, fd: int) -> bool:
 def _try_flock(fd: int) -> str:
     """``"ours"`` (the exclusive flock is taken), ``"busy"`` (another open file has it), or ``"none"``
     (no flock on this filesystem)."""
-    if fcntl is None:
+    if not _HAVE_FLOCK:
         return "none"
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -831,22 +836,21 @@ class IndexStore:
         body = {k: v for k, v in self.manifest.items() if k != "checksum"}
         body["checksum"] = xxhash.xxh3_128_hexdigest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
         self.manifest = body
-        _write_atomic(os.path.join(self.path, MANIFEST), [orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"])
+        _write_atomic(os.path.join(self.path, MANIFEST),
+                      [orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"])
 
     def _remove_strays(self) -> None:
         # Only names a killed save leaves; the lock file (held while this runs) is never among them.
         named = {seg["file"] for seg in self.manifest["segments"]} | {MANIFEST, LOCK}
         for entry in os.listdir(self.path):
             if entry not in named and (entry.startswith("seg-") or entry.startswith(MANIFEST + ".tmp-")):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(os.path.join(self.path, entry))
-                except OSError:
-                    pass
 
     def nbytes(self) -> int:
         """Bytes on disk (segments and manifest)."""
-        return sum(seg["bytes"] for seg in self.manifest["segments"]) + os.path.getsize(
-            os.path.join(self.path, MANIFEST))
+        segments: int = sum(seg["bytes"] for seg in self.manifest["segments"])
+        return segments + os.path.getsize(os.path.join(self.path, MANIFEST))
 
 
 def _entries(path: str) -> list[str]:
@@ -860,11 +864,14 @@ def _read_manifest(path: str) -> dict[str, Any]:
             raw = f.read()
     except OSError as exc:
         raise IndexCorrupt(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    damaged = f"{path}: the index manifest is damaged (not the JSON it wrote)"
     try:
         manifest = orjson.loads(raw)
-        checksum = manifest.pop("checksum")
-    except (orjson.JSONDecodeError, AttributeError, KeyError) as exc:
-        raise IndexCorrupt(f"{path}: the index manifest is damaged (not the JSON it wrote)") from exc
+    except orjson.JSONDecodeError as exc:
+        raise IndexCorrupt(damaged) from exc
+    if not isinstance(manifest, dict) or "checksum" not in manifest:  # an array too (list.pop wants a number)
+        raise IndexCorrupt(damaged)
+    checksum = manifest.pop("checksum")
     if xxhash.xxh3_128_hexdigest(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)) != checksum:
         raise IndexCorrupt(f"{path}: the index manifest fails its checksum (edited or damaged)")
     if manifest.get("format") != FORMAT:

@@ -15,12 +15,14 @@ target. A reader therefore sees the old file, or the whole new one; never half.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import os
 import stat
 import tempfile
 from collections.abc import Sequence
-from typing import IO
+from typing import Literal
 
 from ..config import ConfigError
 
@@ -121,7 +123,7 @@ def _as_well(what: str) -> str:
     return " (writing it would destroy the input)" if what == "the input" else " (two outputs in one file)"
 
 
-def open_stream(option: str, path: str, append: bool = False) -> IO[bytes]:
+def open_stream(option: str, path: str, append: bool = False) -> io.BufferedIOBase:
     """Open a side output (``--rejects``, ``--dropped``) for writing (``append``: add to it, as ``--resume`` does).
 
     A name ending in .gz is gzip-compressed (appending adds a gzip member, which readers join).
@@ -129,10 +131,10 @@ def open_stream(option: str, path: str, append: bool = False) -> IO[bytes]:
     Raises:
         OutputError: the file cannot be created; the message names the option.
     """
-    mode = "ab" if append else "wb"
+    mode: Literal["ab", "wb"] = "ab" if append else "wb"
     try:
         if path.endswith(".gz"):
-            return gzip.open(path, mode)  # type: ignore[return-value]
+            return gzip.open(path, mode)
         return open(path, mode)
     except OSError as exc:
         raise OutputError(f"{option} {path}: {_where(path, exc)}") from None
@@ -204,16 +206,12 @@ class WholeFile:
     def discard(self) -> None:
         """Remove the temporary file (the target stays as it was)."""
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self._fd)
-            except OSError:
-                pass
             self._fd = None
         if self._tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
-            except OSError:
-                pass
             self._tmp = None
 
     def __enter__(self) -> WholeFile:

@@ -17,7 +17,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from json.decoder import scanstring
 from typing import IO, Any
 
 import orjson
@@ -182,8 +181,10 @@ class _ZstdFrames(io.RawIOBase):
         super().close()
 
 
-def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> IO[bytes]:
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> io.BufferedIOBase:
+    # typing.IO declares no readinto, which BufferedReader wants of its raw stream; every stream given here is
+    # an io object that has it (a file, standard input's buffer, a BytesIO).
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[type-var]
     head = buffered.peek(6)[:6]
     for magic, kind, command in _UNSUPPORTED:
         # Read as text, such input fails line by line as invalid UTF-8 or JSON: say what it is instead.
@@ -197,17 +198,18 @@ def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> IO[byt
         raise InputError(f"{name}: this is Parquet, which must be read from a regular file, not a pipe or device "
                          "(a Parquet file is read from its end)")
     if head.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=buffered, mode="rb")
     if head.startswith(_ZSTD_MAGIC):
         try:
             import zstandard
         except ImportError:
-            raise InputError(f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'")
-        return io.BufferedReader(_ZstdFrames(buffered, zstandard, closefd))  # type: ignore[return-value]
+            raise InputError(f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'"
+                             ) from None
+        return io.BufferedReader(_ZstdFrames(buffered, zstandard, closefd))
     return buffered
 
 
-def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], str]:
+def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[io.BufferedIOBase, str]:
     """Open ``path`` ('-' is standard input) for binary reading, decompressing gzip and zstd.
 
     Compression is recognised by its magic bytes, not the file name; bz2, xz, lz4 and zip input is
@@ -228,7 +230,7 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[IO[bytes], st
             raise InputError(f"cannot read <stdin>: {exc.strerror or exc}") from exc
     name = display_name(path)
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 -- returned open to the caller (closed here only on error)
     except OSError as exc:
         raise InputError(f"cannot open {name}: {exc.strerror or exc}") from exc
     try:
@@ -650,7 +652,8 @@ def _python_values(column: Any) -> list[Any]:
     kind = column.type
     if getattr(kind, "unit", None) != "ns" or not (
             pa.types.is_timestamp(kind) or pa.types.is_time64(kind) or pa.types.is_duration(kind)):
-        return column.to_pylist()  # type: ignore[no-any-return]
+        values: list[Any] = column.to_pylist()
+        return values
     ticks = column.cast(pa.int64()).to_pylist()
     if pa.types.is_duration(kind):
         return [None if t is None else _duration_text(t, _NS_DIGITS) for t in ticks]
@@ -814,26 +817,32 @@ _DECODER = json.JSONDecoder(parse_constant=_not_json, parse_int=_exact_int)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
+def _past_space(line: str, at: int) -> int:
+    """Index of the first character at or after ``at`` that is not JSON whitespace."""
+    space = _SPACE.match(line, at)  # matches the empty string too: never None
+    return space.end() if space else at
+
+
 def _value_span(line: str, key: str) -> tuple[int, int] | None:
     """Character span of the value of the last top-level ``key`` of a JSON object line."""
-    at = _SPACE.match(line, 0).end()  # type: ignore[union-attr]
+    at = _past_space(line, 0)
     found = None
     if line[at : at + 1] != "{":
         return None
-    at = _SPACE.match(line, at + 1).end()  # type: ignore[union-attr]
+    at = _past_space(line, at + 1)
     if line[at : at + 1] == "}":
         return None
     while True:
-        name, at = scanstring(line, at + 1)
-        at = _SPACE.match(line, at).end() + 1  # type: ignore[union-attr]  # past ':'
-        at = _SPACE.match(line, at).end()  # type: ignore[union-attr]
+        name, at = _DECODER.raw_decode(line, at)  # the key: a JSON string
+        at = _past_space(line, at) + 1  # past ':'
+        at = _past_space(line, at)
         _, end = _DECODER.raw_decode(line, at)
         if name == key:
             found = (at, end)
-        at = _SPACE.match(line, end).end()  # type: ignore[union-attr]
+        at = _past_space(line, end)
         if line[at : at + 1] != ",":
             return found
-        at = _SPACE.match(line, at + 1).end()  # type: ignore[union-attr]
+        at = _past_space(line, at + 1)
 
 
 def original(record: Record) -> bytes:
@@ -843,12 +852,12 @@ def original(record: Record) -> bytes:
     return orjson.dumps({"id": record.id, "text": record.text}) + b"\n"
 
 
-def open_output(path: str) -> IO[bytes]:
+def open_output(path: str) -> io.BufferedIOBase:
     """Open ``path`` for binary writing; a name ending in .gz is gzip-compressed.
 
     Raises:
         OSError: if the file cannot be created.
     """
     if path.endswith(".gz"):
-        return gzip.open(path, "wb")  # type: ignore[return-value]
+        return gzip.open(path, "wb")
     return open(path, "wb")

@@ -19,6 +19,7 @@ pyarrow is imported only for Parquet shards.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..config import ConfigError
-from .records import ReadStats, Record, display_name, parse_exact, is_parquet
+from .records import ReadStats, Record, display_name, is_parquet, parse_exact
 
 SHARD_FORMATS = ("jsonl", "parquet")
 ROWS_PER_GROUP = 10_000  # rows of a Parquet row group, at most
@@ -239,10 +240,8 @@ class ShardWriter:
         if kind is None:
             self.close()
             return
-        try:  # already failing: keep that error, close what can be closed
+        with contextlib.suppress(Exception):  # already failing: keep that error, close what can be closed
             self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 class _BadRow(Exception):
@@ -291,7 +290,7 @@ class _ParquetShard:
         try:
             row = _load(line)
         except ValueError as exc:
-            raise ShardError(f"{self._where(at, len(self._rows))}: cannot read the output line as JSON: {exc}")
+            raise ShardError(f"{self._where(at, len(self._rows))}: cannot read the output line as JSON: {exc}") from exc
         if not isinstance(row, dict):
             raise ShardError(f"{self._where(at, len(self._rows))}: a Parquet row must be a JSON object")
         self._rows.append(row)
@@ -414,11 +413,13 @@ class _ParquetShard:
                 _convert(values[: bad + 1], None)
             except self._errors as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problem = f"field {name!r} holds {_describe(value)}, which cannot share a column with the rows before it ({reason})"
+            problem = (f"field {name!r} holds {_describe(value)}, which cannot share a column with the rows before it "
+                       f"({reason})")
         raise _BadRow(bad, problem)
 
 
-def _first_failure(values: list[Any], convert: Callable[[list[Any]], Any], errors: tuple[type, ...]) -> int:
+def _first_failure(values: list[Any], convert: Callable[[list[Any]], Any],
+                   errors: tuple[type[BaseException], ...]) -> int:
     """Index of the first value with which ``convert`` of the values up to it fails (it fails for all of them)."""
     good, bad = 0, len(values)  # converting values[:good] works, values[:bad] does not
     while bad - good > 1:

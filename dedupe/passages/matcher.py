@@ -40,7 +40,6 @@ are reported as one span.
 from __future__ import annotations
 
 import itertools
-
 import re
 import time
 import unicodedata
@@ -56,10 +55,10 @@ import xxhash
 
 from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import BandIndex, band_keys
+from ..core.similarity import ArrayStore
 from ..features.minhash import MinHasher
 from ..features.shingles import shingle_batch, window_hashes
 from ..index.store import pack_strings, unpack_strings
-from ..core.similarity import ArrayStore
 
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
@@ -185,7 +184,8 @@ class DocPassages:
     wordy: list[bool]
 
 
-def segment(text: str, config: PassageConfig = PassageConfig()) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
+def segment(text: str, config: PassageConfig = PassageConfig()
+            ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
     """Split ``text`` into passages.
 
     Returns:
@@ -410,11 +410,12 @@ class PassageMatcher:
         doc_ids, doc_offsets = pack_strings(self._doc_ids[docs:])
         changed = sorted({g for g in (self._dirty or ()) if g < passages} | set(range(passages, n_p)))
         g_ids = np.array(changed, dtype=np.int64)
-        g_vals = np.stack([np.frombuffer(a, dtype=np.int64)[g_ids] for a in (self._g_count, self._g_docs, self._g_last)],
+        g_vals = np.stack([np.frombuffer(a, dtype=np.int64)[g_ids]
+                           for a in (self._g_count, self._g_docs, self._g_last)],
                           axis=1) if len(g_ids) else np.empty((0, 3), dtype=np.int64)
         new_exact = list(itertools.islice(self._exact.items(), exact, None))
         new_texts = list(itertools.islice(self._g_text.items(), texts, None))
-        texts, text_offsets = pack_strings([t for _, t in new_texts])
+        text_bytes, text_offsets = pack_strings([t for _, t in new_texts])
         shingles, shingle_offsets = self._shingles.export(passages, n_p)
         numbers, number_offsets = self._numbers.export(passages, n_p)
         keys, positions = self._index.export(passages)
@@ -423,7 +424,7 @@ class PassageMatcher:
         def rows(arrays: tuple[array, ...], start: int) -> np.ndarray:
             return np.stack([np.frombuffer(a, dtype=np.int64)[start:] for a in arrays], axis=1)
 
-        out = {
+        out: dict[str, np.ndarray] = {
             "pm_doc_ids": doc_ids,
             "pm_doc_offsets": doc_offsets,
             "pm_passages": rows((self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group), passages),
@@ -432,7 +433,7 @@ class PassageMatcher:
             "pm_exact_keys": np.array([h for h, _ in new_exact], dtype=np.uint64),
             "pm_exact_values": np.array([p for _, p in new_exact], dtype=np.int64),
             "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
-            "pm_texts": texts,
+            "pm_texts": text_bytes,
             "pm_text_offsets": text_offsets,
             "pm_shingles": shingles, "pm_shingle_offsets": shingle_offsets,
             "pm_numbers": numbers, "pm_number_offsets": number_offsets,
@@ -482,7 +483,8 @@ class PassageMatcher:
         """Find the repeated passages of one document, then remember its passages."""
         return self.add_batch([record_id], [text], passage_features([text], self.config))[0]
 
-    def add_batch(self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]) -> list[list[PassageMatch]]:
+    def add_batch(self, ids: Sequence[str], texts: Sequence[str],
+                  features: Sequence[DocPassages]) -> list[list[PassageMatch]]:
         """:meth:`add` for consecutive documents whose features are computed."""
         start = time.perf_counter()
         # The sorted runs do not change within a batch: one query for all its passages and windows.
@@ -621,12 +623,13 @@ class PassageMatcher:
         hashes = f.windows[positions]
         # Which windows were seen before: in the sorted runs (queried for the batch) or the recent dict.
         recent = self._windows.recent
-        seen = np.fromiter((h in recent or w_at + i in win_earlier for h, i in zip(hashes.tolist(), positions.tolist())),
+        seen = np.fromiter((h in recent or w_at + i in win_earlier
+                            for h, i in zip(hashes.tolist(), positions.tolist())),
                            dtype=bool, count=len(hashes))
         w_doc, w_word = self._w_doc, self._w_word
         hit_positions = positions[seen].tolist()
         hit_at = 0
-        for a, b in ranges:
+        for _a, b in ranges:
             run: tuple[int, int, int, int] | None = None  # (first window, last window, first entry, last entry)
             while hit_at < len(hit_positions) and hit_positions[hit_at] < b:
                 i = hit_positions[hit_at]
@@ -635,7 +638,7 @@ class PassageMatcher:
                 hits = list(win_earlier.get(w_at + i, ()))
                 more = recent.get(h)
                 if more is not None:
-                    hits += [more] if more.__class__ is int else more
+                    hits += [more] if isinstance(more, int) else more
                 if run is not None and run[1] == i - 1:
                     last = run[3]
                     follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
@@ -667,7 +670,8 @@ class PassageMatcher:
                             self._doc_ids[self._w_doc[e0]], self._w_start[e0], self._w_end[e1], unit="quote")
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The most repeated passage groups: text (as in the second occurrence), occurrences, documents, first occurrence."""
+        """The most repeated passage groups: text (as in the second occurrence), occurrences, documents,
+        first occurrence."""
         groups = sorted(self._g_text, key=lambda g: (-self._g_count[g], g))[:limit]
         return [
             {

@@ -7,12 +7,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from ..config import ConfigError
-from ..passages.matcher import remove_spans
 from ..core.matcher import Deduplicator, Result
 from ..io.records import ReadStats, Rejected
+from ..passages.matcher import remove_spans
 
 BINS = 100  # similarity histograms: bins of width 1/BINS over [0, 1], the last one closed
 
@@ -156,7 +156,7 @@ def build_report(
 
 def _fold(counts: list[int]) -> list[int]:
     """The pipeline's 101 bins (the last holds 1.0 alone) as BINS bins, the last one closed."""
-    return counts[: BINS - 1] + [sum(counts[BINS - 1 :])]
+    return [*counts[: BINS - 1], sum(counts[BINS - 1 :])]
 
 
 def cluster_sizes(clusters: list[dict[str, Any]]) -> dict[str, int]:
@@ -248,9 +248,9 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
         InputError: A line is not a record of a scan output (naming the line), or the parts of the run report
             the page shows are not what a run writes.
     """
+    from ..io.records import InputError, read_records
     from .copies import REPEAT_KINDS, AnnotationClusters, AnnotationError, Examples, clusters_of, result_of
     from .html import Clusters
-    from ..io.records import InputError, read_records
 
     if run_report is not None:  # before the (long) read of the output
         check_run_report(run_report, run_report_name)
@@ -361,8 +361,8 @@ def _report_clusters(run_report: dict[str, Any] | None, name: str) -> Iterator[t
     Raises:
         InputError: The report's ``clusters`` are not the list a run writes.
     """
-    from .copies import shown_copy
     from ..io.records import InputError
+    from .copies import shown_copy
 
     clusters = (run_report or {}).get("clusters") or []
     if not isinstance(clusters, list):
@@ -377,7 +377,7 @@ def _report_clusters(run_report: dict[str, Any] | None, name: str) -> Iterator[t
         yield [str(m) for m in members], from_index
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -409,8 +409,8 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
     Raises:
         InputError: naming the report (``name``) and the first key whose value a run does not write.
     """
-    from .copies import REPEAT_KINDS, shown_copy
     from ..io.records import InputError
+    from .copies import REPEAT_KINDS, shown_copy
 
     def get(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
         """``obj[key]``, checked to be of ``kind`` (a trailing "?": or null/absent)."""
@@ -439,7 +439,8 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         get(report, key, kind, "")
     for k, source in enumerate(get(report, "inputs", "list?", "") or []):
         if not isinstance(source, str):
-            raise InputError(f"{name}: input {k + 1} is {shown_copy(source)}, not a string (is it a dedupe JSON report?)")
+            raise InputError(f"{name}: input {k + 1} is {shown_copy(source)}, not a string "
+                             "(is it a dedupe JSON report?)")
     parameters = get(report, "parameters", "object?", "")
     for key, kind in _PARAMETER_KINDS.items() if parameters else ():
         required(parameters, key, kind, "parameters")
@@ -462,7 +463,8 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         for k, top in enumerate(get(passages, "top", "list?", "passages") or [], 1):
             where = f"passages.top.{k}"
             if not isinstance(top, dict):
-                raise InputError(f"{name}: \"{where}\" is {shown_copy(top)}, not an object (is it a dedupe JSON report?)")
+                raise InputError(f"{name}: \"{where}\" is {shown_copy(top)}, not an object "
+                                 "(is it a dedupe JSON report?)")
             required(top, "text", "string", where)
             required(top, "occurrences", "count", where)
             required(top, "documents", "count", where)

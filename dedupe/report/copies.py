@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 
 from ..core.clusters import UnionFind
-from ..passages.matcher import PassageMatch
 from ..core.matcher import Match, Result
 from ..io.records import ANNOTATION_KEY, Record, Rejected, json_kind, parse_json
+from ..passages.matcher import PassageMatch
 
 REPEAT_KINDS = ("exact", "near", "boilerplate", "quote")
 
@@ -88,7 +88,7 @@ class Examples:
         self.copy_limit = copy_limit
         self.text_limit = text_limit
         self._longer: dict[int, str] = {}  # position -> text up to text_limit, for the documents in the heaps
-        self._file = tempfile.TemporaryFile(prefix="dedupe-report-")
+        self._file = tempfile.TemporaryFile(prefix="dedupe-report-")  # noqa: SIM115 -- open until close()
         self._offsets = array("Q", [0])
         self._passage_limit = passage_documents
         # (characters, -position, all repeated characters) of the documents with the most repeated characters, of

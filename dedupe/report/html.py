@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 
 from .. import __version__
-from .copies import REPEAT_KINDS, Examples, Shown
 from ..passages.matcher import PassageMatch
+from .copies import REPEAT_KINDS, Examples, Shown
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,8 @@ def _kv(rows: Sequence[tuple[str, str]], name: str = "") -> str:
 
 def _card(label: str, value: str, key: str, note: str = "") -> str:
     extra = f'<div class="note">{note}</div>' if note else ""
-    return f'<div class="card"><div class="label">{esc(label)}</div><div class="value" data-count="{key}">{value}</div>{extra}</div>'
+    return (f'<div class="card"><div class="label">{esc(label)}</div>'
+            f'<div class="value" data-count="{key}">{value}</div>{extra}</div>')
 
 
 class _Page:
@@ -162,7 +163,8 @@ class _Page:
                 f"{_n(removed['documents'])} duplicate documents ({_bytes(removed['document_bytes'])} of text)"
                 + (f" and repeated passages of kept documents ({_bytes(removed['passage_bytes'])})"
                    if removed.get("passage_bytes") is not None else "")) + ".</p>")
-        for key, label in (("blank_lines_skipped", "blank lines skipped"), ("lsh_candidates", "LSH candidates verified"),
+        for key, label in (("blank_lines_skipped", "blank lines skipped"),
+                           ("lsh_candidates", "LSH candidates verified"),
                            ("clusters_merged_after_output", "clusters merged after output"),
                            ("repeated_ids", "records reusing an earlier id"),
                            ("truncated_for_matching", "texts matched on their start only (--max-chars)"),
@@ -226,7 +228,8 @@ class _Page:
             return "".join(out)
         if total > len(groups):
             out.append(f"<p>The {len(groups)} largest of {_n(total)} clusters; the JSON report lists them all.</p>")
-        wanted = [p for _, members in groups for p in map(self.cl.position, members[: self.limits.members + 1]) if p >= 0]
+        wanted = [p for _, members in groups
+                  for p in map(self.cl.position, members[: self.limits.members + 1]) if p >= 0]
         shown = self.ex.read(wanted)
         rows = []
         sections = []
@@ -257,14 +260,14 @@ class _Page:
                 f'<span class="muted">{_n(len(members))} documents</span></summary>')
         body = []
         if here[0] is None:
-            body.append(f"<p class=\"muted\">The first member, {esc(self.cl.id_of(members[0]))}, is from an earlier run "
-                        "(its text is not in this run): members are shown beside the first member of this run.</p>")
+            body.append(f"<p class=\"muted\">The first member, {esc(self.cl.id_of(members[0]))}, is from an earlier "
+                        "run (its text is not in this run): members are shown beside the first member of this run.</p>")
         if rep is None:
             body.append("<p class=\"muted\">No member of this run is among the members shown.</p>")
         else:
             rep_text = _cut(rep.text, lim.diff_chars)
             count = 0
-            for m, s in zip(members, here):
+            for _, s in zip(members, here):
                 if s is None or s is rep:
                     continue
                 count += 1
@@ -346,11 +349,14 @@ class _Page:
                               f'id="{anchor}">{esc(text[start:end])}</mark></a>')
                 at = end
             other = matched.get(target) if target is not None else None
-            source = (esc(_snip(other.text[m.match_start : m.match_end], 400))
-                      if other is not None and m.match_end <= len(other.text) else
-                      esc(_snip(text[m.match_start : m.match_end], 400)) if m.match_id == d.id and m.match_end <= len(text)
-                      else '<em>past the characters kept for display of that document</em>')
-            goto = f' · <a href="#d{target}">go to {esc(m.match_id)}</a>' if target is not None and target in shown else ""
+            if other is not None and m.match_end <= len(other.text):
+                source = esc(_snip(other.text[m.match_start : m.match_end], 400))
+            elif m.match_id == d.id and m.match_end <= len(text):
+                source = esc(_snip(text[m.match_start : m.match_end], 400))
+            else:
+                source = "<em>past the characters kept for display of that document</em>"
+            goto = (f' · <a href="#d{target}">go to {esc(m.match_id)}</a>'
+                    if target is not None and target in shown else "")
             notes.append(f'<li id="{anchor}-m"><span class="kind k-{esc(m.kind)}">{esc(m.kind)}</span> '
                          f'{esc(_title(m))}{goto}<blockquote>{source}</blockquote></li>')
         pieces.append(esc(text[at:]))
@@ -369,7 +375,8 @@ class _Page:
         out = ["<h2 id=\"rejected\">Rejected lines</h2>"]
         if total > len(rows):
             out.append(f"<p>The first {len(rows)} of {_n(total)}"
-                       + (f"; all are in {esc(self.r['rejects_file'])}" if self.r.get("rejects_file") else "") + ".</p>")
+                       + (f"; all are in {esc(self.r['rejects_file'])}" if self.r.get("rejects_file") else "")
+                       + ".</p>")
         out.append(_table([("input", "text"), ("line", "num"), ("reason", "text"), ("message", "text")],
                           [[(r["source"], esc(r["source"])), (r["line"], _n(r["line"])),
                             (r["code"], f"<code>{esc(r['code'])}</code>"), (r["reason"], esc(r["reason"]))]
@@ -400,7 +407,8 @@ _CSS = """
 :root{--ink:#1f2933;--muted:#616e7c;--line:#d9e2ec;--bg:#f8fafc;--accent:#2563eb}
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
 color:var(--ink);margin:0;background:#fff}main{max-width:1200px;margin:0 auto;padding:16px 24px 48px}
-header{background:var(--bg);border-bottom:1px solid var(--line)}header .in{max-width:1200px;margin:0 auto;padding:14px 24px}
+header{background:var(--bg);border-bottom:1px solid var(--line)}\
+header .in{max-width:1200px;margin:0 auto;padding:14px 24px}
 h1{font-size:20px;margin:0}h2{font-size:17px;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:14px;margin:18px 0 6px}h4{font-size:14px;margin:0 0 6px}nav a{margin-right:14px}
 a{color:var(--accent)}.muted{color:var(--muted);font-weight:normal}code{font-size:12px}
@@ -409,9 +417,11 @@ a{color:var(--accent)}.muted{color:var(--muted);font-weight:normal}code{font-siz
 padding:10px 14px;min-width:150px;background:var(--bg)}.card .label{color:var(--muted);font-size:12px}
 .card .value{font-size:22px;font-weight:600}.card .note{font-size:12px;color:var(--muted)}
 .columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:18px}
-table{border-collapse:collapse;margin:6px 0;font-size:13px}table.kv{width:100%}th,td{border-bottom:1px solid var(--line);padding:4px 8px;
+table{border-collapse:collapse;margin:6px 0;font-size:13px}table.kv{width:100%}\
+th,td{border-bottom:1px solid var(--line);padding:4px 8px;
 text-align:left;vertical-align:top}table.kv th{font-weight:normal;color:var(--muted);white-space:nowrap}
-table.sortable th{cursor:pointer;background:var(--bg);user-select:none}table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
+table.sortable th{cursor:pointer;background:var(--bg);user-select:none}\
+table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC"}td[data-sort]{max-width:560px;overflow-wrap:anywhere}
 .finder{margin:6px 0;padding:5px 8px;width:320px;border:1px solid var(--line);border-radius:6px}
 img.plot{width:min(100%,780px);height:auto;display:block;margin:6px 0}
@@ -476,7 +486,8 @@ def render(report: dict[str, Any], examples: Examples, clusters: Clusters, limit
     banner = ""
     if not report.get("completed", True):
         banner = (f'<div class="banner" role="alert"><b>This run did not complete:</b> '
-                  f'{esc(report.get("error") or "stopped")}. The figures cover the records decided before it stopped.</div>')
+                  f'{esc(report.get("error") or "stopped")}. '
+                  'The figures cover the records decided before it stopped.</div>')
     for note in report.get("notes") or []:
         banner += f'<div class="banner">{esc(note)}</div>'
     nav = ['<a href="#glance">At a glance</a>', '<a href="#similarity">Similarity</a>',

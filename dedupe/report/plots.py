@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 try:
     import matplotlib
@@ -24,7 +27,7 @@ MUTED = "#9aa5b1"
 ACCENT = "#2563eb"
 KIND_COLORS = {"exact": "#dc2626", "near": "#ea580c", "boilerplate": "#7c3aed", "quote": "#0d9488"}
 
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "dedupe",
     "font.family": ["DejaVu Sans", "sans-serif"],
@@ -68,7 +71,7 @@ def similarity_plot(candidates: Sequence[int] | None, duplicates: Sequence[int],
         ax = fig.add_subplot()
         bins = len(duplicates)
         edges = [k / bins for k in range(bins + 1)]
-        shown = candidates if candidates is not None and sum(candidates) else None
+        shown = candidates if candidates is not None and sum(candidates) != 0 else None
         counts = [c for c in (shown or duplicates) if c]
         # e.g. exact copies at 1.0 dwarf the rest: then a log scale
         log = bool(counts) and max(counts) >= 20 * min(counts)
@@ -123,8 +126,8 @@ def cluster_size_plot(sizes: dict[str, int]) -> str:
         ax.vlines(xs, 0.8, ys, color=ACCENT, linewidth=1)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlim(1.5, max(xs + [10]) * 1.5)
-        ax.set_ylim(0.8, max(ys + [10]) * 1.5)
+        ax.set_xlim(1.5, max([*xs, 10]) * 1.5)
+        ax.set_ylim(0.8, max([*ys, 10]) * 1.5)
         plain = FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else "")
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(plain)

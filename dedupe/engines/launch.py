@@ -1,0 +1,107 @@
+"""Running a :class:`RunSpec` on the engine it names: the one entry point of the library for a whole run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import IO
+
+import orjson
+
+from ..config import ConfigError
+from ..io.outfiles import WholeFile, open_stream
+from ..io.shards import ShardWriter, check_output, source_name
+from ..report.build import build_report, is_html, summary
+from .preflight import check_inputs, check_output_paths
+from .spec import AccountingError, BadRecord, RunOutcome, RunSpec
+from .stream import run_stream
+
+
+def run(spec: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callable[[], IO[bytes]],
+        notify: Callable[[str], None]) -> RunOutcome:
+    """Run ``spec`` on its engine ("stream" or "ray") and return what it did.
+
+    Args:
+        spec: The run.
+        stdout, stdin: Open the standard streams, when the run writes or reads them.
+        notify: Takes each line for the user (notes, warnings, the summary).
+
+    Raises:
+        ConfigError: an unknown engine, or an option the engine does not take.
+        See :func:`run_stream` and :func:`run_ray` for the rest.
+
+    Example:
+        >>> import io, os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> path = os.path.join(d, "in.jsonl")
+        >>> _ = open(path, "w").write('{"id": 1, "text": "a b c d e f"}\\n{"id": 2, "text": "a b c d e f"}\\n')
+        >>> out = io.BytesIO()
+        >>> outcome = run(RunSpec("filter", [path]), stdout=lambda: out, stdin=lambda: io.BytesIO(), notify=print)
+        ... # doctest: +ELLIPSIS
+        dedupe filter: 2 input records in ... 1 kept, 1 duplicate in 1 cluster, 0 rejected
+        >>> out.getvalue()
+        b'{"id": 1, "text": "a b c d e f"}\\n'
+        >>> outcome.report["counts"]["duplicates"], outcome.signum
+        (1, None)
+    """
+    if spec.engine == "stream":
+        return run_stream(spec, stdout=stdout, stdin=stdin, notify=notify)
+    if spec.engine == "ray":
+        return run_ray(spec, notify)
+    raise ConfigError(f"--engine must be stream or ray; got {spec.engine!r}")
+
+
+def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
+    """``--engine ray``: the same decisions as :func:`run_stream`, computed by a Ray job; shards, report, summary.
+
+    Raises:
+        ConfigError: an option the Ray engine does not take (it names the streaming engine instead).
+        RayJobError: the cluster cannot be reached, or the job failed for a reason other than its input.
+        BadRecord, InputError, OSError, AccountingError: as for :func:`run_stream`.
+    """
+    from . import ray as rayengine
+
+    refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
+               ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
+               (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
+               (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
+               (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
+               (any(map(is_html, opts.report)), "--engine ray writes the JSON report; make the page from the "
+                "output: dedupe report DIR/*.jsonl --run-report REPORT.json -o report.html")]
+    for wrong, message in refused:
+        if wrong:
+            raise ConfigError(message)
+    if opts.max_chars < 0:
+        raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
+    check_inputs(opts.inputs)
+    check_output(opts.output, opts.output_format, False, opts.inputs)
+    check_output_paths(opts)
+    ShardWriter(str(opts.output), opts.output_format)  # creates DIR: one that cannot be fails before the job
+    rayengine.require_ray()
+    job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
+                           opts.max_chars or None, str(opts.output), opts.output_format, opts.ray_address,
+                           [source_name(p) for p in opts.inputs], stop_at_reject=opts.rejects is None)
+    with contextlib.ExitStack() as stack:
+        # Side files first: a bad path fails before the job starts.
+        rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
+        dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
+        report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
+        try:
+            stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
+        except rayengine.RejectedInput as exc:
+            raise BadRecord(f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
+                            "line before it writes anything, so nothing was written)") from None
+        for side, parts in ((rejects, reject_parts), (dropped, dropped_parts)):
+            if side is not None:
+                for part in parts:
+                    side.write(part)
+                side.flush()
+        report = build_report(stats, outcome, read, opts.mode, opts.rejects)  # type: ignore[arg-type]
+        report["timings"]["engine"] = "ray"
+        report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
+        for report_file in report_files:
+            report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    if stats.inputs != read.lines - read.blank_lines:
+        raise AccountingError(f"{read.lines - read.blank_lines} records read, {stats.inputs} accounted for")
+    notify(summary(report))
+    return RunOutcome(report)
