@@ -1,1 +1,1 @@
-"""Engines that run the rules over a corpus: the Ray job (the streaming run is in the CLI for now)."""
+"""Engines that run a RunSpec over a corpus: the streaming run in this process, and the same run as a Ray job."""
