@@ -4,13 +4,17 @@
 # make test: set up .venv and run the whole suite (installs Debian's redis-server and chromium packages first
 # if they are missing: the shared-index tests start their own server on a free port, and the HTML report tests
 # render the report in headless Chromium, driven by Playwright). The venv gets the ray extra: the --engine ray
-# tests start a two-node Ray cluster of this machine (ray start --block) and stop it.
+# tests start a two-node Ray cluster of this machine (ray start --block) and stop it. make test runs make lint
+# first.
+# make lint: ruff and mypy on the package (their settings are in pyproject.toml).
+# make test-fast: make lint, then the tests that start no server (no Redis, no Ray cluster, no Chromium; see the
+# markers in pyproject.toml): nothing is installed from Debian.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install install-redis-server install-chromium demo test bench clean
+.PHONY: install install-redis-server install-chromium demo lint test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +33,20 @@ demo: $(STAMP)
 	@echo "HTML reports (open in a browser): $(CURDIR)/build/report.html (the seeds: repeated passages, boilerplate)"
 	@echo "  and $(CURDIR)/build/demo-report.html (the generated set: clusters, each member beside its representative)"
 
+# ruff (lint rules, import order and formatting) and mypy (types) on dedupe/; both come with the test extra, and
+# mypy reads the files it checks from pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check dedupe
+	$(BIN)/ruff format --check dedupe
+	$(BIN)/mypy
+
 # The browser tests keep their screenshots of the report pages in build/screenshots.
-test: $(STAMP) install-redis-server install-chromium
+test: $(STAMP) lint install-redis-server install-chromium
 	DEDUPE_SCREENSHOTS=$${DEDUPE_SCREENSHOTS:-build/screenshots} $(BIN)/python -m pytest
+
+# The tests marked redis, ray or browser (they start redis-server, a Ray cluster or headless Chromium) are left out.
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -m "not redis and not ray and not browser"
 
 # tests/test_redis_index.py needs the redis-server binary (the tests start their own server on a
 # random port of 127.0.0.1 and stop it). Installs Debian's package when the binary is missing:

@@ -127,8 +127,10 @@ class MinHashConfig:
 
     def __post_init__(self) -> None:
         if not _whole(self.num_perm, MIN_NUM_PERM) or self.num_perm > MAX_NUM_PERM:
-            raise ConfigError(f"{_option('--num-perm', 'num_perm')} must be an integer from {MIN_NUM_PERM} to "
-                              f"{MAX_NUM_PERM}; got {self.num_perm!r}")
+            raise ConfigError(
+                f"{_option('--num-perm', 'num_perm')} must be an integer from {MIN_NUM_PERM} to "
+                f"{MAX_NUM_PERM}; got {self.num_perm!r}"
+            )
         if not _whole(self.seed, 0) or self.seed >= 2**32:
             raise ConfigError(f"--seed must be an integer from 0 to 2**32-1 ({2**32 - 1}); got {self.seed!r}")
 
@@ -157,14 +159,18 @@ def optimal_bands_rows(threshold: float, num_perm: int, fn_weight: float) -> tup
     from datasketch.lsh import _false_negative_probability, _false_positive_probability
 
     if num_perm < MIN_BANDS:
-        raise ConfigError(f"{_option('--num-perm', 'num_perm')} must be at least {MIN_BANDS} for LSH banding "
-                          f"(one permutation per band at least); got {num_perm!r}")
+        raise ConfigError(
+            f"{_option('--num-perm', 'num_perm')} must be at least {MIN_BANDS} for LSH banding "
+            f"(one permutation per band at least); got {num_perm!r}"
+        )
     fp_weight = 1.0 - fn_weight
     best, least = (MIN_BANDS, num_perm // MIN_BANDS), math.inf
     for b in range(MIN_BANDS, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            error = (_false_positive_probability(threshold, b, r) * fp_weight
-                     + _false_negative_probability(threshold, b, r) * fn_weight)
+            error = (
+                _false_positive_probability(threshold, b, r) * fp_weight
+                + _false_negative_probability(threshold, b, r) * fn_weight
+            )
             if error < least:
                 best, least = (b, r), error
     return best
@@ -208,11 +214,14 @@ class LSHConfig:
         if not 0.0 <= self.fn_weight <= 1.0:
             raise ConfigError(f"{_option('--fn-weight', 'fn_weight')} must be in [0, 1]; got {self.fn_weight!r}")
         if self.bands is not None and not _whole(self.bands, MIN_BANDS):
-            raise ConfigError(f"--bands must be an integer, {MIN_BANDS} or more (omit it to derive the banding from "
-                              f"--threshold); got {self.bands!r}")
+            raise ConfigError(
+                f"--bands must be an integer, {MIN_BANDS} or more (omit it to derive the banding from "
+                f"--threshold); got {self.bands!r}"
+            )
         if self.rows is not None and not _whole(self.rows, 1):
-            raise ConfigError(f"--rows must be a positive integer (omit it to derive the banding from --threshold); "
-                              f"got {self.rows!r}")
+            raise ConfigError(
+                f"--rows must be a positive integer (omit it to derive the banding from --threshold); got {self.rows!r}"
+            )
         cap = self.bucket_cap
         if not _whole(cap, 0):
             raise ConfigError(
@@ -236,20 +245,26 @@ class LSHConfig:
             return optimal_bands_rows(self.threshold, num_perm, self.fn_weight)
         if b is not None and r is not None:
             if b * r > num_perm:
-                raise ConfigError(f"--bands {b} x --rows {r} = {b * r} exceeds --num-perm {num_perm} (each band takes "
-                                  f"--rows permutations): lower --bands or --rows{_raise_num_perm(b * r)}")
+                raise ConfigError(
+                    f"--bands {b} x --rows {r} = {b * r} exceeds --num-perm {num_perm} (each band takes "
+                    f"--rows permutations): lower --bands or --rows{_raise_num_perm(b * r)}"
+                )
             return b, r
         if b is not None:
             if b > num_perm:
-                raise ConfigError(f"--bands {b} exceeds --num-perm {num_perm} (each band takes at least one "
-                                  f"permutation): give --bands {num_perm} or less{_raise_num_perm(b)}")
+                raise ConfigError(
+                    f"--bands {b} exceeds --num-perm {num_perm} (each band takes at least one "
+                    f"permutation): give --bands {num_perm} or less{_raise_num_perm(b)}"
+                )
             return b, num_perm // b
         assert r is not None
         if num_perm // r < MIN_BANDS:
             over = "exceeds" if r > num_perm else "fits only 1 band in"
-            raise ConfigError(f"--rows {r} {over} --num-perm {num_perm}; at least {MIN_BANDS} bands of --rows "
-                              f"permutations each are needed: give --rows {num_perm // MIN_BANDS} or less"
-                              f"{_raise_num_perm(MIN_BANDS * r)}")
+            raise ConfigError(
+                f"--rows {r} {over} --num-perm {num_perm}; at least {MIN_BANDS} bands of --rows "
+                f"permutations each are needed: give --rows {num_perm // MIN_BANDS} or less"
+                f"{_raise_num_perm(MIN_BANDS * r)}"
+            )
         return num_perm // r, r
 
 
@@ -328,8 +343,9 @@ class PassageConfig:
 
     def __post_init__(self) -> None:
         if self.unit not in ("sentence", "paragraph"):
-            raise ConfigError(f"{_option('--passage-unit', 'unit')} must be 'sentence' or 'paragraph'; "
-                              f"got {self.unit!r}")
+            raise ConfigError(
+                f"{_option('--passage-unit', 'unit')} must be 'sentence' or 'paragraph'; got {self.unit!r}"
+            )
         # Fields without a command-line option are named as the keyword argument of PassageConfig.
         if self.shingle not in ("word", "char"):
             raise ConfigError(f"PassageConfig.shingle must be 'word' or 'char'; got {self.shingle!r}")
@@ -343,11 +359,14 @@ class PassageConfig:
             if not _whole(value, low) or value > high:
                 raise ConfigError(f"{name} must be an integer from {low} to {high}; got {value!r}")
         if not _whole(self.window, 0) or not (self.window == 0 or 2 <= self.window <= 64):
-            raise ConfigError(f"{_option('--passage-window', 'window')} must be 0 (off) or an integer from 2 to 64; "
-                              f"got {self.window!r}")
+            raise ConfigError(
+                f"{_option('--passage-window', 'window')} must be 0 (off) or an integer from 2 to 64; "
+                f"got {self.window!r}"
+            )
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"{_option('--passage-threshold', 'threshold')} must be in (0, 1]; "
-                              f"got {self.threshold!r}")
+            raise ConfigError(
+                f"{_option('--passage-threshold', 'threshold')} must be in (0, 1]; got {self.threshold!r}"
+            )
         if not 0.0 <= self.fn_weight <= 1.0:
             raise ConfigError(f"PassageConfig.fn_weight must be in [0, 1]; got {self.fn_weight!r}")
         if not 0.0 <= self.index_below <= 1.01:
@@ -412,8 +431,21 @@ class DedupeConfig:
         """
         p = self.parameters()
         passages = self.passages.parameters() if self.passages is not None else None
-        return {k: p[k] for k in ("unit", "ngram", "num_perm", "seed", "scheme", "bands", "rows", "bucket_cap",
-                                  "verify", "normalize")} | {"hash": "xxh3_64", "passages": passages}
+        return {
+            k: p[k]
+            for k in (
+                "unit",
+                "ngram",
+                "num_perm",
+                "seed",
+                "scheme",
+                "bands",
+                "rows",
+                "bucket_cap",
+                "verify",
+                "normalize",
+            )
+        } | {"hash": "xxh3_64", "passages": passages}
 
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""

@@ -97,10 +97,19 @@ class PassageExplanation:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "unit": self.unit, "similarity": self.similarity,
-            "start": self.start, "end": self.end, "text": self.text,
-            "match": {"document": self.match_document, "id": self.match_id, "start": self.match_start,
-                      "end": self.match_end, "text": self.match_text},
+            "kind": self.kind,
+            "unit": self.unit,
+            "similarity": self.similarity,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "match": {
+                "document": self.match_document,
+                "id": self.match_id,
+                "start": self.match_start,
+                "end": self.match_end,
+                "text": self.match_text,
+            },
         }
 
 
@@ -146,8 +155,11 @@ class Explanation:
         return {
             "documents": [d.as_dict() for d in self.documents],
             "shingles": {
-                "unit": self.unit, "ngram": self.ngram,
-                "shared": self.shared, "only_a": self.only_a, "only_b": self.only_b,
+                "unit": self.unit,
+                "ngram": self.ngram,
+                "shared": self.shared,
+                "only_a": self.only_a,
+                "only_b": self.only_b,
                 "shared_examples": [s.as_dict() for s in self.shared_examples],
                 "only_a_examples": [s.as_dict() for s in self.only_a_examples],
                 "only_b_examples": [s.as_dict() for s in self.only_b_examples],
@@ -207,8 +219,9 @@ def read_text_file(path: str, stdin: IO[bytes] | None = None) -> Document:
     return Document(name, text.removeprefix("\ufeff"), name)
 
 
-def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_field: str = "id",
-                 stdin: IO[bytes] | None = None) -> tuple[list[Document], list[str]]:
+def find_records(
+    path: str, ids: Sequence[str], text_field: str = "text", id_field: str = "id", stdin: IO[bytes] | None = None
+) -> tuple[list[Document], list[str]]:
     """Look up records by id in a JSONL file (plain, gzip or zstd) read as ``scan`` reads it.
 
     The whole file is read, so that an id present more than once is noticed: the first occurrence is
@@ -247,11 +260,16 @@ def find_records(path: str, ids: Sequence[str], text_field: str = "text", id_fie
     missing = [i for i in dict.fromkeys(ids) if i not in first]
     if missing:
         which = " and ".join(repr(i) for i in missing)
-        raise InputError(f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} "
-                         f"({records:,} record{'s' * (records != 1)} read; "
-                         f"ids come from the field {id_field!r}, or the line number when it is absent)")
-    notes = [f"id {rid!r} occurs {len(lines)} times in {name} (lines {', '.join(map(str, lines))}); "
-             f"using the first (line {lines[0]})" for rid, lines in repeats.items()]
+        raise InputError(
+            f"{'id' if len(missing) == 1 else 'ids'} {which} not found in {name} "
+            f"({records:,} record{'s' * (records != 1)} read; "
+            f"ids come from the field {id_field!r}, or the line number when it is absent)"
+        )
+    notes = [
+        f"id {rid!r} occurs {len(lines)} times in {name} (lines {', '.join(map(str, lines))}); "
+        f"using the first (line {lines[0]})"
+        for rid, lines in repeats.items()
+    ]
     docs = [Document(first[i].id, first[i].text, f"{name}:{first[i].line}") for i in ids]
     return docs, notes
 
@@ -299,9 +317,21 @@ def _passages(texts: list[str], docs: tuple[Document, Document], config: Passage
     out = []
     for m in found:
         k = _LABELS.index(m.match_id)
-        out.append(PassageExplanation(
-            m.kind, m.unit, m.similarity, m.start, m.end, texts[1][m.start : m.end],
-            _LABELS[k], docs[k].id, m.match_start, m.match_end, texts[k][m.match_start : m.match_end]))
+        out.append(
+            PassageExplanation(
+                m.kind,
+                m.unit,
+                m.similarity,
+                m.start,
+                m.end,
+                texts[1][m.start : m.end],
+                _LABELS[k],
+                docs[k].id,
+                m.match_start,
+                m.match_end,
+                texts[k][m.match_start : m.match_end],
+            )
+        )
     return out
 
 
@@ -315,8 +345,7 @@ def candidate_probability(s: float, bands: int, rows: int) -> float:
     return 1.0 - (1.0 - s**rows) ** bands
 
 
-def explain(a: Document, b: Document, config: DedupeConfig | None = None,
-            max_chars: int | None = None) -> Explanation:
+def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_chars: int | None = None) -> Explanation:
     """Explain the decision about B, decided after A, at ``config`` (as ``scan`` decides it).
 
     Args:
@@ -379,23 +408,30 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
     measure = "exact Jaccard" if exact_mode else "MinHash estimate"
     threshold = config.lsh.threshold
     if empty:
-        reason = (f"{_no_shingles(empty)} (nothing left after normalization), so there is nothing to compare: "
-                  "scan never compares a document without shingles, so such a document never matches")
+        reason = (
+            f"{_no_shingles(empty)} (nothing left after normalization), so there is nothing to compare: "
+            "scan never compares a document without shingles, so such a document never matches"
+        )
     elif not candidate:
         reason = f"not a candidate: no band collides (probability {_prob(probability)} at Jaccard {_num(j)})"
         if similarity >= threshold:
-            reason += (f"; LSH misses this pair although {measure} {_num(similarity, threshold)} >= threshold "
-                       f"{threshold:.12g}")
+            reason += (
+                f"; LSH misses this pair although {measure} {_num(similarity, threshold)} >= threshold {threshold:.12g}"
+            )
         else:
             reason += f", and {measure} {_num(similarity, threshold)} < threshold {threshold:.12g} anyway"
     elif duplicate:
-        reason = (f"duplicate: candidate ({len(colliding)} of {bands} bands collide) and {measure} "
-                  f"{_num(similarity, threshold)} >= threshold {threshold:.12g}")
+        reason = (
+            f"duplicate: candidate ({len(colliding)} of {bands} bands collide) and {measure} "
+            f"{_num(similarity, threshold)} >= threshold {threshold:.12g}"
+        )
     else:
         reason = f"candidate but {measure} {_num(similarity, threshold)} < threshold {threshold:.12g}"
 
-    facts = (DocumentFacts(_LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
-             DocumentFacts(_LABELS[1], b.id, b.source or b.id, len(b.text), len(texts[1]), len(hb)))
+    facts = (
+        DocumentFacts(_LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
+        DocumentFacts(_LABELS[1], b.id, b.source or b.id, len(b.text), len(texts[1]), len(hb)),
+    )
     return Explanation(
         documents=facts,
         unit=shingle.unit,
@@ -429,7 +465,7 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None,
 
 
 def _no_shingles(labels: Sequence[str]) -> str:
-    """"A has no shingles", "A and B have no shingles"."""
+    """ "A has no shingles", "A and B have no shingles"."""
     return f"{' and '.join(labels)} {'has' if len(labels) == 1 else 'have'} no shingles"
 
 
@@ -470,16 +506,20 @@ def _similarity(e: Explanation) -> list[str]:
     union = e.shared + e.only_a + e.only_b
     empty = [d.label for d in e.documents if not d.shingles]
     if not empty:
-        return ["Similarity",
-                f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
-                f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
-                f"{e.standard_error:.4f} at the exact Jaccard)"]
+        return [
+            "Similarity",
+            f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
+            f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
+            f"{e.standard_error:.4f} at the exact Jaccard)",
+        ]
     # 0 shared / 0 in either is no ratio: say why the Jaccard is 0 rather than print a quotient.
     why = f"{union:,} in either" if union else "no shingle in either: 0 by definition"
-    return [f"Similarity: nothing to compare ({_no_shingles(empty)})",
-            f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {why})",
-            f"  MinHash estimate  {_num(e.minhash_estimate):<7} (not computed: a document without shingles has no "
-            "signature)"]
+    return [
+        f"Similarity: nothing to compare ({_no_shingles(empty)})",
+        f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {why})",
+        f"  MinHash estimate  {_num(e.minhash_estimate):<7} (not computed: a document without shingles has no "
+        "signature)",
+    ]
 
 
 def render(e: Explanation) -> str:
@@ -495,32 +535,43 @@ def render(e: Explanation) -> str:
         Verdict: DUPLICATE
           duplicate: candidate (14 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
     """
-    lines = [f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "
-             "as in a scan where A comes first)"]
+    lines = [
+        f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "
+        "as in a scan where A comes first)"
+    ]
     names = [d.id + (f" ({d.source})" if d.source != d.id else "") + ":" for d in e.documents]
     width = max(map(len, names))
     for d, name in zip(e.documents, names):
         cut = f" (first {d.characters_used:,} matched, --max-chars)" if d.characters_used < d.characters else ""
-        lines.append(f"  {d.label}  {name:<{width}} {d.characters:,} character{'s' * (d.characters != 1)}{cut}, "
-                     f"{d.shingles:,} shingle{'s' * (d.shingles != 1)}")
+        lines.append(
+            f"  {d.label}  {name:<{width}} {d.characters:,} character{'s' * (d.characters != 1)}{cut}, "
+            f"{d.shingles:,} shingle{'s' * (d.shingles != 1)}"
+        )
 
     lines += ["", f"Shingles: {e.shared:,} shared, {e.only_a:,} only in A, {e.only_b:,} only in B"]
-    for title, examples in (("shared", e.shared_examples), ("only A", e.only_a_examples),
-                            ("only B", e.only_b_examples)):
+    for title, examples in (
+        ("shared", e.shared_examples),
+        ("only A", e.only_a_examples),
+        ("only B", e.only_b_examples),
+    ):
         for k, s in enumerate(examples):
             lines.append(f"  {title + ':' if k == 0 else '':<8} {_quoted(s.text)}")
 
     lines += ["", *_similarity(e)]
 
-    lines += ["", f"LSH: {e.bands} bands x {e.rows} rows",
-              f"  P(candidate) at Jaccard {_num(e.jaccard)}: {_prob(e.candidate_probability)}"]
+    lines += [
+        "",
+        f"LSH: {e.bands} bands x {e.rows} rows",
+        f"  P(candidate) at Jaccard {_num(e.jaccard)}: {_prob(e.candidate_probability)}",
+    ]
     if e.documents[0].shingles and e.documents[1].shingles:
         listed = ", ".join(map(str, e.colliding_bands)) or "none"
-        lines.append(f"  {len(e.colliding_bands)} of {e.bands} bands collide: {listed}"
-                     f" -> candidate: {'yes' if e.candidate else 'no'}")
+        lines.append(
+            f"  {len(e.colliding_bands)} of {e.bands} bands collide: {listed}"
+            f" -> candidate: {'yes' if e.candidate else 'no'}"
+        )
     else:
-        lines.append("  not consulted (a document without shingles is never indexed or queried)"
-                     " -> candidate: no")
+        lines.append("  not consulted (a document without shingles is never indexed or queried) -> candidate: no")
 
     lines += ["", f"Verdict: {'DUPLICATE' if e.duplicate else 'NOT A DUPLICATE'}", f"  {e.reason}"]
 

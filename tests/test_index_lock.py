@@ -196,7 +196,7 @@ def test_of_two_runs_breaking_the_same_stale_lock_exactly_one_holds_the_index(sm
 def test_a_breaker_whose_lock_file_was_replaced_meanwhile_leaves_the_new_lock(tmp_path, monkeypatch):
     """The race a breaker must lose: between its look at the stale file and its flock, another run broke
     it and took a new lock. The name no longer refers to the file it locked, so it removes nothing."""
-    from dedupe import store
+    from dedupe.index import store
 
     if fcntl is None:
         pytest.skip("needs flock")

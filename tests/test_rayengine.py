@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
 from dedupe.core.matcher import Deduplicator
-from dedupe.engines.ray import RayJob, bucket_pairs, decide
+from dedupe.core.decide import decide_pairs as decide
+from dedupe.engines.ray import RayJob, bucket_pairs
 from dedupe.engines.ray import run as run_ray
 from dedupe.io.records import Record
 

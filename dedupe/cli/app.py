@@ -15,17 +15,30 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, cast
 
 import orjson
 import typer
 
-from ..config import (DEFAULT_BUCKET_CAP, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_CHARS, ConfigError, DedupeConfig,
-                      LSHConfig, MinHashConfig, PassageConfig, ShingleConfig, VerifyConfig)
+from ..config import (
+    DEFAULT_BUCKET_CAP,
+    DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_MAX_CHARS,
+    ConfigError,
+    DedupeConfig,
+    LSHConfig,
+    MinHashConfig,
+    PassageConfig,
+    ShingleConfig,
+    VerifyConfig,
+)
+from ..config import (
+    PassageUnit as PassageUnitValue,
+)
 from ..engines.launch import run
 from ..engines.preflight import check_inputs
 from ..engines.ray import RayJobError
-from ..engines.spec import AccountingError, BadRecord, RunSpec
+from ..engines.spec import AccountingError, BadRecord, Mode, RunSpec
 from ..index.redis import SharedIndexError
 from ..index.store import IndexStoreError
 from ..io.outfiles import WholeFile, check_paths
@@ -131,6 +144,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
 def _show_version(value: bool) -> None:
     if value:
         from .. import __version__
@@ -149,102 +163,179 @@ def _main(
 
 
 Inputs = Annotated[
-    Optional[list[str]],
-    typer.Argument(help="JSONL inputs, plain, gzip or zstd, or Parquet files (*.parquet; needs pyarrow); '-' or "
-                   "nothing reads stdin (JSONL).", show_default=False),
+    list[str] | None,
+    typer.Argument(
+        help="JSONL inputs, plain, gzip or zstd, or Parquet files (*.parquet; needs pyarrow); '-' or "
+        "nothing reads stdin (JSONL).",
+        show_default=False,
+    ),
 ]
 TextField = Annotated[str, typer.Option(help="Field holding the text.")]
 IdField = Annotated[
     str,
-    typer.Option(help="Field holding the id (string or integer); when absent or null, the 1-based line number "
-                 "counted across all inputs is used."),
+    typer.Option(
+        help="Field holding the id (string or integer); when absent or null, the 1-based line number "
+        "counted across all inputs is used."
+    ),
 ]
 Threshold = Annotated[float, typer.Option("--threshold", "-t", help="Jaccard similarity that makes a duplicate.")]
 NumPerm = Annotated[int, typer.Option(help="MinHash permutations (signature length).")]
 Ngram = Annotated[int, typer.Option("--ngram", "-n", help="Units per shingle.")]
 Unit = Annotated[str, typer.Option(help="Shingle unit: word or char.")]
 Seed = Annotated[int, typer.Option(help="Seed of the MinHash permutations.")]
-Bands = Annotated[Optional[int], typer.Option(help="LSH bands (derived from threshold and num-perm when omitted).")]
-Rows = Annotated[Optional[int], typer.Option(help="Rows per band (derived when omitted).")]
-FnWeight = Annotated[float, typer.Option(help="Weight of false negatives when deriving bands/rows (0.5 = datasketch default).")]
-Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
-Workers = Annotated[int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")]
-Report = Annotated[
-    Optional[list[str]],
-    typer.Option(help="Write the report to this file: HTML when the name ends in .html (a self-contained page with "
-                 "plots and the largest clusters; needs the report extra), JSON otherwise. May be given twice.",
-                 show_default=False),
+Bands = Annotated[int | None, typer.Option(help="LSH bands (derived from threshold and num-perm when omitted).")]
+Rows = Annotated[int | None, typer.Option(help="Rows per band (derived when omitted).")]
+FnWeight = Annotated[
+    float, typer.Option(help="Weight of false negatives when deriving bands/rows (0.5 = datasketch default).")
 ]
-Passages = Annotated[bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")]
+Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
+Workers = Annotated[
+    int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")
+]
+Report = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Write the report to this file: HTML when the name ends in .html (a self-contained page with "
+        "plots and the largest clusters; needs the report extra), JSON otherwise. May be given twice.",
+        show_default=False,
+    ),
+]
+Passages = Annotated[
+    bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")
+]
 PassageUnit = Annotated[str, typer.Option(help="Passage unit: sentence or paragraph.")]
-PassageMinWords = Annotated[int, typer.Option(help="Passages with fewer words are not matched alone (runs of short lines are merged first); near matching needs this many words that are not numbers.")]
-PassageThreshold = Annotated[float, typer.Option(help="Jaccard of character 5-grams that makes two passages near repeats.")]
-PassageWindow = Annotated[int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")]
+PassageMinWords = Annotated[
+    int,
+    typer.Option(
+        help="Passages with fewer words are not matched alone (runs of short lines are merged first); near "
+        "matching needs this many words that are not numbers."
+    ),
+]
+PassageThreshold = Annotated[
+    float, typer.Option(help="Jaccard of character 5-grams that makes two passages near repeats.")
+]
+PassageWindow = Annotated[
+    int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")
+]
 BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
-PassageMaxCandidates = Annotated[int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")]
+PassageMaxCandidates = Annotated[
+    int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")
+]
 PassageNumbers = Annotated[bool, typer.Option(help="Near repeats must agree on the numbers they state.")]
 Index = Annotated[
-    Optional[str],
-    typer.Option(help="Index directory kept across runs: loaded at start (created if missing), every document of "
-                 "this run added, saved at the end. Later runs mark documents that duplicate earlier runs' ones.",
-                 show_default=False),
+    str | None,
+    typer.Option(
+        help="Index directory kept across runs: loaded at start (created if missing), every document of "
+        "this run added, saved at the end. Later runs mark documents that duplicate earlier runs' ones.",
+        show_default=False,
+    ),
 ]
 CheckpointEvery = Annotated[
-    int, typer.Option(help="Save the index every N input records (0: only at the end); a killed run keeps the "
-                      "last checkpoint.")
+    int,
+    typer.Option(
+        help="Save the index every N input records (0: only at the end); a killed run keeps the last checkpoint."
+    ),
 ]
 Resume = Annotated[
-    bool, typer.Option("--resume", help="Continue the index's interrupted run: skip the input lines it already "
-                       "wrote (append this run's output to the earlier one).")
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the index's interrupted run: skip the input lines it already "
+        "wrote (append this run's output to the earlier one).",
+    ),
 ]
 BucketCap = Annotated[
-    int, typer.Option(help="Earlier documents taken as candidates from each LSH bucket (band key), the earliest "
-                      "ones: bounds the work when many documents share a bucket (e.g. near-empty pages). 0 = no "
-                      "cap.")
+    int,
+    typer.Option(
+        help="Earlier documents taken as candidates from each LSH bucket (band key), the earliest "
+        "ones: bounds the work when many documents share a bucket (e.g. near-empty pages). 0 = no "
+        "cap."
+    ),
 ]
 MaxChars = Annotated[
-    int, typer.Option(help="Match on at most this many characters of each text (0: no limit); the record written "
-                      "out is never cut.")
+    int,
+    typer.Option(
+        help="Match on at most this many characters of each text (0: no limit); the record written out is never cut."
+    ),
 ]
 Rejects = Annotated[
-    Optional[str], typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping.")
+    str | None,
+    typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping."),
 ]
 Output = Annotated[
-    Optional[str],
-    typer.Option("--output", "-o", help="Write into this directory instead of stdout: one file per input, "
-                 "NNNNN-NAME.jsonl (or .parquet), NNNNN its position among the inputs from 00000 and NAME its "
-                 "name without .jsonl/.json/.parquet/.gz/.zst ('stdin' for stdin), holding what stdout would get "
-                 "for that input's records. The directory is created if missing; files of these names are "
-                 "replaced (appended to with --resume), no other file is touched or deleted.",
-                 show_default=False),
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write into this directory instead of stdout: one file per input, "
+        "NNNNN-NAME.jsonl (or .parquet), NNNNN its position among the inputs from 00000 and NAME its "
+        "name without .jsonl/.json/.parquet/.gz/.zst ('stdin' for stdin), holding what stdout would get "
+        "for that input's records. The directory is created if missing; files of these names are "
+        "replaced (appended to with --resume), no other file is touched or deleted.",
+        show_default=False,
+    ),
 ]
 OutputFormat = Annotated[
-    str, typer.Option("--format", help="Format of the --output files: jsonl, or parquet (the same objects, one "
-                      "row each; needs pyarrow).")
+    str,
+    typer.Option(
+        "--format",
+        help="Format of the --output files: jsonl, or parquet (the same objects, one row each; needs pyarrow).",
+    ),
 ]
 Engine = Annotated[
-    str, typer.Option(help="stream: this process (and --workers); ray: a Ray Data job on the cluster named by "
-                      "--ray-address or RAY_ADDRESS, or on a local Ray it starts; the same decisions either way. "
-                      "ray needs --output DIR and the ray extra (pip install 'dedupe[ray]').")
+    str,
+    typer.Option(
+        help="stream: this process (and --workers); ray: a Ray Data job on the cluster named by "
+        "--ray-address or RAY_ADDRESS, or on a local Ray it starts; the same decisions either way. "
+        "ray needs --output DIR and the ray extra (pip install 'dedupe[ray]')."
+    ),
 ]
 RayAddress = Annotated[
-    Optional[str], typer.Option(help="With --engine ray: the cluster to run on (host:port, or ray://host:10001 "
-                                "for Ray Client); default RAY_ADDRESS, else a local Ray started for the run.",
-                                show_default=False)
+    str | None,
+    typer.Option(
+        help="With --engine ray: the cluster to run on (host:port, or ray://host:10001 "
+        "for Ray Client); default RAY_ADDRESS, else a local Ray started for the run.",
+        show_default=False,
+    ),
 ]
 
 
-def _passage_config(enabled: bool, unit: str, min_words: int, threshold: float, window: int,
-                    boilerplate_docs: int, max_candidates: int, numbers: bool) -> Optional[PassageConfig]:
+def _passage_config(
+    enabled: bool,
+    unit: str,
+    min_words: int,
+    threshold: float,
+    window: int,
+    boilerplate_docs: int,
+    max_candidates: int,
+    numbers: bool,
+) -> PassageConfig | None:
     # Built (so checked) even when off: a bad passage option is an error either way.
-    config = PassageConfig(unit=unit, min_words=min_words, threshold=threshold, window=window,  # type: ignore[arg-type]
-                           boilerplate_docs=boilerplate_docs, max_candidates=max_candidates, numbers=numbers)
+    config = PassageConfig(
+        unit=cast("PassageUnitValue", unit),  # checked by PassageConfig itself
+        min_words=min_words,
+        threshold=threshold,
+        window=window,
+        boilerplate_docs=boilerplate_docs,
+        max_candidates=max_candidates,
+        numbers=numbers,
+    )
     return config if enabled else None
 
 
-def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, bands: Optional[int],
-            rows: Optional[int], fn_weight: float, verify: str, passages: Optional[PassageConfig] = None,
-            bucket_cap: int = DEFAULT_BUCKET_CAP) -> DedupeConfig:
+def _config(
+    threshold: float,
+    num_perm: int,
+    ngram: int,
+    unit: str,
+    seed: int,
+    bands: int | None,
+    rows: int | None,
+    fn_weight: float,
+    verify: str,
+    passages: PassageConfig | None = None,
+    bucket_cap: int = DEFAULT_BUCKET_CAP,
+) -> DedupeConfig:
     return DedupeConfig(
         passages=passages,
         shingle=ShingleConfig(unit=unit, ngram=ngram),  # type: ignore[arg-type]
@@ -256,6 +347,13 @@ def _config(threshold: float, num_perm: int, ngram: int, unit: str, seed: int, b
 
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _notify(line: str) -> None:
+    """A line from the library for the user: the summary ("dedupe scan: ...") as it is, notes and warnings as
+    ``dedupe: note: ...``."""
+    sys.stderr.write((line if line.startswith("dedupe ") else f"dedupe: {line}") + "\n")
+    sys.stderr.flush()
 
 
 def _err(message: str) -> None:
@@ -274,31 +372,31 @@ def _exit_codes() -> Iterator[None]:
         with contextlib.suppress(Exception):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(ExitCode.BROKEN_PIPE)
+        raise typer.Exit(ExitCode.BROKEN_PIPE) from None
     except ConfigError as exc:
         _err(f"error: {exc}")
-        raise typer.Exit(ExitCode.USAGE)
+        raise typer.Exit(ExitCode.USAGE) from None
     except (InputError, BadRecord) as exc:
         _err(f"error: {exc}")
-        raise typer.Exit(ExitCode.BAD_INPUT)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
     except (IndexStoreError, SharedIndexError) as exc:
         _err(f"error: {exc}")
-        raise typer.Exit(ExitCode.INDEX_ERROR)
+        raise typer.Exit(ExitCode.INDEX_ERROR) from None
     except AccountingError as exc:
         _err(f"internal error: {exc}")
-        raise typer.Exit(ExitCode.ERROR)
+        raise typer.Exit(ExitCode.ERROR) from None
     except RayJobError as exc:
         _err(f"error: --engine ray: {exc}")
-        raise typer.Exit(ExitCode.ERROR)
+        raise typer.Exit(ExitCode.ERROR) from None
     except OSError as exc:
         _err(f"error: cannot write output: {exc}")
-        raise typer.Exit(ExitCode.OUTPUT_ERROR)
+        raise typer.Exit(ExitCode.OUTPUT_ERROR) from None
     except KeyboardInterrupt:
         _err("interrupted")
-        raise typer.Exit(ExitCode.INTERRUPTED)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
-def _report_paths(paths: Optional[list[str]]) -> list[str]:
+def _report_paths(paths: list[str] | None) -> list[str]:
     paths = paths or []
     if len(paths) > 2 or len({is_html(p) for p in paths}) < len(paths):
         raise ConfigError("--report takes at most one JSON and one HTML file (e.g. --report r.json --report r.html)")
@@ -312,8 +410,9 @@ def _expand(paths: list[str]) -> list[str]:
     out = []
     for path in paths:
         if "://" in path:
-            raise InputError(f"cannot read {path}: inputs are local files (or mounted storage); copy or mount "
-                             "remote data first")
+            raise InputError(
+                f"cannot read {path}: inputs are local files (or mounted storage); copy or mount remote data first"
+            )
         if path != "-" and not os.path.exists(path) and glob.has_magic(path):
             found = sorted(glob.glob(path))
             if not found:
@@ -329,7 +428,9 @@ def _std_stream(name: str) -> Any:
         return typer.get_binary_stream(name)  # type: ignore[arg-type]
     except RuntimeError:  # the descriptor is closed (`<&-`, `>&-`)
         if name == "stdin":
-            raise InputError("<stdin>: standard input is closed (give input files, or '-' with data on stdin)") from None
+            raise InputError(
+                "<stdin>: standard input is closed (give input files, or '-' with data on stdin)"
+            ) from None
         raise OSError("standard output is closed (redirect it to a file or a pipe)") from None
 
 
@@ -354,7 +455,7 @@ def _options(
     ray_address: RayAddress = None,
     report: Report = None,
     rejects: Rejects = None,
-    dropped: Annotated[Optional[str], typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
+    dropped: Annotated[str | None, typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
     passages: Passages = False,
     passage_unit: PassageUnit = PassageConfig.unit,
     passage_min_words: PassageMinWords = PassageConfig.min_words,
@@ -373,22 +474,59 @@ def _options(
 
 def _command(mode: str, help_text: str, epilog: str) -> None:
     """Register ``mode`` as a command taking the options of :func:`_options` (filter alone takes --dropped)."""
-    params = [p for p in inspect.signature(_options, eval_str=True).parameters.values()
-              if mode == "filter" or p.name != "dropped"]
+    params = [
+        p
+        for p in inspect.signature(_options, eval_str=True).parameters.values()
+        if mode == "filter" or p.name != "dropped"
+    ]
 
     def command(**kw: Any) -> None:
         with _exit_codes():
-            found = _passage_config(kw["passages"], kw["passage_unit"], kw["passage_min_words"],
-                                    kw["passage_threshold"], kw["passage_window"], kw["boilerplate_docs"],
-                                    kw["passage_max_candidates"], kw["passage_numbers"])
-            config = _config(kw["threshold"], kw["num_perm"], kw["ngram"], kw["unit"], kw["seed"], kw["bands"],
-                             kw["rows"], kw["fn_weight"], kw["verify"], found, kw["bucket_cap"])
-            spec = RunSpec(mode, _expand(kw["inputs"] or ["-"]), config, kw["text_field"], kw["id_field"],  # type: ignore[arg-type]
-                           kw["workers"], _report_paths(kw["report"]), kw["rejects"], kw.get("dropped"), kw["index"],
-                           kw["checkpoint_every"], kw["resume"], kw["max_chars"], output=kw["output"],
-                           output_format=kw["output_format"], engine=kw["engine"], ray_address=kw["ray_address"])
-            outcome = run(spec, stdout=lambda: _std_stream("stdout"), stdin=lambda: _std_stream("stdin"),
-                          notify=lambda line: sys.stderr.write(line + "\n"))
+            found = _passage_config(
+                kw["passages"],
+                kw["passage_unit"],
+                kw["passage_min_words"],
+                kw["passage_threshold"],
+                kw["passage_window"],
+                kw["boilerplate_docs"],
+                kw["passage_max_candidates"],
+                kw["passage_numbers"],
+            )
+            config = _config(
+                kw["threshold"],
+                kw["num_perm"],
+                kw["ngram"],
+                kw["unit"],
+                kw["seed"],
+                kw["bands"],
+                kw["rows"],
+                kw["fn_weight"],
+                kw["verify"],
+                found,
+                kw["bucket_cap"],
+            )
+            spec = RunSpec(
+                cast("Mode", mode),
+                _expand(kw["inputs"] or ["-"]),
+                config,
+                kw["text_field"],
+                kw["id_field"],
+                kw["workers"],
+                _report_paths(kw["report"]),
+                kw["rejects"],
+                kw.get("dropped"),
+                kw["index"],
+                kw["checkpoint_every"],
+                kw["resume"],
+                kw["max_chars"],
+                output=kw["output"],
+                output_format=kw["output_format"],
+                engine=kw["engine"],
+                ray_address=kw["ray_address"],
+            )
+            outcome = run(
+                spec, stdout=lambda: _std_stream("stdout"), stdin=lambda: _std_stream("stdin"), notify=_notify
+            )
             if outcome.signum is not None:
                 _err(outcome.message or f"interrupted by {signal.Signals(outcome.signum).name}")
                 raise typer.Exit(128 + outcome.signum)
@@ -401,8 +539,12 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
 
 
 _command("scan", "Write every record, annotated with its cluster and the earlier record it duplicates.", EPILOG_SCAN)
-_command("filter", "Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: "
-         "repeated passages removed).", EPILOG_FILTER)
+_command(
+    "filter",
+    "Write only first-seen records (no earlier near-duplicate), unchanged (with --passages: "
+    "repeated passages removed).",
+    EPILOG_FILTER,
+)
 
 
 EPILOG_REPORT = """\
@@ -425,12 +567,19 @@ Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write the page.
 
 @app.command(name="report", epilog=EPILOG_REPORT)
 def report_command(
-    inputs: Annotated[list[str], typer.Argument(help="Output of 'dedupe scan' (JSONL, plain, gzip or zstd; '-' is stdin).",
-                                                show_default=False)],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Output of 'dedupe scan' (JSONL, plain, gzip or zstd; '-' is stdin).", show_default=False),
+    ],
     output: Annotated[str, typer.Option("--output", "-o", help="The HTML page to write.")] = "report.html",
-    run_report: Annotated[Optional[str], typer.Option(
-        help="The scan's JSON report (--report run.json): adds its parameters, timings, rejected lines and the "
-             "similarity of every candidate pair.", show_default=False)] = None,
+    run_report: Annotated[
+        str | None,
+        typer.Option(
+            help="The scan's JSON report (--report run.json): adds its parameters, timings, rejected lines and the "
+            "similarity of every candidate pair.",
+            show_default=False,
+        ),
+    ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
 ) -> None:
@@ -450,17 +599,20 @@ def report_command(
                 except (OSError, orjson.JSONDecodeError) as exc:
                     raise InputError(f"cannot read the run report {run_report}: {exc}") from None
                 if not isinstance(given, dict) or "counts" not in given:
-                    raise InputError(f"{run_report} is not a dedupe JSON report (no \"counts\")")
+                    raise InputError(f'{run_report} is not a dedupe JSON report (no "counts")')
             stdin = _std_stream("stdin") if "-" in inputs else None
-            report, examples, clusters = annotated_report(inputs, text_field, id_field, given, stdin=stdin,
-                                                                run_report_name=run_report)
+            report, examples, clusters = annotated_report(
+                inputs, text_field, id_field, given, stdin=stdin, run_report_name=run_report or "the run report"
+            )
             with contextlib.closing(examples):
                 page = render(report, examples, clusters).encode("utf-8")
             page_file.commit(page)
         c = report["counts"]
-        sys.stderr.write(f"dedupe report: wrote {output} ({len(page) / 1e3:,.0f} kB): "
-                         f"{_n(c['kept'] + c['duplicates'], 'record')}, {_n(c['duplicates'], 'duplicate')} in "
-                         f"{_n(c['clusters'], 'cluster')}\n")
+        sys.stderr.write(
+            f"dedupe report: wrote {output} ({len(page) / 1e3:,.0f} kB): "
+            f"{_n(c['kept'] + c['duplicates'], 'record')}, {_n(c['duplicates'], 'duplicate')} in "
+            f"{_n(c['clusters'], 'cluster')}\n"
+        )
 
 
 EPILOG_EXPLAIN = """\
@@ -494,13 +646,17 @@ Exit codes: 0 whatever the verdict, 1 internal error, 2 bad option or not two do
 @app.command(name="explain", epilog=EPILOG_EXPLAIN)
 def explain(
     documents: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="A and B: two files holding the raw text ('-' is stdin, for one of them), or with "
-                       "--input two record ids.", show_default=False, metavar="A B"),
+        list[str] | None,
+        typer.Argument(
+            help="A and B: two files holding the raw text ('-' is stdin, for one of them), or with "
+            "--input two record ids.",
+            show_default=False,
+            metavar="A B",
+        ),
     ] = None,
     input_path: Annotated[
-        Optional[str], typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).",
-                                    show_default=False),
+        str | None,
+        typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).", show_default=False),
     ] = None,
     text_field: TextField = "text",
     id_field: IdField = "id",
@@ -522,20 +678,31 @@ def explain(
     passage_max_candidates: PassageMaxCandidates = PassageConfig.max_candidates,
     passage_numbers: PassageNumbers = PassageConfig.numbers,
     max_chars: MaxChars = DEFAULT_MAX_CHARS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")
+    ] = False,
 ) -> None:
     """Explain why document B is or is not a near-duplicate of document A at these options."""
     from .. import explain as explaining
 
     with _exit_codes():
-        found = _passage_config(passages, passage_unit, passage_min_words, passage_threshold, passage_window,
-                                boilerplate_docs, passage_max_candidates, passage_numbers)
+        found = _passage_config(
+            passages,
+            passage_unit,
+            passage_min_words,
+            passage_threshold,
+            passage_window,
+            boilerplate_docs,
+            passage_max_candidates,
+            passage_numbers,
+        )
         config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
         names = documents or []
         if len(names) != 2:
             what = "two record ids" if input_path is not None else "two files (A B)"
-            raise ConfigError(f"explain takes {what}; got {len(names)} argument{'s' * (len(names) != 1)} "
-                              "(see dedupe explain --help)")
+            raise ConfigError(
+                f"explain takes {what}; got {len(names)} argument{'s' * (len(names) != 1)} (see dedupe explain --help)"
+            )
         if input_path is not None:
             stdin = _std_stream("stdin") if input_path == "-" else None
             pair, notes = explaining.find_records(input_path, names, text_field, id_field, stdin)
@@ -555,7 +722,7 @@ def explain(
         out.flush()
 
 
-def main(args: Optional[list[str]] = None) -> None:
+def main(args: list[str] | None = None) -> None:
     """Console script entry point: Click's own usage errors get the same form and exit code as ours."""
     try:  # typer 0.23 and later carry their own copy of Click
         from typer._click import exceptions as click  # type: ignore[import-not-found,unused-ignore]
@@ -580,4 +747,3 @@ def main(args: Optional[list[str]] = None) -> None:
         _err("interrupted")
         code = ExitCode.INTERRUPTED
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
-

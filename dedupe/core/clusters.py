@@ -94,8 +94,9 @@ class UnionFind:
         return out
 
 
-def cluster_entries(groups: list[tuple[int, list[int]]], id_of: Callable[[int], str],
-                    label_of: Callable[[int], int], base: int = 0) -> list[dict[str, Any]]:
+def cluster_entries(
+    groups: list[tuple[int, list[int]]], id_of: Callable[[int], str], label_of: Callable[[int], int], base: int = 0
+) -> list[dict[str, Any]]:
     """The report's clusters from (root, members in input order) groups of document numbers.
 
     Each entry: ``cluster`` (id of the root), ``size``, ``members`` (ids), ``from_index`` (members numbered

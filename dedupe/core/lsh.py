@@ -38,8 +38,9 @@ _MAX_RUN_ENTRIES = 1 << 23
 
 
 def _constants(count: int, label: str) -> np.ndarray:
-    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-{label}-{k}".encode()) | 1 for k in range(count)],
-                    dtype=np.uint64)
+    return np.array(
+        [xxhash.xxh3_64_intdigest(f"dedupe-{label}-{k}".encode()) | 1 for k in range(count)], dtype=np.uint64
+    )
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from ..index.store import pack_strings, unpack_strings
 from ..io.records import Record, Rejected
 from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
 from .clusters import UnionFind, cluster_entries
+from .decide import take
 from .lsh import BandIndex, band_keys
 from .similarity import ArrayStore, jaccard
 
@@ -142,8 +143,12 @@ class Deduplicator:
         [None, 'a']
     """
 
-    def __init__(self, config: DedupeConfig | None = None, clock: Callable[[], float] = time.perf_counter,
-                 max_chars: int | None = None) -> None:
+    def __init__(
+        self,
+        config: DedupeConfig | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        max_chars: int | None = None,
+    ) -> None:
         self.config = config if config is not None else DedupeConfig()
         self.bands, self.rows = self.config.bands_rows
         self.clock = clock
@@ -183,17 +188,21 @@ class Deduplicator:
         signatures = signature[None, :]
         return self.add_batch([record_id], [hashes], signatures, band_keys(signatures, self.bands, self.rows))[0]
 
-    def add_batch(
-        self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray
-    ) -> list[Match]:
+    def add_batch(self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray) -> list[Match]:
         """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
         if self.shared is not None:
             with self.shared.lock():
                 return self._add_batch(ids, hashes, signatures, keys, self._shared_matches(hashes, signatures, keys))
         return self._add_batch(ids, hashes, signatures, keys, None)
 
-    def _add_batch(self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray,
-                   remote: list[tuple[float, str, str] | None] | None) -> list[Match]:
+    def _add_batch(
+        self,
+        ids: list[str],
+        hashes: HashRows,
+        signatures: np.ndarray,
+        keys: np.ndarray,
+        remote: list[tuple[float, str, str] | None] | None,
+    ) -> list[Match]:
         taken: dict[int, list[int]] = {}  # with a cap: per row with hits in the runs, what each band took there
         from_runs = self.index.query_runs_sparse(keys, taken)  # the runs do not change within a batch
         key_lists = keys.tolist()
@@ -201,8 +210,18 @@ class Deduplicator:
         added = []
         for k, rid in enumerate(ids):
             before = len(self.index)
-            out.append(self._decide(rid, hashes[k], signatures[k], key_lists[k], keys[k], from_runs.get(k, []),
-                                    remote[k] if remote is not None else None, taken.get(k)))
+            out.append(
+                self._decide(
+                    rid,
+                    hashes[k],
+                    signatures[k],
+                    key_lists[k],
+                    keys[k],
+                    from_runs.get(k, []),
+                    remote[k] if remote is not None else None,
+                    taken.get(k),
+                )
+            )
             if remote is not None and len(self.index) > before:
                 stored = hashes[k] if self._exact else signatures[k]
                 added.append((rid, out[-1].cluster, keys[k], np.ascontiguousarray(stored).tobytes()))
@@ -212,8 +231,9 @@ class Deduplicator:
         self.index.maybe_flush()
         return out
 
-    def _shared_matches(self, hashes: HashRows, signatures: np.ndarray,
-                        keys: np.ndarray) -> list[tuple[float, str, str] | None]:
+    def _shared_matches(
+        self, hashes: HashRows, signatures: np.ndarray, keys: np.ndarray
+    ) -> list[tuple[float, str, str] | None]:
         """For each record, its best match among other processes' documents in the shared index:
         (similarity, id, cluster), or None."""
         assert self.shared is not None
@@ -222,16 +242,16 @@ class Deduplicator:
         dtype = self._stored.dtype
         out: list[tuple[float, str, str] | None] = []
         for k, refs in enumerate(found):
-            best: tuple[float, str, str] | None = None
             self.shared_candidates += len(refs)
+            sims = []
             for ref in refs:  # ascending: the earliest document wins a tie
-                rid, cluster, payload = docs[ref]
-                other = np.frombuffer(payload, dtype=dtype)
+                other = np.frombuffer(docs[ref][2], dtype=dtype)
                 sim = jaccard(hashes[k], other) if self._exact else estimate_jaccard(signatures[k], other)
                 self.similarity_counts[int(sim * 100 + 1e-9)] += 1
-                if sim >= self.threshold and (best is None or sim > best[0]):
-                    best = (sim, rid, cluster)
-            out.append(best)
+                sims.append(sim)
+            # Another process's documents are not in this process's clusters: nothing to join, only the best.
+            ref, sim = take(-1, refs, sims, self.threshold, lambda a, b: None)
+            out.append((sim, docs[ref][0], docs[ref][1]) if ref >= 0 else None)
         return out
 
     @property
@@ -245,9 +265,17 @@ class Deduplicator:
         batches in some order."""
         self.shared = shared
 
-    def _decide(self, record_id: str, hashes: np.ndarray, signature: np.ndarray, keys: list[int],
-                key_row: np.ndarray, earlier: list[int], remote: tuple[float, str, str] | None = None,
-                taken: list[int] | None = None) -> Match:
+    def _decide(
+        self,
+        record_id: str,
+        hashes: np.ndarray,
+        signature: np.ndarray,
+        keys: list[int],
+        key_row: np.ndarray,
+        earlier: list[int],
+        remote: tuple[float, str, str] | None = None,
+        taken: list[int] | None = None,
+    ) -> Match:
         """Decide record i: its candidates are, for each of its band keys, the earlier indexed records under
         that key (at most ``bucket_cap`` of them, the earliest), all verified; then index it under every key."""
         i = self._uf.add()
@@ -261,21 +289,23 @@ class Deduplicator:
             candidates = sorted(set(candidates))
             self.candidates += len(candidates)
             counts = self.similarity_counts
+            sims = []
             for j in candidates:
                 other = self._stored.get(j)
                 sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
                 counts[int(sim * 100 + 1e-9)] += 1
-                if sim >= self.threshold:
-                    self._uf.union(i, j)
-                    if self._links is not None:
-                        self._links.extend((i, j))
-                    if sim > best_sim:
-                        best, best_sim = j, sim
+                sims.append(sim)
+            best, best_sim = take(i, candidates, sims, self.threshold, self._join)
         # Every record with shingles is indexed, an exact copy of an earlier one too: with capped buckets, which
         # records fill a bucket decides what later records see, and the rule must not depend on the matches.
         self.index.insert(i, keys, key_row)
         self._stored.put(i, hashes if self._exact else signature)
         return self._decided(i, best, best_sim, remote)
+
+    def _join(self, i: int, j: int) -> None:
+        self._uf.union(i, j)
+        if self._links is not None:
+            self._links.extend((i, j))
 
     def _decided(self, i: int, best: int, similarity: float, remote: tuple[float, str, str] | None = None) -> Match:
         root = self._uf.find(i)
@@ -289,10 +319,15 @@ class Deduplicator:
             return Match(cluster)
         return Match(cluster, self._ids[best], round(similarity, 6))
 
-    def run(self, items: Iterable[Record | Rejected], workers: int = 1, batch_size: int = 256,
-            stop: Callable[[], bool] | None = None,
-            after_batch: Callable[[], None] | None = None,
-            stop_at_reject: bool = False) -> Iterator[Result | Rejected]:
+    def run(
+        self,
+        items: Iterable[Record | Rejected],
+        workers: int = 1,
+        batch_size: int = 256,
+        stop: Callable[[], bool] | None = None,
+        after_batch: Callable[[], None] | None = None,
+        stop_at_reject: bool = False,
+    ) -> Iterator[Result | Rejected]:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
         Args:
@@ -309,7 +344,8 @@ class Deduplicator:
         """
         hashes: HashRows
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in _featurized(
-                items, self.config, workers, batch_size, self.max_chars, stop):
+            items, self.config, workers, batch_size, self.max_chars, stop
+        ):
             if stop is not None and stop():
                 return
             self.feature_seconds += seconds
@@ -330,7 +366,8 @@ class Deduplicator:
             if self.passages is not None and passage_feats is not None:
                 keep = [k for k, m in enumerate(matches) if m.duplicate_of is None]
                 lists = self.passages.add_batch(
-                    [records[k].id for k in keep], [records[k].text[: self.max_chars] for k in keep],
+                    [records[k].id for k in keep],
+                    [records[k].text[: self.max_chars] for k in keep],
                     [passage_feats[k] for k in keep],
                 )
                 for k, lst in zip(keep, lists):
@@ -391,11 +428,15 @@ class Deduplicator:
             keys, positions = seg["band_keys"], seg["band_positions"]
             links = seg["links"].reshape(-1, 2)
             stop = first + count
-            if (len(labels) != count or len(stored_offsets) != count + 1
-                    or len(keys) != len(positions) or len(keys) % self.bands
-                    or (count and (labels.min() < 0 or labels.max() >= stop))
-                    or (len(positions) and (positions.min() < first or positions.max() >= stop))
-                    or (len(links) and (links.min() < 0 or links.max() >= stop))):
+            if (
+                len(labels) != count
+                or len(stored_offsets) != count + 1
+                or len(keys) != len(positions)
+                or len(keys) % self.bands
+                or (count and (labels.min() < 0 or labels.max() >= stop))
+                or (len(positions) and (positions.min() < first or positions.max() >= stop))
+                or (len(links) and (links.min() < 0 or links.max() >= stop))
+            ):
                 raise ValueError(f"inconsistent index segment (documents {first:,}..{stop:,})")
             self._ids.extend(ids)
             self._label.frombytes(labels.astype(np.int64).tobytes())
@@ -416,8 +457,11 @@ class Deduplicator:
         """
         if len(self._ids) == self.base:
             return 0
-        hashes = np.fromiter((xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in self._ids),
-                             dtype=np.uint64, count=len(self._ids))
+        hashes = np.fromiter(
+            (xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in self._ids),
+            dtype=np.uint64,
+            count=len(self._ids),
+        )
         _, first = np.unique(hashes, return_index=True)
         return int(len(self._ids) - self.base - np.count_nonzero(first >= self.base))
 
@@ -503,7 +547,11 @@ def _all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, lis
 
 
 def _featurized(
-    items: Iterable[Record | Rejected], config: DedupeConfig, workers: int, batch_size: int, max_chars: int | None,
+    items: Iterable[Record | Rejected],
+    config: DedupeConfig,
+    workers: int,
+    batch_size: int,
+    max_chars: int | None,
     stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[list[Record | Rejected], tuple[Features, list[DocPassages] | None]]]:
     if workers <= 1:

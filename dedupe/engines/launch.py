@@ -11,14 +11,15 @@ import orjson
 from ..config import ConfigError
 from ..io.outfiles import WholeFile, open_stream
 from ..io.shards import ShardWriter, check_output, source_name
-from ..report.build import build_report, is_html, summary
+from ..report.build import accounting_gap, build_report, is_html, summary
 from .preflight import check_inputs, check_output_paths
 from .spec import AccountingError, BadRecord, RunOutcome, RunSpec
 from .stream import run_stream
 
 
-def run(spec: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callable[[], IO[bytes]],
-        notify: Callable[[str], None]) -> RunOutcome:
+def run(
+    spec: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callable[[], IO[bytes]], notify: Callable[[str], None]
+) -> RunOutcome:
     """Run ``spec`` on its engine ("stream" or "ray") and return what it did.
 
     Args:
@@ -61,13 +62,18 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
     """
     from . import ray as rayengine
 
-    refused = [(opts.output is None, "--engine ray writes one file per input: give --output DIR"),
-               ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
-               (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
-               (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
-               (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
-               (any(map(is_html, opts.report)), "--engine ray writes the JSON report; make the page from the "
-                "output: dedupe report DIR/*.jsonl --run-report REPORT.json -o report.html")]
+    refused = [
+        (opts.output is None, "--engine ray writes one file per input: give --output DIR"),
+        ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
+        (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
+        (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
+        (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
+        (
+            any(map(is_html, opts.report)),
+            "--engine ray writes the JSON report; make the page from the "
+            "output: dedupe report DIR/*.jsonl --run-report REPORT.json -o report.html",
+        ),
+    ]
     for wrong, message in refused:
         if wrong:
             raise ConfigError(message)
@@ -78,9 +84,19 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
     check_output_paths(opts)
     ShardWriter(str(opts.output), opts.output_format)  # creates DIR: one that cannot be fails before the job
     rayengine.require_ray()
-    job = rayengine.RayJob(opts.mode, opts.inputs, opts.config, opts.text_field, opts.id_field,
-                           opts.max_chars or None, str(opts.output), opts.output_format, opts.ray_address,
-                           [source_name(p) for p in opts.inputs], stop_at_reject=opts.rejects is None)
+    job = rayengine.RayJob(
+        opts.mode,
+        opts.inputs,
+        opts.config,
+        opts.text_field,
+        opts.id_field,
+        opts.max_chars or None,
+        str(opts.output),
+        opts.output_format,
+        opts.ray_address,
+        [source_name(p) for p in opts.inputs],
+        stop_at_reject=opts.rejects is None,
+    )
     with contextlib.ExitStack() as stack:
         # Side files first: a bad path fails before the job starts.
         rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
@@ -89,8 +105,10 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         try:
             stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
         except rayengine.RejectedInput as exc:
-            raise BadRecord(f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
-                            "line before it writes anything, so nothing was written)") from None
+            raise BadRecord(
+                f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
+                "line before it writes anything, so nothing was written)"
+            ) from None
         for side, parts in ((rejects, reject_parts), (dropped, dropped_parts)):
             if side is not None:
                 for part in parts:
@@ -101,7 +119,8 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
         for report_file in report_files:
             report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    if stats.inputs != read.lines - read.blank_lines:
-        raise AccountingError(f"{read.lines - read.blank_lines} records read, {stats.inputs} accounted for")
+    gap = accounting_gap(stats, read)
+    if gap is not None:
+        raise AccountingError(gap)
     notify(summary(report))
     return RunOutcome(report)

@@ -29,55 +29,81 @@ def check_output_paths(opts: RunSpec) -> None:
         if value == "":
             raise ConfigError(f"{option} needs a directory name; got ''")
     outputs = [("--report", path) for path in opts.report]
-    outputs += [(option, path) for option, path in (("--rejects", opts.rejects), ("--dropped", opts.dropped))
-                if path is not None]
+    outputs += [
+        (option, path)
+        for option, path in (("--rejects", opts.rejects), ("--dropped", opts.dropped))
+        if path is not None
+    ]
     if opts.output is not None:
-        outputs += [("--output", os.path.join(opts.output, shard_name(k, source_name(path), opts.output_format)))
-                    for k, path in enumerate(opts.inputs)]
+        outputs += [
+            ("--output", os.path.join(opts.output, shard_name(k, source_name(path), opts.output_format)))
+            for k, path in enumerate(opts.inputs)
+        ]
     check_paths(opts.inputs, outputs, stdout=opts.output is None, index=opts.local_index)
 
 
 # Options that change a decision or an output byte: a resumed run must give the interrupted run's values.
-_RESUME_OPTIONS = {"text_field": "--text-field", "id_field": "--id-field", "max_chars": "--max-chars",
-                   "output": "--output", "output_format": "--format"}
+_RESUME_OPTIONS = {
+    "text_field": "--text-field",
+    "id_field": "--id-field",
+    "max_chars": "--max-chars",
+    "output": "--output",
+    "output_format": "--format",
+}
 
 
 def resume_options(opts: RunSpec) -> dict[str, Any]:
     """What :func:`resume_point` compares: the decision parameters and the options that shape the output."""
-    return {"parameters": opts.config.parameters(),
-            "passages": opts.config.passages.parameters() if opts.config.passages is not None else None,
-            **{name: getattr(opts, name) for name in _RESUME_OPTIONS},
-            "output": os.path.normpath(opts.output) if opts.output is not None else None}
+    return {
+        "parameters": opts.config.parameters(),
+        "passages": opts.config.passages.parameters() if opts.config.passages is not None else None,
+        **{name: getattr(opts, name) for name in _RESUME_OPTIONS},
+        "output": os.path.normpath(opts.output) if opts.output is not None else None,
+    }
 
 
 def _option_differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Each option that differs, as `--name VALUE (interrupted run: VALUE)`."""
+
     def flat(options: dict[str, Any]) -> dict[str, Any]:
         parameters = options.get("parameters") or {}
         passages = options.get("passages")
-        out = {f"--{k.replace('_', '-')}": v for k, v in parameters.items()
-               if k not in ("scheme", "normalize", "fn_weight", "bands", "rows")}
-        out |= {"--fn-weight": parameters.get("fn_weight"), "--bands": parameters.get("bands"),
-                "--rows": parameters.get("rows"), "normalization": parameters.get("normalize"),
-                "--passages": passages is not None}
+        out = {
+            f"--{k.replace('_', '-')}": v
+            for k, v in parameters.items()
+            if k not in ("scheme", "normalize", "fn_weight", "bands", "rows")
+        }
+        out |= {
+            "--fn-weight": parameters.get("fn_weight"),
+            "--bands": parameters.get("bands"),
+            "--rows": parameters.get("rows"),
+            "normalization": parameters.get("normalize"),
+            "--passages": passages is not None,
+        }
         for key, value in (passages or {}).items():
             out[f"--passage {key}"] = value
         out |= {flag: options.get(name) for name, flag in _RESUME_OPTIONS.items()}
         return out
 
     a, b = flat(before), flat(now)
-    return [f"{key} {json.dumps(b.get(key))} (interrupted run: {json.dumps(a.get(key))})"
-            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    return [
+        f"{key} {json.dumps(b.get(key))} (interrupted run: {json.dumps(a.get(key))})"
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    ]
 
 
-def resume_point(opts: RunSpec, index: Checkpointer | None, options: dict[str, Any],
-                 notify: Callable[[str], None]) -> int:
+def resume_point(
+    opts: RunSpec, index: Checkpointer | None, options: dict[str, Any], notify: Callable[[str], None]
+) -> int:
     """Input lines to pass over: those a resumed run already wrote and indexed."""
     last = index.store.last_run if index is not None else None
     if not opts.resume:
         if last is not None and not last.get("complete", True):
-            notify(f"note: the last run on this index stopped after input line {last['lines_done']:,}; "
-                 "this run starts from the beginning (use --resume to continue that run instead)")
+            notify(
+                f"note: the last run on this index stopped after input line {last['lines_done']:,}; "
+                "this run starts from the beginning (use --resume to continue that run instead)"
+            )
         return 0
     if index is None:
         raise ConfigError("--resume needs --index PATH (the index records where the run stopped)")
@@ -86,10 +112,13 @@ def resume_point(opts: RunSpec, index: Checkpointer | None, options: dict[str, A
     if last["inputs"] != opts.inputs or last["mode"] != opts.mode:
         raise ConfigError(
             f"--resume continues `dedupe {last['mode']} {' '.join(last['inputs'])}`; "
-            f"give the same command and inputs (this one: `dedupe {opts.mode} {' '.join(opts.inputs)}`)")
+            f"give the same command and inputs (this one: `dedupe {opts.mode} {' '.join(opts.inputs)}`)"
+        )
     if "options" in last:  # an index saved before options were recorded: only mode and inputs can be checked
         differences = _option_differences(last["options"], options)
         if differences:
-            raise ConfigError("--resume must continue with the interrupted run's options, or the output would mix "
-                              "two settings; differing: " + "; ".join(differences))
+            raise ConfigError(
+                "--resume must continue with the interrupted run's options, or the output would mix "
+                "two settings; differing: " + "; ".join(differences)
+            )
     return int(last["lines_done"])

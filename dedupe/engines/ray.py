@@ -39,15 +39,16 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from ..core.clusters import cluster_entries
 from ..config import ConfigError, DedupeConfig
-from ..features.minhash import estimate_jaccard
+from ..core.clusters import cluster_entries
+from ..core.decide import decide_pairs
 from ..core.matcher import Match, Result, compute_features
-from ..io.records import InputError, ReadStats, display_name, Record, Rejected, is_parquet, open_input, read_records
+from ..core.similarity import jaccard
+from ..features.minhash import estimate_jaccard
+from ..index.store import pack_strings, unpack_strings
+from ..io.records import InputError, ReadStats, Record, Rejected, display_name, is_parquet, open_input, read_records
 from ..io.render import write_result
 from ..report.build import RunStats
-from ..index.store import pack_strings, unpack_strings
-from ..core.similarity import jaccard
 
 # Rows of (band key, number) per shuffle partition, about: each partition is grouped in one task.
 PARTITION_ROWS = 4_000_000
@@ -60,10 +61,12 @@ def require_ray() -> Any:
     """The ``ray`` module, or ConfigError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
-        raise ConfigError("--engine ray needs Ray: pip install 'dedupe[ray]' (or run without --engine ray: the "
-                          "streaming engine gives the same answer on one machine)") from None
+        raise ConfigError(
+            "--engine ray needs Ray: pip install 'dedupe[ray]' (or run without --engine ray: the "
+            "streaming engine gives the same answer on one machine)"
+        ) from None
     return ray
 
 
@@ -103,8 +106,9 @@ def count_lines(path: str, source: str | None = None) -> int:
     return lines
 
 
-def _records(path: str, source: str, base: int, text_field: str, id_field: str,
-             read: ReadStats) -> Iterator[Record | Rejected]:
+def _records(
+    path: str, source: str, base: int, text_field: str, id_field: str, read: ReadStats
+) -> Iterator[Record | Rejected]:
     """The input's records numbered from ``base + 1``, named ``source`` (the driver's name for the input)."""
     read.lines = base
     try:
@@ -114,8 +118,9 @@ def _records(path: str, source: str, base: int, text_field: str, id_field: str,
         raise InputError(str(exc).replace(display_name(path), source, 1)) from exc
 
 
-def _features(path: str, source: str, base: int, job: RayJob, read: ReadStats,
-              wanted: np.ndarray | None = None) -> Iterator[tuple[list[Record], Any] | Rejected]:
+def _features(
+    path: str, source: str, base: int, job: RayJob, read: ReadStats, wanted: np.ndarray | None = None
+) -> Iterator[tuple[list[Record], Any] | Rejected]:
     """The input's rejects, and its records in batches with their features (of the records numbered in
     ``wanted`` only, when given)."""
     batch: list[Record] = []
@@ -252,7 +257,8 @@ def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict
         p = int(np.searchsorted(numbers, number))
         s = subsets[which[p]]
         r = rows[p]
-        return s["stored"][s["offsets"][r] : s["offsets"][r + 1]]
+        stored: np.ndarray = s["stored"][s["offsets"][r] : s["offsets"][r + 1]]
+        return stored
 
     sims = np.empty(len(pairs_i), dtype=np.float64)
     for k, (i, j) in enumerate(zip(pairs_i.tolist(), pairs_j.tolist())):
@@ -278,8 +284,14 @@ class _AtLine:
         self.writer.write(data, self.line)
 
 
-def write_shard(path: str, source: str, base: int, index: int, job: RayJob,
-                decisions: dict[int, tuple[str, str | None, float | None]]) -> dict[str, Any]:
+def write_shard(
+    path: str,
+    source: str,
+    base: int,
+    index: int,
+    job: RayJob,
+    decisions: dict[int, tuple[str, str | None, float | None]],
+) -> dict[str, Any]:
     """Write stage for one input: every record with its decision, to its shard; the shard's statistics."""
     from ..io.shards import ShardWriter, output_schema
 
@@ -346,52 +358,6 @@ class RayOutcome:
         return cluster_entries(self.groups, self.ids.__getitem__, lambda m: self.labels.get(m, m))
 
 
-def decide(pairs_i: np.ndarray, pairs_j: np.ndarray, sims: np.ndarray, threshold: float,
-           ) -> tuple[dict[int, int], dict[int, tuple[int, float]], list[tuple[int, list[int]]]]:
-    """Stream-order clustering of verified pairs: (label at decision time, best match, final clusters).
-
-    Pairs are taken by their later record, in input order, exactly as the streaming path meets them; the
-    root of a set is its earliest member. Returns the label of every record that matched something
-    (others are their own label), the best match of each (ties: the earliest) and the clusters with more than
-    one member as (root, members ascending), largest first.
-    """
-    keep = sims >= threshold
-    pi, pj, ps = pairs_i[keep], pairs_j[keep], sims[keep]
-    order = np.lexsort((pj, pi))
-    pi, pj, ps = pi[order].tolist(), pj[order].tolist(), ps[order].tolist()
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    labels: dict[int, int] = {}
-    best: dict[int, tuple[int, float]] = {}
-    k, n = 0, len(pi)
-    while k < n:
-        i = pi[k]
-        top_j, top = -1, -1.0
-        while k < n and pi[k] == i:
-            j, s = pj[k], ps[k]
-            ri, rj = find(i), find(j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
-            if s > top:
-                top_j, top = j, s
-            k += 1
-        labels[i] = find(i)
-        best[i] = (top_j, top)
-    members: dict[int, list[int]] = {}
-    for x in sorted(set(pi) | set(pj)):
-        members.setdefault(find(x), []).append(x)
-    groups = sorted(((root, m) for root, m in members.items() if len(m) > 1), key=lambda kv: (-len(kv[1]), kv[0]))
-    return labels, best, groups
-
-
 class RayJobError(Exception):
     """The Ray job could not run: the cluster is unreachable, or a task failed for a reason other than its input
     (a node lost for good, retries exhausted)."""
@@ -406,9 +372,11 @@ def _reachable(address: str) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
     except OSError as exc:
-        raise RayJobError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): start one "
-                          "(ray start --head) or fix --ray-address / RAY_ADDRESS; without either, --engine ray "
-                          "starts a local Ray") from None
+        raise RayJobError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): start one "
+            "(ray start --head) or fix --ray-address / RAY_ADDRESS; without either, --engine ray "
+            "starts a local Ray"
+        ) from None
 
 
 def _init(ray: Any, address: str | None) -> None:
@@ -462,7 +430,7 @@ def run(job: RayJob) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list
             driver = ray.remote(num_cpus=0, max_retries=0)(_run_in_cluster)
             stats, *rest = ray.get(driver.remote(job, paths, sources))
             stats.started, stats.finished = started, time.perf_counter()
-            return (stats, *rest)  # type: ignore[return-value]
+            return (stats, *rest)
         return _run(ray, job, paths, sources, started)
     except ray.exceptions.RayTaskError as exc:  # a task's own error (bad input, a shard that cannot be written)
         cause: BaseException | None = exc
@@ -478,21 +446,27 @@ def run(job: RayJob) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list
             ray.shutdown()
 
 
-def _run_in_cluster(job: RayJob, paths: list[str],
-                    sources: list[str]) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
+def _run_in_cluster(
+    job: RayJob, paths: list[str], sources: list[str]
+) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
     import ray
 
     return _run(ray, job, paths, sources, time.perf_counter())
 
 
-def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
-         started: float) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
+def _run(
+    ray: Any, job: RayJob, paths: list[str], sources: list[str], started: float
+) -> tuple[RunStats, RayOutcome, ReadStats, list[bytes], list[bytes]]:
     import ray.data
 
     outcome = RayOutcome(job.config, job.max_chars)
     nodes = [n for n in ray.nodes() if n["Alive"]]
-    outcome.cluster = {"nodes": len(nodes), "cpus": int(sum(n["Resources"].get("CPU", 0) for n in nodes)),
-                       "inputs": len(paths), "version": ray.__version__}
+    outcome.cluster = {
+        "nodes": len(nodes),
+        "cpus": int(sum(n["Resources"].get("CPU", 0) for n in nodes)),
+        "inputs": len(paths),
+        "version": ray.__version__,
+    }
     clock = time.perf_counter
     mark = clock()
 
@@ -527,10 +501,12 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
     found = []
     if rows:
         _quiet_data_context()
-        pairs_ds = (ray.data.from_arrow_refs([t for _, t in refs])
-                    .map_batches(partition, batch_format="numpy")
-                    .groupby("part")
-                    .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy"))
+        pairs_ds = (
+            ray.data.from_arrow_refs([t for _, t in refs])
+            .map_batches(partition, batch_format="numpy")
+            .groupby("part")
+            .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy")
+        )
         found = [b for b in pairs_ds.iter_batches(batch_format="numpy", batch_size=None) if len(b["i"])]
     pi = np.concatenate([b["i"] for b in found]) if found else np.empty(0, dtype=np.int64)
     pj = np.concatenate([b["j"] for b in found]) if found else np.empty(0, dtype=np.int64)
@@ -566,14 +542,14 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
         outcome.similarity_counts[int(s * 100 + 1e-9)] += 1
     stage("verify")
 
-    labels, best, groups = decide(pi, pj, sims, job.config.lsh.threshold)
+    labels, best, groups = decide_pairs(pi, pj, sims, job.config.lsh.threshold)
     outcome.labels, outcome.groups = labels, groups
     named = sorted(set(labels.values()) | {j for j, _ in best.values()} | {m for _, ms in groups for m in ms})
     wanted = np.array(named, dtype=np.int64)
-    for k, subset in zip(np.unique(owner).tolist(), ray.get(list(subsets.values()))):
-        mine = np.isin(subset["numbers"], wanted)
+    for subset in ray.get(list(subsets.values())):
+        named_here = np.isin(subset["numbers"], wanted)
         ids = unpack_strings(subset["ids"], subset["id_offsets"], "ids")
-        for number, rid, keep in zip(subset["numbers"].tolist(), ids, mine.tolist()):
+        for number, rid, keep in zip(subset["numbers"].tolist(), ids, named_here.tolist()):
             if keep:
                 outcome.ids[number] = rid
     decisions: list[dict[int, tuple[str, str | None, float | None]]] = [{} for _ in paths]
@@ -584,20 +560,18 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str],
     stage("cluster")
 
     remote_write = ray.remote(write_shard)
-    written = ray.get([remote_write.remote(p, s, int(b), k, job, d)
-                       for k, (p, s, b, d) in enumerate(zip(paths, sources, bases, decisions))])
+    written = ray.get(
+        [
+            remote_write.remote(p, s, int(b), k, job, d)
+            for k, (p, s, b, d) in enumerate(zip(paths, sources, bases, decisions))
+        ]
+    )
     stage("write")
     stats, read = RunStats(), ReadStats(sources=list(sources))
     stats.started = started
     for w, base in zip(written, bases.tolist()):
         part, r = w["stats"], w["read"]
-        stats.records += part.records
-        stats.kept += part.kept
-        stats.duplicates += part.duplicates
-        stats.rejected.update(part.rejected)
-        stats.text_bytes += part.text_bytes
-        stats.duplicate_bytes += part.duplicate_bytes
-        stats.duplicate_similarity = [a + b for a, b in zip(stats.duplicate_similarity, part.duplicate_similarity)]
+        stats.merge(part)
         read.lines += r.lines - base
         read.blank_lines += r.blank_lines
     stats.finished = time.perf_counter()
@@ -612,4 +586,4 @@ class RejectedInput(Exception):
     """
 
 
-__all__ = ["RayJob", "RayJobError", "RayOutcome", "RejectedInput", "bucket_pairs", "decide", "require_ray", "run"]
+__all__ = ["RayJob", "RayJobError", "RayOutcome", "RejectedInput", "bucket_pairs", "require_ray", "run"]

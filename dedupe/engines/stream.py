@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import orjson
 
+from ..config import ConfigError
 from ..core.matcher import Deduplicator
 from ..index.redis import RedisIndex, SharedIndexError
 from ..index.store import Checkpointer, IndexStoreError
@@ -21,16 +22,16 @@ from ..io.outfiles import WholeFile, open_stream
 from ..io.records import InputError, ReadStats, Rejected, read_records
 from ..io.render import write_result
 from ..io.shards import InputShards, check_output
-from ..report.build import RunStats, build_report, is_html, progress, run_page, summary
+from ..report.build import RunStats, accounting_gap, build_report, is_html, progress, run_page, summary
 from ..report.copies import Examples
-from ..config import ConfigError
 from .preflight import check_inputs, check_output_paths, resume_options, resume_point
 from .signals import Interrupted, SignalStop
 from .spec import AccountingError, BadRecord, RunOutcome, RunSpec
 
 
-def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callable[[], IO[bytes]],
-               notify: Callable[[str], None]) -> RunOutcome:
+def run_stream(
+    opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callable[[], IO[bytes]], notify: Callable[[str], None]
+) -> RunOutcome:
     """Run ``opts`` in this process (and its ``workers``): read, decide, write, checkpoint, report.
 
     SIGINT and SIGTERM stop the run at the next batch boundary (see :class:`SignalStop`): the run then returns
@@ -59,8 +60,10 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
     check_output(opts.output, opts.output_format, opts.resume, opts.inputs)
     check_output_paths(opts)
     if opts.resume and opts.local_index is not None and not os.path.exists(opts.local_index):
-        raise ConfigError(f"nothing to resume: there is no index at {opts.index} (--resume continues a run that "
-                          "was interrupted on that index)")
+        raise ConfigError(
+            f"nothing to resume: there is no index at {opts.index} (--resume continues a run that "
+            "was interrupted on that index)"
+        )
     out: Any = stdout() if opts.output is None else None  # with --output: the shards (below)
     stdin_stream = stdin() if "-" in opts.inputs else None
     read = ReadStats()
@@ -70,8 +73,10 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
     shared: RedisIndex | None = None
     if opts.index is not None and opts.index.startswith(("redis://", "rediss://")):
         if opts.resume:
-            raise ConfigError("--resume works with an index directory; a Redis index holds every record written "
-                              "as soon as it is written: run on the input that remains")
+            raise ConfigError(
+                "--resume works with an index directory; a Redis index holds every record written "
+                "as soon as it is written: run on the input that remains"
+            )
         shared = RedisIndex(opts.index)
         shared.check_parameters(opts.config.index_parameters())
         dedup.share(shared)
@@ -87,9 +92,15 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
     progress_mark = {"lines": skip, "output": 0, "since": 0}
 
     def last_run(complete: bool, stopped_by: str | None = None) -> dict[str, Any]:
-        return {"mode": opts.mode, "inputs": opts.inputs, "complete": complete, "lines_done": progress_mark["lines"],
-                "records_output": progress_mark["output"], "stopped_by": stopped_by,
-                "options": resume_options(opts)}
+        return {
+            "mode": opts.mode,
+            "inputs": opts.inputs,
+            "complete": complete,
+            "lines_done": progress_mark["lines"],
+            "records_output": progress_mark["output"],
+            "stopped_by": stopped_by,
+            "options": resume_options(opts),
+        }
 
     def after_batch() -> None:
         if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
@@ -104,27 +115,55 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
         # bad path fails at once rather than after a long run.
         # Side outputs continue the interrupted run's with --resume; a report is written whole at the end (a
         # temporary file renamed over the target), so a run that stops leaves no half report.
-        rejects = stack.enter_context(open_stream("--rejects", opts.rejects, opts.resume)) \
-            if opts.rejects is not None else None
-        dropped = stack.enter_context(open_stream("--dropped", opts.dropped, opts.resume)) \
-            if opts.dropped is not None else None
+        rejects = (
+            stack.enter_context(open_stream("--rejects", opts.rejects, opts.resume))
+            if opts.rejects is not None
+            else None
+        )
+        dropped = (
+            stack.enter_context(open_stream("--dropped", opts.dropped, opts.resume))
+            if opts.dropped is not None
+            else None
+        )
         report_files = [(stack.enter_context(WholeFile("--report", path)), is_html(path)) for path in opts.report]
         if opts.output is not None:  # the directory and the first shard now; closed on every way out
-            out = stack.enter_context(InputShards(opts.output, opts.output_format, opts.inputs, read, opts.mode,
-                                                  opts.config.passages is not None, append=opts.resume))
+            out = stack.enter_context(
+                InputShards(
+                    opts.output,
+                    opts.output_format,
+                    opts.inputs,
+                    read,
+                    opts.mode,
+                    opts.config.passages is not None,
+                    append=opts.resume,
+                )
+            )
         examples = stack.enter_context(contextlib.closing(Examples())) if any(h for _, h in report_files) else None
         signals = stack.enter_context(SignalStop())
         if shared is not None:
             stack.callback(shared.close)
-        records = read_records(opts.inputs, opts.text_field, opts.id_field, read,
-                               stdin=stdin_stream, skip=skip, warn=lambda message: notify(f"warning: {message}"))
-        items = dedup.run(signals.guard(records), workers=opts.workers, stop=signals.stopped, after_batch=after_batch,
-                          stop_at_reject=rejects is None)
+        records = read_records(
+            opts.inputs,
+            opts.text_field,
+            opts.id_field,
+            read,
+            stdin=stdin_stream,
+            skip=skip,
+            warn=lambda message: notify(f"warning: {message}"),
+        )
+        items = dedup.run(
+            signals.guard(records),
+            workers=opts.workers,
+            stop=signals.stopped,
+            after_batch=after_batch,
+            stop_at_reject=rejects is None,
+        )
 
         finished: list[dict[str, Any]] = []
 
-        def finish(error: str | None, stopped_by: str | None = None, show: bool = True,
-                   save: bool = True) -> dict[str, Any]:
+        def finish(
+            error: str | None, stopped_by: str | None = None, show: bool = True, save: bool = True
+        ) -> dict[str, Any]:
             """Flush, checkpoint (unless the output failed: then it may lack records the index would
             hold), write the report, print the summary. Once: a later failure leaves the first report."""
             if finished:
@@ -135,8 +174,12 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
                 index.save(last_run(error is None, stopped_by), final=error is None)
             about_index = index.report() if index is not None else None
             if shared is not None:
-                about_index = {"url": shared.target.display(), "documents_after": len(shared),
-                               "documents_added": dedup.shared_added, "candidates": dedup.shared_candidates}
+                about_index = {
+                    "url": shared.target.display(),
+                    "documents_after": len(shared),
+                    "documents_added": dedup.shared_added,
+                    "candidates": dedup.shared_candidates,
+                }
             report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error, index=about_index)
             for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
                 if html:
@@ -194,8 +237,10 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
             with contextlib.suppress(Exception):
                 finish("output closed by its reader", show=False, save=False)
             if index is not None:
-                notify(f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
-                     "documents)")
+                notify(
+                    f"output closed by its reader; the index keeps its last checkpoint ({index.store.documents:,} "
+                    "documents)"
+                )
             raise
         except OSError as exc:  # a full disk, a file size limit: the report says the run did not complete
             with contextlib.suppress(OSError):
@@ -206,14 +251,19 @@ def run_stream(opts: RunSpec, *, stdout: Callable[[], IO[bytes]], stdin: Callabl
             report = finish(f"interrupted by {name}", name)
             where = f"after input line {progress_mark['lines']:,}"
             if index is not None:
-                how = (": it appends to the files in --output" if opts.output is not None
-                       else ", appending to the output (>>)")
-                message = (f"interrupted by {name} {where}: the output and the index hold every record up to "
-                           f"there. To continue, run the same command with --resume{how}.")
+                how = (
+                    ": it appends to the files in --output"
+                    if opts.output is not None
+                    else ", appending to the output (>>)"
+                )
+                message = (
+                    f"interrupted by {name} {where}: the output and the index hold every record up to "
+                    f"there. To continue, run the same command with --resume{how}."
+                )
             else:
                 message = f"interrupted by {name} {where}: the output holds every record up to there."
             return RunOutcome(report, signals.signum, message)
-        if stats.inputs != read.lines - read.blank_lines - read.skipped_lines:
-            raise AccountingError(f"{read.lines - read.blank_lines - read.skipped_lines} records read, "
-                                  f"{stats.inputs} accounted for")
+        gap = accounting_gap(stats, read)
+        if gap is not None:
+            raise AccountingError(gap)
         return RunOutcome(finish(None))

@@ -28,8 +28,9 @@ _EMPTY = np.empty(0, dtype=np.uint64)
 
 def _position_constants(n: int = 64) -> np.ndarray:
     # Deterministic odd 64-bit multipliers, one per position in the n-gram.
-    return np.array([xxhash.xxh3_64_intdigest(f"dedupe-ngram-position-{k}".encode()) | 1 for k in range(n)],
-                    dtype=np.uint64)
+    return np.array(
+        [xxhash.xxh3_64_intdigest(f"dedupe-ngram-position-{k}".encode()) | 1 for k in range(n)], dtype=np.uint64
+    )
 
 
 _POSITION = _position_constants()
@@ -156,8 +157,9 @@ def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = Shi
     return out
 
 
-def _fill_windows(units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray],
-                  first: int) -> None:
+def _fill_windows(
+    units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray], first: int
+) -> None:
     text = np.repeat(np.arange(len(windows), dtype=np.uint16), windows)
     position = np.repeat(starts - (np.cumsum(windows) - windows), windows) + np.arange(len(text), dtype=np.int64)
     with np.errstate(over="ignore"):

@@ -331,8 +331,14 @@ class RedisIndex:
         self._redis = _import_redis()
         t = self.target
         options: dict[str, Any] = {
-            "host": t.host, "port": t.port, "db": t.db, "username": t.username, "password": password,
-            "ssl": t.tls, "socket_connect_timeout": 5, "protocol": 2,
+            "host": t.host,
+            "port": t.port,
+            "db": t.db,
+            "username": t.username,
+            "password": password,
+            "ssl": t.tls,
+            "socket_connect_timeout": 5,
+            "protocol": 2,
         }
         if client is None:
             # The check runs on a client that does not retry, so that a closed
@@ -352,7 +358,11 @@ class RedisIndex:
         self._add_script = client.register_script(_ADD_LUA)
         p = self.target.prefix
         self._params_key, self._next_key, self._docs_key, self._lock_key = (
-            f"{p}:params", f"{p}:next", f"{p}:docs", f"{p}:lock")
+            f"{p}:params",
+            f"{p}:next",
+            f"{p}:docs",
+            f"{p}:lock",
+        )
 
     def __repr__(self) -> str:
         return f"RedisIndex({self.url!r})"
@@ -387,30 +397,45 @@ class RedisIndex:
             if not self._secrets:
                 message = f"{where} requires a password: set the environment variable {self._password_env}"
             else:
-                message = (f"{where} refused the credentials (user {self.target.username or 'default'!r}, password "
-                           f"from {self._password_env}): check the password and the user name in the URL")
+                message = (
+                    f"{where} refused the credentials (user {self.target.username or 'default'!r}, password "
+                    f"from {self._password_env}): check the password and the user name in the URL"
+                )
             raise SharedIndexError(self._scrub(f"{message} (server: {str(e).rstrip('.')})")) from None
         except (r.ConnectionError, r.TimeoutError) as e:
-            what = (f"cannot connect to {where}" if action == "connecting"
-                    else f"lost the connection to {where} while {action}")
-            raise SharedIndexError(self._scrub(
-                f"{what} ({self.url}): {str(e).rstrip('.')}. Check that the server is running and reachable "
-                "and that the host and port in the URL are right"
-            )) from None
+            what = (
+                f"cannot connect to {where}"
+                if action == "connecting"
+                else f"lost the connection to {where} while {action}"
+            )
+            raise SharedIndexError(
+                self._scrub(
+                    f"{what} ({self.url}): {str(e).rstrip('.')}. Check that the server is running and reachable "
+                    "and that the host and port in the URL are right"
+                )
+            ) from None
         except r.ResponseError as e:
             text = str(e)
             if "NOAUTH" in text or "WRONGPASS" in text:
-                message = (f"{where} requires a password: set the environment variable {self._password_env}"
-                           if not self._secrets else f"{where} refused the password from {self._password_env}")
+                message = (
+                    f"{where} requires a password: set the environment variable {self._password_env}"
+                    if not self._secrets
+                    else f"{where} refused the password from {self._password_env}"
+                )
             elif "DB index is out of range" in text:
-                message = (f"{where} has no database {self.target.db}: use a lower /DB in the URL "
-                           "(the server's 'databases' setting, 16 by default)")
+                message = (
+                    f"{where} has no database {self.target.db}: use a lower /DB in the URL "
+                    "(the server's 'databases' setting, 16 by default)"
+                )
             elif "WRONGTYPE" in text:
-                message = (f"a key under the prefix {self.target.prefix!r} at {where} holds another kind of value "
-                           "(the prefix is used by something else): choose another ?prefix=NAME or clear it")
+                message = (
+                    f"a key under the prefix {self.target.prefix!r} at {where} holds another kind of value "
+                    "(the prefix is used by something else): choose another ?prefix=NAME or clear it"
+                )
             elif "OOM " in text:
-                message = (f"{where} is out of memory (its maxmemory) while {action}: "
-                           "give it more memory or use a new index")
+                message = (
+                    f"{where} is out of memory (its maxmemory) while {action}: give it more memory or use a new index"
+                )
             else:
                 message = f"{where} answered an error while {action}: {text}"
             raise SharedIndexError(self._scrub(message)) from None
@@ -458,8 +483,10 @@ class RedisIndex:
         differing = sorted(k for k in set(mine) | set(theirs) if theirs.get(k, missing) != mine.get(k, missing))
 
         def show(values: dict[str, Any]) -> str:
-            return ", ".join(f"{k}={json.dumps(values[k], sort_keys=True, ensure_ascii=False)}" if k in values
-                             else f"{k} unset" for k in differing)
+            return ", ".join(
+                f"{k}={json.dumps(values[k], sort_keys=True, ensure_ascii=False)}" if k in values else f"{k} unset"
+                for k in differing
+            )
 
         raise SharedIndexError(
             f"the index at {self.url} was built with {show(theirs)}; this run has {show(mine)}. "
@@ -490,8 +517,9 @@ class RedisIndex:
         """
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        lk = self._client.lock(self._lock_key, timeout=timeout, sleep=0.02, blocking=True,
-                               blocking_timeout=None, thread_local=False)
+        lk = self._client.lock(
+            self._lock_key, timeout=timeout, sleep=0.02, blocking=True, blocking_timeout=None, thread_local=False
+        )
         with self._talking("waiting for the lock"):
             lk.acquire()
         stop = threading.Event()
@@ -564,8 +592,7 @@ class RedisIndex:
         with self._talking("querying"):
             replies = self._query_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys), cap])
         try:
-            return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else []
-                    for members in replies]
+            return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else [] for members in replies]
         except ValueError:
             raise self._corrupt("a band set holds something that is not a document number") from None
 
@@ -639,7 +666,7 @@ class RedisIndex:
             for pattern in patterns:
                 batch: list[bytes] = []
                 for key in self._client.scan_iter(match=pattern, count=1000):
-                    if key.startswith(doc_prefix) and not key[len(doc_prefix):].isdigit():
+                    if key.startswith(doc_prefix) and not key[len(doc_prefix) :].isdigit():
                         continue  # e.g. "a:d:7:x" of an index with prefix "a:d:7"
                     batch.append(key)
                     if len(batch) >= 1000:
@@ -715,4 +742,3 @@ def _key_matrix(keys: np.ndarray, ndim: int = 2) -> np.ndarray:
         shape = "(n, bands)" if ndim == 2 else "(bands,)"
         raise ValueError(f"band keys must have shape {shape}, got {arr.shape}")
     return arr
-

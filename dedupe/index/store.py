@@ -71,7 +71,10 @@ _MAGIC = b"DDUPSEG1"
 _ALIGN = 64
 # The only dtypes a segment may declare: nothing in a file chooses code to run.
 _DTYPES: dict[str, np.dtype[Any]] = {
-    "<u8": np.dtype("<u8"), "<i8": np.dtype("<i8"), "<u4": np.dtype("<u4"), "|u1": np.dtype("|u1"),
+    "<u8": np.dtype("<u8"),
+    "<i8": np.dtype("<i8"),
+    "<u4": np.dtype("<u4"),
+    "|u1": np.dtype("|u1"),
 }
 _READ_BLOCK = 1 << 24
 
@@ -149,8 +152,9 @@ def _segment_chunks(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Iter
         dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
         if dtype.str not in _DTYPES:
             raise ValueError(f"array {name!r}: dtype {dtype.str} cannot be saved")
-        entries.append({"name": name, "dtype": dtype.str, "shape": list(array.shape), "offset": offset,
-                        "nbytes": array.nbytes})
+        entries.append(
+            {"name": name, "dtype": dtype.str, "shape": list(array.shape), "offset": offset, "nbytes": array.nbytes}
+        )
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
     header = orjson.dumps({"arrays": entries, **meta})
     start = len(_MAGIC) + 8 + len(header)
@@ -176,8 +180,9 @@ def read_segment(path: str, size: int, checksum: str) -> dict[str, np.ndarray]:
         raise IndexCorrupt(f"{name}: cannot read index segment: {exc.strerror or exc}") from exc
     if actual != size:
         f.close()
-        raise IndexCorrupt(f"{name}: index segment is {actual:,} bytes, the manifest says {size:,} "
-                           "(truncated or replaced)")
+        raise IndexCorrupt(
+            f"{name}: index segment is {actual:,} bytes, the manifest says {size:,} (truncated or replaced)"
+        )
     digest = xxhash.xxh3_128()
     with f:
         head = f.read(len(_MAGIC) + 8)
@@ -360,8 +365,10 @@ def _command() -> str:
 
 
 def _describe(holder: dict[str, Any]) -> str:
-    who = (f"pid {holder['pid']} on host {_printable(holder['host'], 80)}, "
-           f"started {_printable(holder.get('started', '?'), 40)}")
+    who = (
+        f"pid {holder['pid']} on host {_printable(holder['host'], 80)}, "
+        f"started {_printable(holder.get('started', '?'), 40)}"
+    )
     if holder.get("command"):
         who += f" (`{_printable(holder['command'])}`)"
     return who
@@ -397,8 +404,12 @@ def _read_holder(fd: int) -> dict[str, Any] | None:
         holder = orjson.loads(os.pread(fd, 1 << 16, 0))
     except (OSError, orjson.JSONDecodeError):
         return None
-    if (not isinstance(holder, dict) or not isinstance(holder.get("pid"), int) or holder["pid"] <= 0
-            or not isinstance(holder.get("host"), str)):
+    if (
+        not isinstance(holder, dict)
+        or not isinstance(holder.get("pid"), int)
+        or holder["pid"] <= 0
+        or not isinstance(holder.get("host"), str)
+    ):
         return None  # being written, or not a lock this code wrote
     return holder
 
@@ -423,16 +434,24 @@ def _locked_message(directory: str, lock_path: str, holder: dict[str, Any] | Non
     if verdict == "alive":
         return f"{directory}: another run is writing this index: {who}. Wait for it to finish; {remove}"
     if verdict == "other-host":
-        return (f"{directory}: the index is locked by {who}; a process on another host cannot be checked from "
-                f"here. Wait for that run to finish; {remove}")
+        return (
+            f"{directory}: the index is locked by {who}; a process on another host cannot be checked from "
+            f"here. Wait for that run to finish; {remove}"
+        )
     if verdict == "other-boot":
-        return (f"{directory}: the index is locked by {who}, under an earlier boot of this host (or on another "
-                f"machine of the same name), so that process cannot be checked. Wait for that run to finish; {remove}")
+        return (
+            f"{directory}: the index is locked by {who}, under an earlier boot of this host (or on another "
+            f"machine of the same name), so that process cannot be checked. Wait for that run to finish; {remove}"
+        )
     if state == "busy":
-        return (f"{directory}: the index is locked by {who}, which is no longer running, but its file lock is still "
-                f"held (by a process it started?). Wait for that process to end; {remove}")
-    return (f"{directory}: the index is locked by {who}, which is no longer running, but this filesystem has no "
-            f"working file locks to break its lock safely; {remove}")
+        return (
+            f"{directory}: the index is locked by {who}, which is no longer running, but its file lock is still "
+            f"held (by a process it started?). Wait for that process to end; {remove}"
+        )
+    return (
+        f"{directory}: the index is locked by {who}, which is no longer running, but this filesystem has no "
+        f"working file locks to break its lock safely; {remove}"
+    )
 
 
 def _look_at(directory: str, lock_path: str) -> dict[str, Any] | None:
@@ -553,8 +572,9 @@ class _IndexLock:
                 broken = _look_at(directory, lock_path) or broken
                 continue
             except OSError as exc:
-                raise IndexStoreError(f"{directory}: cannot create the index's lock file {lock_path}: "
-                                      f"{exc.strerror or exc}") from exc
+                raise IndexStoreError(
+                    f"{directory}: cannot create the index's lock file {lock_path}: {exc.strerror or exc}"
+                ) from exc
             try:
                 info = cls._claim(fd, lock_path, directory)
             except BaseException:
@@ -565,8 +585,9 @@ class _IndexLock:
             lock = cls(directory, lock_path, fd, key, info)
             lock.broken = broken
             return lock
-        raise IndexLocked(f"{directory}: the index's lock changed hands too often to be taken; try again",
-                          None, lock_path)
+        raise IndexLocked(
+            f"{directory}: the index's lock changed hands too often to be taken; try again", None, lock_path
+        )
 
     @staticmethod
     def _claim(fd: int, lock_path: str, directory: str) -> dict[str, Any]:
@@ -574,24 +595,35 @@ class _IndexLock:
         deadline = time.monotonic() + _SETTLE_SECONDS
         while (state := _try_flock(fd)) == "busy":  # a process judging the new file: it lets go at once
             if time.monotonic() >= deadline:
-                raise IndexLocked(f"{directory}: another process keeps the index's new lock file locked; "
-                                  f"try again, or remove {lock_path} if no process uses the index", None, lock_path)
+                raise IndexLocked(
+                    f"{directory}: another process keeps the index's new lock file locked; "
+                    f"try again, or remove {lock_path} if no process uses the index",
+                    None,
+                    lock_path,
+                )
             time.sleep(_POLL_SECONDS / 5)
         try:
             stat = _proc_stat(os.getpid())
         except ProcessLookupError:
             stat = None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id(),
-                "process_start": stat[1] if stat else None, "started": _now(), "command": _command(),
-                "flock": state == "ours"}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "boot_id": _boot_id(),
+            "process_start": stat[1] if stat else None,
+            "started": _now(),
+            "command": _command(),
+            "flock": state == "ours",
+        }
         data = orjson.dumps(info) + b"\n"
         try:
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
             os.fsync(fd)  # other NFS clients read what the server holds
         except OSError as exc:
-            raise IndexWriteError(f"{directory}: cannot write the index's lock file {lock_path}: "
-                                  f"{exc.strerror or exc}") from exc
+            raise IndexWriteError(
+                f"{directory}: cannot write the index's lock file {lock_path}: {exc.strerror or exc}"
+            ) from exc
         return info
 
     def release_for(self, owner: object) -> None:
@@ -636,8 +668,10 @@ if hasattr(os, "register_at_fork"):
 
 
 def _stale_note(directory: str, holder: dict[str, Any]) -> str:
-    return (f"broke a stale lock on {directory} left by pid {holder['pid']} on this host "
-            f"(started {_printable(holder.get('started', '?'), 40)}), which is no longer running")
+    return (
+        f"broke a stale lock on {directory} left by pid {holder['pid']} on this host "
+        f"(started {_printable(holder.get('started', '?'), 40)}), which is no longer running"
+    )
 
 
 class IndexStore:
@@ -766,13 +800,27 @@ class IndexStore:
         if self._closed:
             raise IndexStoreError(f"{self.path}: the index was closed; open it again to write to it")
         if self._lock is not None and self._lock.owner is not self._token:
-            raise IndexLocked(f"{self.path}: the index was opened again in this process after this opener; "
-                              "only the newest opener may write it", self._lock.info, self._lock.lock_path)
+            raise IndexLocked(
+                f"{self.path}: the index was opened again in this process after this opener; "
+                "only the newest opener may write it",
+                self._lock.info,
+                self._lock.lock_path,
+            )
 
     @classmethod
     def _create(cls, path: str, parameters: dict[str, Any]) -> IndexStore:
-        store = cls(path, {"format": FORMAT, "version": VERSION, "parameters": parameters, "documents": 0,
-                           "segments": [], "next_segment": 1, "last_run": None})
+        store = cls(
+            path,
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "parameters": parameters,
+                "documents": 0,
+                "segments": [],
+                "next_segment": 1,
+                "last_run": None,
+            },
+        )
         try:
             store._write_manifest()
         except OSError as exc:
@@ -836,8 +884,10 @@ class IndexStore:
         body = {k: v for k, v in self.manifest.items() if k != "checksum"}
         body["checksum"] = xxhash.xxh3_128_hexdigest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
         self.manifest = body
-        _write_atomic(os.path.join(self.path, MANIFEST),
-                      [orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"])
+        _write_atomic(
+            os.path.join(self.path, MANIFEST),
+            [orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"],
+        )
 
     def _remove_strays(self) -> None:
         # Only names a killed save leaves; the lock file (held while this runs) is never among them.
@@ -877,8 +927,10 @@ def _read_manifest(path: str) -> dict[str, Any]:
     if manifest.get("format") != FORMAT:
         raise IndexCorrupt(f"{path}: not a dedupe index manifest")
     if manifest.get("version") != VERSION:
-        raise IndexCorrupt(f"{path}: index format version {manifest.get('version')} is not supported "
-                           f"(this dedupe reads version {VERSION})")
+        raise IndexCorrupt(
+            f"{path}: index format version {manifest.get('version')} is not supported "
+            f"(this dedupe reads version {VERSION})"
+        )
     manifest["checksum"] = checksum
     for seg in manifest.get("segments", []):
         file = seg.get("file", "")
@@ -936,8 +988,9 @@ class Checkpointer:
             except (ValueError, KeyError) as exc:
                 raise IndexCorrupt(f"{path}: {exc}") from exc
             if len(dedup) != store.documents:
-                raise IndexCorrupt(f"{path}: the segments hold {len(dedup):,} documents, the manifest says "
-                                   f"{store.documents:,}")
+                raise IndexCorrupt(
+                    f"{path}: the segments hold {len(dedup):,} documents, the manifest says {store.documents:,}"
+                )
             dedup.keep_links()
         except BaseException:
             store.close()
@@ -974,7 +1027,8 @@ class Checkpointer:
         except OSError as exc:
             raise IndexWriteError(
                 f"cannot write the index {self.store.path}: {exc.strerror or exc}; it keeps its last good "
-                f"checkpoint ({kept:,} documents)") from exc
+                f"checkpoint ({kept:,} documents)"
+            ) from exc
         self.saved = count
         self.checkpoints += 1
         self.save_seconds += time.perf_counter() - start

@@ -58,8 +58,9 @@ def _within(path: str, directory: str) -> bool:
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
-def check_paths(inputs: Sequence[str], outputs: Sequence[tuple[str, str]], *, stdout: bool = False,
-                index: str | None = None) -> None:
+def check_paths(
+    inputs: Sequence[str], outputs: Sequence[tuple[str, str]], *, stdout: bool = False, index: str | None = None
+) -> None:
     """Refuse an output that would overwrite an input, another output or the index, before anything is written.
 
     Args:
@@ -90,16 +91,20 @@ def check_paths(inputs: Sequence[str], outputs: Sequence[tuple[str, str]], *, st
         if not path:
             raise ConfigError(f"{option} needs a file name; got ''")
         if os.path.isdir(path):
-            raise ConfigError(f"{option} {path} is a directory; give a file name (e.g. {os.path.join(path, 'x')})"
-                              if option != "--output" else f"{option}: {path} is a directory")
+            raise ConfigError(
+                f"{option} {path} is a directory; give a file name (e.g. {os.path.join(path, 'x')})"
+                if option != "--output"
+                else f"{option}: {path} is a directory"
+            )
         if index is not None and _within(path, index):
             raise ConfigError(f"{option} {path} is inside the --index directory {index}; give a path outside it")
         identity, real = _identity(path), os.path.realpath(path)
         for what, other, other_identity, other_real in known:
             same = (identity is not None and identity == other_identity) or (other_real and real == other_real)
             if same and not _both_devices(path, other):
-                raise ConfigError(f"{option} {path} is {_name(what, other)}{_as_well(what)}; "
-                                  f"give {option} another file")
+                raise ConfigError(
+                    f"{option} {path} is {_name(what, other)}{_as_well(what)}; give {option} another file"
+                )
         known.append((option, path, identity, real))
 
 

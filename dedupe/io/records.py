@@ -85,15 +85,18 @@ class Rejected:
 
     def to_json(self) -> bytes:
         """The reject as one JSONL line (for ``--rejects``)."""
-        return orjson.dumps(
-            {
-                "source": self.source,
-                "line": self.line,
-                "code": self.code,
-                "reason": self.reason,
-                "raw": self.raw.decode("utf-8", "backslashreplace"),
-            }
-        ) + b"\n"
+        return (
+            orjson.dumps(
+                {
+                    "source": self.source,
+                    "line": self.line,
+                    "code": self.code,
+                    "reason": self.reason,
+                    "raw": self.raw.decode("utf-8", "backslashreplace"),
+                }
+            )
+            + b"\n"
+        )
 
 
 @dataclass
@@ -189,22 +192,28 @@ def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> io.Buf
     for magic, kind, command in _UNSUPPORTED:
         # Read as text, such input fails line by line as invalid UTF-8 or JSON: say what it is instead.
         if head.startswith(magic):
-            raise InputError(f"{name}: unsupported compression: {kind} (decompress it first, e.g. "
-                             f"{command} | dedupe scan)")
+            raise InputError(
+                f"{name}: unsupported compression: {kind} (decompress it first, e.g. {command} | dedupe scan)"
+            )
     if head.startswith(_PARQUET_MAGIC):  # a Parquet file is read from its end: only a regular file will do
         if name == "<stdin>":
-            raise InputError("<stdin>: this is Parquet, which cannot be read from standard input (a Parquet file "
-                             "is read from its end): give the file's path instead")
-        raise InputError(f"{name}: this is Parquet, which must be read from a regular file, not a pipe or device "
-                         "(a Parquet file is read from its end)")
+            raise InputError(
+                "<stdin>: this is Parquet, which cannot be read from standard input (a Parquet file "
+                "is read from its end): give the file's path instead"
+            )
+        raise InputError(
+            f"{name}: this is Parquet, which must be read from a regular file, not a pipe or device "
+            "(a Parquet file is read from its end)"
+        )
     if head.startswith(_GZIP_MAGIC):
         return gzip.GzipFile(fileobj=buffered, mode="rb")
     if head.startswith(_ZSTD_MAGIC):
         try:
             import zstandard
         except ImportError:
-            raise InputError(f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'"
-                             ) from None
+            raise InputError(
+                f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'"
+            ) from None
         return io.BufferedReader(_ZstdFrames(buffered, zstandard, closefd))
     return buffered
 
@@ -351,8 +360,10 @@ def _malformed(exc: json.JSONDecodeError) -> str:
         return f"a byte-order mark (U+FEFF) at column {exc.colno} (not allowed in JSON outside a string)"
     if at and ord(at) < 0x20:
         if exc.msg.startswith("Invalid control character"):
-            return (f"a raw control character (U+{ord(at):04X}) at column {exc.colno} inside a string (not allowed "
-                    f"in JSON; escape it as \\u{ord(at):04x})")
+            return (
+                f"a raw control character (U+{ord(at):04X}) at column {exc.colno} inside a string (not allowed "
+                f"in JSON; escape it as \\u{ord(at):04x})"
+            )
         return f"a raw control character (U+{ord(at):04X}) at column {exc.colno} (not allowed in JSON outside a string)"
     if exc.msg.endswith(" at"):  # "Unterminated string starting at": the column ends the sentence
         return f"malformed JSON: {exc.msg} column {exc.colno}"
@@ -376,10 +387,16 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
 
     if raw.startswith(_BOM):  # the reader strips one from an input's first line only
         if line == 1:
-            return reject("malformed_json", "a second byte-order mark (U+FEFF) at the start of line 1: a file "
-                                            "may begin with one only (files concatenated with BOMs?)")
-        return reject("malformed_json", f"a byte-order mark (U+FEFF) at the start of line {line}: only the first "
-                                        "line of a file may carry one (files concatenated with BOMs?)")
+            return reject(
+                "malformed_json",
+                "a second byte-order mark (U+FEFF) at the start of line 1: a file "
+                "may begin with one only (files concatenated with BOMs?)",
+            )
+        return reject(
+            "malformed_json",
+            f"a byte-order mark (U+FEFF) at the start of line {line}: only the first "
+            "line of a file may carry one (files concatenated with BOMs?)",
+        )
     try:
         obj = parse_json(raw)
     except UnicodeDecodeError as exc:
@@ -433,8 +450,9 @@ class _IdFieldCheck:
     and only until it is first seen: the records after that cost nothing.
     """
 
-    def __init__(self, id_field: str, stats: ReadStats, warn: Callable[[str], None] | None,
-                 limit: int = ID_CHECK_RECORDS) -> None:
+    def __init__(
+        self, id_field: str, stats: ReadStats, warn: Callable[[str], None] | None, limit: int = ID_CHECK_RECORDS
+    ) -> None:
         self.id_field = id_field
         self.stats = stats
         self.warn = warn
@@ -477,7 +495,7 @@ def id_field_warning(id_field: str, stats: ReadStats, limit: int = ID_CHECK_RECO
     absent from the first 1,000 records: ids are line numbers (fields seen: id, text, title)``."""
     fields = stats.id_field_missing or []
     n = stats.id_field_checked
-    which = (f"the first {n:,} records" if n >= limit else "the only record" if n == 1 else f"all {n:,} records")
+    which = f"the first {n:,} records" if n >= limit else "the only record" if n == 1 else f"all {n:,} records"
     names = [f if f.isprintable() and ", " not in f and f else repr(f) for f in fields[:_FIELDS_LISTED]]
     if len(fields) > _FIELDS_LISTED:
         names.append(f"and {len(fields) - _FIELDS_LISTED:,} more")
@@ -535,8 +553,15 @@ def read_records(
     check.report()  # fewer records than the check looks at: all of them lacked the field
 
 
-def _read_all(paths: Iterable[str], text_field: str, id_field: str, stats: ReadStats, stdin: IO[bytes] | None,
-              skip: int, parquet_batch_rows: int) -> Iterator[Record | Rejected]:
+def _read_all(
+    paths: Iterable[str],
+    text_field: str,
+    id_field: str,
+    stats: ReadStats,
+    stdin: IO[bytes] | None,
+    skip: int,
+    parquet_batch_rows: int,
+) -> Iterator[Record | Rejected]:
     for path in paths:
         if is_parquet(path):
             yield from _read_parquet(path, text_field, id_field, stats, skip, parquet_batch_rows)
@@ -596,8 +621,9 @@ def _pyarrow_parquet(name: str) -> Any:
     return pq
 
 
-def _read_parquet(path: str, text_field: str, id_field: str, stats: ReadStats, skip: int,
-                  batch_rows: int) -> Iterator[Record | Rejected]:
+def _read_parquet(
+    path: str, text_field: str, id_field: str, stats: ReadStats, skip: int, batch_rows: int
+) -> Iterator[Record | Rejected]:
     name = display_name(path)
     pq = _pyarrow_parquet(name)
     import pyarrow as pa
@@ -651,7 +677,8 @@ def _python_values(column: Any) -> list[Any]:
 
     kind = column.type
     if getattr(kind, "unit", None) != "ns" or not (
-            pa.types.is_timestamp(kind) or pa.types.is_time64(kind) or pa.types.is_duration(kind)):
+        pa.types.is_timestamp(kind) or pa.types.is_time64(kind) or pa.types.is_duration(kind)
+    ):
         values: list[Any] = column.to_pylist()
         return values
     ticks = column.cast(pa.int64()).to_pylist()
@@ -660,8 +687,9 @@ def _python_values(column: Any) -> list[Any]:
     micros = [None if t is None else t // 1000 for t in ticks]
     unit = pa.timestamp("us", kind.tz) if pa.types.is_timestamp(kind) else pa.time64("us")
     coarse = pa.array(micros, pa.int64()).cast(unit).to_pylist()
-    return [None if t is None else _with_nanoseconds(c.isoformat(), c.microsecond, t % 1000)
-            for t, c in zip(ticks, coarse)]
+    return [
+        None if t is None else _with_nanoseconds(c.isoformat(), c.microsecond, t % 1000) for t, c in zip(ticks, coarse)
+    ]
 
 
 def _with_nanoseconds(iso: str, microsecond: int, nanoseconds: int) -> str:
@@ -670,7 +698,7 @@ def _with_nanoseconds(iso: str, microsecond: int, nanoseconds: int) -> str:
         return iso
     cut = iso.index(":") + 6  # the end of HH:MM:SS
     fraction = f".{microsecond:06d}{nanoseconds:03d}"
-    return iso[:cut] + fraction + iso[cut + (7 if microsecond else 0):]
+    return iso[:cut] + fraction + iso[cut + (7 if microsecond else 0) :]
 
 
 def _duration_text(ticks: int, digits: int) -> str:
@@ -731,8 +759,9 @@ def _row_value(value: Any, field: str) -> tuple[Any, str | None]:
     return _json_default(value), None
 
 
-def parse_row(row: dict[str, Any], line: int, source: str, number: int, text_field: str,
-              id_field: str) -> Record | Rejected:
+def parse_row(
+    row: dict[str, Any], line: int, source: str, number: int, text_field: str, id_field: str
+) -> Record | Rejected:
     """Turn one Parquet row into a Record or a Rejected, as :func:`parse_line` does a JSONL line.
 
     The record's ``raw`` is :func:`row_json` of the row, and the text and the id

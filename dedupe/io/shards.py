@@ -86,8 +86,9 @@ def check_output(output: str | None, fmt: str, resume: bool, inputs: list[str]) 
         if output is None:
             raise ConfigError("--format parquet writes files: give --output DIR as well (stdout is always JSONL)")
         if resume:
-            raise ConfigError("--resume appends to the output, and a Parquet file cannot be appended to: "
-                              "resume with --format jsonl")
+            raise ConfigError(
+                "--resume appends to the output, and a Parquet file cannot be appended to: resume with --format jsonl"
+            )
         try:
             import pyarrow.parquet  # noqa: F401
         except ImportError:
@@ -107,8 +108,9 @@ def check_output(output: str | None, fmt: str, resume: bool, inputs: list[str]) 
             continue
         same = files.get((info.st_dev, info.st_ino))
         if same is not None:
-            raise ConfigError(f"the output file of input {k + 1} ({shard}) is the input {same}: give another "
-                              "--output directory")
+            raise ConfigError(
+                f"the output file of input {k + 1} ({shard}) is the input {same}: give another --output directory"
+            )
 
 
 def annotation_type(passages: bool) -> Any:
@@ -116,13 +118,23 @@ def annotation_type(passages: bool) -> Any:
     ``--passages``, the list of passages)."""
     import pyarrow as pa
 
-    fields = [pa.field("cluster", pa.string()), pa.field("duplicate_of", pa.string()),
-              pa.field("similarity", pa.float64())]
+    fields = [
+        pa.field("cluster", pa.string()),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("similarity", pa.float64()),
+    ]
     if passages:
         match = pa.struct([pa.field("id", pa.string()), pa.field("start", pa.int64()), pa.field("end", pa.int64())])
-        passage = pa.struct([pa.field("start", pa.int64()), pa.field("end", pa.int64()),
-                             pa.field("kind", pa.string()), pa.field("similarity", pa.float64()),
-                             pa.field("match", match), pa.field("unit", pa.string())])
+        passage = pa.struct(
+            [
+                pa.field("start", pa.int64()),
+                pa.field("end", pa.int64()),
+                pa.field("kind", pa.string()),
+                pa.field("similarity", pa.float64()),
+                pa.field("match", match),
+                pa.field("unit", pa.string()),
+            ]
+        )
         fields.append(pa.field("passages", pa.list_(passage)))
     return pa.struct(fields)
 
@@ -168,8 +180,14 @@ class ShardWriter:
             does not fit its Parquet shard's columns.
     """
 
-    def __init__(self, directory: str, fmt: str = "jsonl", append: bool = False,
-                 rows_per_group: int = ROWS_PER_GROUP, bytes_per_group: int = BYTES_PER_GROUP) -> None:
+    def __init__(
+        self,
+        directory: str,
+        fmt: str = "jsonl",
+        append: bool = False,
+        rows_per_group: int = ROWS_PER_GROUP,
+        bytes_per_group: int = BYTES_PER_GROUP,
+    ) -> None:
         if fmt not in SHARD_FORMATS:
             raise ValueError(f"shard format must be one of {', '.join(SHARD_FORMATS)}; got {fmt!r}")
         if append and fmt != "jsonl":
@@ -200,7 +218,7 @@ class ShardWriter:
         self.close()
         path = os.path.join(self.directory, shard_name(index, source, self.fmt))
         if self.fmt == "jsonl":
-            self._file = open(path, "ab" if self.append else "wb", buffering=1 << 20)  # noqa: SIM115
+            self._file = open(path, "ab" if self.append else "wb", buffering=1 << 20)  # noqa: SIM115 -- until close()
         else:
             self._parquet = _ParquetShard(path, source, schema, self.rows_per_group, self.bytes_per_group)
         self.path = path
@@ -235,8 +253,7 @@ class ShardWriter:
     def __enter__(self) -> ShardWriter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             self.close()
             return
@@ -321,8 +338,9 @@ class _ParquetShard:
             self._write(table)
         self._rows.clear()  # the shard ends here
         self._at.clear()
-        raise ShardError(f"cannot write {self.path}: {where}: {first_bad.problem}; write this output with "
-                         "--format jsonl")
+        raise ShardError(
+            f"cannot write {self.path}: {where}: {first_bad.problem}; write this output with --format jsonl"
+        )
 
     def close(self) -> None:
         try:
@@ -360,20 +378,25 @@ class _ParquetShard:
             surrogate = _lone_surrogate(name)
             if surrogate is not None:  # JSON can spell one (an escape); Arrow names and strings are UTF-8
                 first = next(k for k, row in enumerate(rows) if name in row)
-                raise _BadRow(first, f"field name {name!r} holds a lone surrogate ({surrogate}), which Parquet "
-                                     "column names cannot store")
+                raise _BadRow(
+                    first,
+                    f"field name {name!r} holds a lone surrogate ({surrogate}), which Parquet "
+                    "column names cannot store",
+                )
         if self._schema is not None:
             for name in names:
                 if self._schema.get_field_index(name) < 0:
                     first = next(k for k, row in enumerate(rows) if name in row)
-                    raise _BadRow(first, f"field {name!r} first appears after the first row group, which fixed "
-                                         "the shard's columns (a Parquet file has one set of columns)")
+                    raise _BadRow(
+                        first,
+                        f"field {name!r} first appears after the first row group, which fixed "
+                        "the shard's columns (a Parquet file has one set of columns)",
+                    )
             columns = [(f.name, f.type, True) for f in self._schema]
         else:
             hint = self._first_hint(rows)
             columns = [(name, hint.get(name), False) for name in names]
-        arrays = [self._column(name, [row.get(name) for row in rows], target, fixed)
-                  for name, target, fixed in columns]
+        arrays = [self._column(name, [row.get(name) for row in rows], target, fixed) for name, target, fixed in columns]
         schema = self._schema
         if schema is None:
             schema = pa.schema([pa.field(name, array.type) for (name, _, _), array in zip(columns, arrays)])
@@ -400,11 +423,14 @@ class _ParquetShard:
         value = values[bad]
         surrogate = _lone_surrogate(value)
         if surrogate is not None:  # no column type would take it: say so rather than blame the rows before
-            raise _BadRow(bad, f"field {name!r} holds a lone surrogate ({surrogate}), which Parquet strings "
-                               "cannot store")
+            raise _BadRow(
+                bad, f"field {name!r} holds a lone surrogate ({surrogate}), which Parquet strings cannot store"
+            )
         if target is not None and self._pa.types.is_null(target):
-            problem = (f"field {name!r} holds {_describe(value)}, but it was null in every row of the first row "
-                       "group, which made its column a column of nulls")
+            problem = (
+                f"field {name!r} holds {_describe(value)}, but it was null in every row of the first row "
+                "group, which made its column a column of nulls"
+            )
         elif target is not None:
             problem = f"field {name!r} holds {_describe(value)}, which does not fit its column's type ({target})"
         else:
@@ -413,13 +439,16 @@ class _ParquetShard:
                 _convert(values[: bad + 1], None)
             except self._errors as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problem = (f"field {name!r} holds {_describe(value)}, which cannot share a column with the rows before it "
-                       f"({reason})")
+            problem = (
+                f"field {name!r} holds {_describe(value)}, which cannot share a column with the rows before it "
+                f"({reason})"
+            )
         raise _BadRow(bad, problem)
 
 
-def _first_failure(values: list[Any], convert: Callable[[list[Any]], Any],
-                   errors: tuple[type[BaseException], ...]) -> int:
+def _first_failure(
+    values: list[Any], convert: Callable[[list[Any]], Any], errors: tuple[type[BaseException], ...]
+) -> int:
     """Index of the first value with which ``convert`` of the values up to it fails (it fails for all of them)."""
     good, bad = 0, len(values)  # converting values[:good] works, values[:bad] does not
     while bad - good > 1:
@@ -457,8 +486,14 @@ def _lone_surrogate(value: Any) -> str | None:
 
 
 def _describe(value: Any) -> str:
-    kind = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
-            dict: "an object"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
     shown = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, (list, dict)) else ""
     if len(shown) > 40:
         shown = shown[:37] + "..."
@@ -493,20 +528,31 @@ def _conform(array: Any, target: Any) -> Any:
         return array.cast(target)  # safe: an overflow or a fraction raises
     if t.is_dictionary(target):
         return _conform(array, target.value_type).cast(target)
-    if t.is_string(source) and (t.is_string(target) or t.is_large_string(target) or t.is_temporal(target)
-                                or t.is_decimal(target) or t.is_binary(target) or t.is_large_binary(target)
-                                or t.is_fixed_size_binary(target)):
+    if t.is_string(source) and (
+        t.is_string(target)
+        or t.is_large_string(target)
+        or t.is_temporal(target)
+        or t.is_decimal(target)
+        or t.is_binary(target)
+        or t.is_large_binary(target)
+        or t.is_fixed_size_binary(target)
+    ):
         return array.cast(target)
     if t.is_struct(source) and t.is_struct(target):
         names = {target.field(k).name for k in range(target.num_fields)}
         extra = [source.field(k).name for k in range(source.num_fields) if source.field(k).name not in names]
         if extra:
             raise _Mismatch(f"field {extra[0]!r} is not in {target}")
-        children = [_conform(array.field(f.name), f.type) if source.get_field_index(f.name) >= 0
-                    else pa.nulls(len(array), f.type) for f in target]
+        children = [
+            _conform(array.field(f.name), f.type)
+            if source.get_field_index(f.name) >= 0
+            else pa.nulls(len(array), f.type)
+            for f in target
+        ]
         return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
-    if (t.is_list(source) or t.is_large_list(source)) and (t.is_list(target) or t.is_large_list(target)
-                                                            or t.is_fixed_size_list(target)):
+    if (t.is_list(source) or t.is_large_list(source)) and (
+        t.is_list(target) or t.is_large_list(target) or t.is_fixed_size_list(target)
+    ):
         if t.is_fixed_size_list(target):
             return _conform(array, pa.list_(target.value_field)).cast(target)
         values = _conform(array.values, target.value_type)
@@ -536,8 +582,16 @@ class InputShards:
         mode, passages: What is written ("scan" adds the annotation), for the Parquet column types.
     """
 
-    def __init__(self, directory: str, fmt: str, inputs: list[str], read: ReadStats, mode: str,
-                 passages: bool = False, append: bool = False) -> None:
+    def __init__(
+        self,
+        directory: str,
+        fmt: str,
+        inputs: list[str],
+        read: ReadStats,
+        mode: str,
+        passages: bool = False,
+        append: bool = False,
+    ) -> None:
         self.inputs = inputs
         self.read = read
         self.mode = mode
@@ -578,6 +632,5 @@ class InputShards:
     def __enter__(self) -> InputShards:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.writer.__exit__(kind, exc, tb)

@@ -184,8 +184,9 @@ class DocPassages:
     wordy: list[bool]
 
 
-def segment(text: str, config: PassageConfig = PassageConfig()
-            ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
+def segment(
+    text: str, config: PassageConfig = PassageConfig()
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
     """Split ``text`` into passages.
 
     Returns:
@@ -279,7 +280,8 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
         n = len(passages)
         if config.window and tokens:
             words = np.fromiter(
-                (xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens), dtype=np.uint64,
+                (xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens),
+                dtype=np.uint64,
                 count=len(tokens),
             )
             windows = window_hashes(words, config.window)
@@ -410,9 +412,13 @@ class PassageMatcher:
         doc_ids, doc_offsets = pack_strings(self._doc_ids[docs:])
         changed = sorted({g for g in (self._dirty or ()) if g < passages} | set(range(passages, n_p)))
         g_ids = np.array(changed, dtype=np.int64)
-        g_vals = np.stack([np.frombuffer(a, dtype=np.int64)[g_ids]
-                           for a in (self._g_count, self._g_docs, self._g_last)],
-                          axis=1) if len(g_ids) else np.empty((0, 3), dtype=np.int64)
+        g_vals = (
+            np.stack(
+                [np.frombuffer(a, dtype=np.int64)[g_ids] for a in (self._g_count, self._g_docs, self._g_last)], axis=1
+            )
+            if len(g_ids)
+            else np.empty((0, 3), dtype=np.int64)
+        )
         new_exact = list(itertools.islice(self._exact.items(), exact, None))
         new_texts = list(itertools.islice(self._g_text.items(), texts, None))
         text_bytes, text_offsets = pack_strings([t for _, t in new_texts])
@@ -435,11 +441,15 @@ class PassageMatcher:
             "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
             "pm_texts": text_bytes,
             "pm_text_offsets": text_offsets,
-            "pm_shingles": shingles, "pm_shingle_offsets": shingle_offsets,
-            "pm_numbers": numbers, "pm_number_offsets": number_offsets,
-            "pm_band_keys": keys, "pm_band_positions": positions,
+            "pm_shingles": shingles,
+            "pm_shingle_offsets": shingle_offsets,
+            "pm_numbers": numbers,
+            "pm_number_offsets": number_offsets,
+            "pm_band_keys": keys,
+            "pm_band_positions": positions,
             "pm_windows": rows((self._w_doc, self._w_word, self._w_start, self._w_end), windows),
-            "pm_window_keys": w_keys, "pm_window_positions": w_positions,
+            "pm_window_keys": w_keys,
+            "pm_window_positions": w_positions,
         }
         self._marks = (n_docs, n_p, n_w, len(self._exact), len(self._g_text))
         if self._dirty is not None:
@@ -483,14 +493,16 @@ class PassageMatcher:
         """Find the repeated passages of one document, then remember its passages."""
         return self.add_batch([record_id], [text], passage_features([text], self.config))[0]
 
-    def add_batch(self, ids: Sequence[str], texts: Sequence[str],
-                  features: Sequence[DocPassages]) -> list[list[PassageMatch]]:
+    def add_batch(
+        self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]
+    ) -> list[list[PassageMatch]]:
         """:meth:`add` for consecutive documents whose features are computed."""
         start = time.perf_counter()
         # The sorted runs do not change within a batch: one query for all its passages and windows.
         from_runs = self._index.query_runs_sparse(np.concatenate([f.keys for f in features])) if features else {}
-        win_runs = self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None]) \
-            if features else {}
+        win_runs = (
+            self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None]) if features else {}
+        )
         out = []
         p_at = w_at = 0
         for rid, text, f in zip(ids, texts, features):
@@ -514,8 +526,16 @@ class PassageMatcher:
         self._g_last.append(doc)
         return p
 
-    def _decide(self, rid: str, text: str, f: DocPassages, earlier: dict[int, list[int]], p_at: int,
-                win_earlier: dict[int, list[int]], w_at: int) -> list[PassageMatch]:
+    def _decide(
+        self,
+        rid: str,
+        text: str,
+        f: DocPassages,
+        earlier: dict[int, list[int]],
+        p_at: int,
+        win_earlier: dict[int, list[int]],
+        w_at: int,
+    ) -> list[PassageMatch]:
         cfg, st = self.config, self.stats
         doc = len(self._doc_ids)
         self._doc_ids.append(rid)
@@ -533,8 +553,9 @@ class PassageMatcher:
             if j >= 0:
                 st.exact_hits += 1
             elif wordy:
-                j, sim = self._near(f.shingles[k], f.numbers[k],
-                                    earlier.get(p_at + k, []) + self._index.query_recent(key_lists[k]))
+                j, sim = self._near(
+                    f.shingles[k], f.numbers[k], earlier.get(p_at + k, []) + self._index.query_recent(key_lists[k])
+                )
                 kind = "near"
             if j < 0:
                 p = self._register(doc, span, f.units[k], -1)
@@ -564,8 +585,9 @@ class PassageMatcher:
                 self._shingles.put(p, f.shingles[k])
                 self._numbers.put(p, f.numbers[k])
                 st.indexed += 1
-            match = PassageMatch(span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]],
-                                 self._p_start[j], self._p_end[j])
+            match = PassageMatch(
+                span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]], self._p_start[j], self._p_end[j]
+            )
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
         matches = _coalesce(found)
         if cfg.window:
@@ -610,8 +632,9 @@ class PassageMatcher:
             st.number_mismatches += 1
         return -1, 0.0
 
-    def _quotes(self, doc: int, f: DocPassages, novel: list[int], win_earlier: dict[int, list[int]],
-                w_at: int) -> list[PassageMatch]:
+    def _quotes(
+        self, doc: int, f: DocPassages, novel: list[int], win_earlier: dict[int, list[int]], w_at: int
+    ) -> list[PassageMatch]:
         """Runs of word windows of this document's unmatched passages seen in earlier documents."""
         n = self.config.window
         out: list[PassageMatch] = []
@@ -623,9 +646,11 @@ class PassageMatcher:
         hashes = f.windows[positions]
         # Which windows were seen before: in the sorted runs (queried for the batch) or the recent dict.
         recent = self._windows.recent
-        seen = np.fromiter((h in recent or w_at + i in win_earlier
-                            for h, i in zip(hashes.tolist(), positions.tolist())),
-                           dtype=bool, count=len(hashes))
+        seen = np.fromiter(
+            (h in recent or w_at + i in win_earlier for h, i in zip(hashes.tolist(), positions.tolist())),
+            dtype=bool,
+            count=len(hashes),
+        )
         w_doc, w_word = self._w_doc, self._w_word
         hit_positions = positions[seen].tolist()
         hit_at = 0
@@ -666,8 +691,16 @@ class PassageMatcher:
     def _quote(self, run: tuple[int, int, int, int], spans: np.ndarray) -> PassageMatch:
         first, last, e0, e1 = run
         n = self.config.window
-        return PassageMatch(int(spans[first, 0]), int(spans[last + n - 1, 1]), "exact", 1.0,
-                            self._doc_ids[self._w_doc[e0]], self._w_start[e0], self._w_end[e1], unit="quote")
+        return PassageMatch(
+            int(spans[first, 0]),
+            int(spans[last + n - 1, 1]),
+            "exact",
+            1.0,
+            self._doc_ids[self._w_doc[e0]],
+            self._w_start[e0],
+            self._w_end[e1],
+            unit="quote",
+        )
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most repeated passage groups: text (as in the second occurrence), occurrences, documents,
@@ -706,8 +739,10 @@ class PassageMatcher:
             "top": self.top_passages(),
         }
         if removing:
-            out["removed"] = {k: {"passages": st.found.get(k, 0), "chars": st.chars.get(k, 0)}
-                              for k in ("exact", "near", "boilerplate")}
+            out["removed"] = {
+                k: {"passages": st.found.get(k, 0), "chars": st.chars.get(k, 0)}
+                for k in ("exact", "near", "boilerplate")
+            }
         return out
 
 
@@ -721,11 +756,23 @@ def _coalesce(found: list[tuple[int, int, PassageMatch, int]]) -> list[PassageMa
     for unit, match_unit, m, match_doc in found:
         if out and last is not None:
             prev = out[-1]
-            if (last[0] + 1 == unit and last[1] + 1 == match_unit and last[2] == match_doc
-                    and prev.kind == m.kind != "near" and prev.match_id == m.match_id
-                    and m.match_start >= prev.match_end):
-                out[-1] = PassageMatch(prev.start, m.end, m.kind, min(prev.similarity, m.similarity), m.match_id,
-                                       prev.match_start, m.match_end)
+            if (
+                last[0] + 1 == unit
+                and last[1] + 1 == match_unit
+                and last[2] == match_doc
+                and prev.kind == m.kind != "near"
+                and prev.match_id == m.match_id
+                and m.match_start >= prev.match_end
+            ):
+                out[-1] = PassageMatch(
+                    prev.start,
+                    m.end,
+                    m.kind,
+                    min(prev.similarity, m.similarity),
+                    m.match_id,
+                    prev.match_start,
+                    m.match_end,
+                )
                 last = (unit, match_unit, match_doc)
                 continue
         out.append(m)

@@ -47,6 +47,17 @@ class RunStats:
         """Input records: kept + duplicates + rejected."""
         return self.kept + self.duplicates + sum(self.rejected.values())
 
+    def merge(self, other: RunStats) -> None:
+        """Add the counts of ``other`` (a part of the same run, e.g. one input's shard) to these."""
+        self.records += other.records
+        self.kept += other.kept
+        self.duplicates += other.duplicates
+        self.rejected.update(other.rejected)
+        self.text_bytes += other.text_bytes
+        self.duplicate_bytes += other.duplicate_bytes
+        self.passage_bytes += other.passage_bytes
+        self.duplicate_similarity = [a + b for a, b in zip(self.duplicate_similarity, other.duplicate_similarity)]
+
     def watch(self, items: Iterable[Result | Rejected]) -> Iterator[Result | Rejected]:
         for item in items:
             if isinstance(item, Rejected):
@@ -73,9 +84,7 @@ class RunStats:
         return (self.finished if self.finished is not None else self.clock()) - self.started
 
 
-def progress(
-    items: Iterable[Any], stats: RunStats, stream: IO[str] | None = None, every: float = 0.5
-) -> Iterator[Any]:
+def progress(items: Iterable[Any], stats: RunStats, stream: IO[str] | None = None, every: float = 0.5) -> Iterator[Any]:
     """Pass ``items`` through, redrawing a one-line progress indicator on a TTY."""
     stream = stream if stream is not None else sys.stderr
     if not stream.isatty():
@@ -88,9 +97,7 @@ def progress(
         if now - last >= every:
             last = now
             rate = stats.records / max(stats.seconds, 1e-9)
-            stream.write(
-                f"\r{_n(stats.inputs, 'record')}, {_n(stats.duplicates, 'duplicate')}, {rate:,.0f} docs/s   "
-            )
+            stream.write(f"\r{_n(stats.inputs, 'record')}, {_n(stats.duplicates, 'duplicate')}, {rate:,.0f} docs/s   ")
             stream.flush()
     stream.write("\r" + " " * 60 + "\r")
     stream.flush()
@@ -165,6 +172,17 @@ def cluster_sizes(clusters: list[dict[str, Any]]) -> dict[str, int]:
     return {str(k): sizes[k] for k in sorted(sizes)}
 
 
+def accounting_gap(stats: RunStats, read: ReadStats) -> str | None:
+    """Why the records accounted for (kept, duplicate, rejected) differ from the non-blank lines read, or None.
+
+    Both engines check this at the end of a completed run: every input record is accounted for exactly once.
+    """
+    expected = read.lines - read.blank_lines - read.skipped_lines
+    if stats.inputs == expected:
+        return None
+    return f"{expected} records read, {stats.inputs} accounted for"
+
+
 def summary(report: dict[str, Any]) -> str:
     """One human line for stderr."""
     c, t = report["counts"], report["timings"]
@@ -180,15 +198,19 @@ def summary(report: dict[str, Any]) -> str:
         line += f" (see {report['rejects_file']})"
     notes = []
     if c.get("truncated_for_matching"):
-        notes.append(f"{_n(c['truncated_for_matching'], 'text')} over {report['max_chars']:,} characters matched on "
-                     "their start only (--max-chars; output unchanged)")
+        notes.append(
+            f"{_n(c['truncated_for_matching'], 'text')} over {report['max_chars']:,} characters matched on "
+            "their start only (--max-chars; output unchanged)"
+        )
     if c.get("repeated_ids"):
         notes.append(f"{_n(c['repeated_ids'], 'record')} reused an earlier record's id")
     ix = report.get("index")
     if ix is not None:
         if "url" in ix:
-            notes.append(f"shared index {ix['url']}: {_n(ix['documents_after'], 'document')} "
-                         f"({ix['documents_added']:,} added by this run)")
+            notes.append(
+                f"shared index {ix['url']}: {_n(ix['documents_after'], 'document')} "
+                f"({ix['documents_added']:,} added by this run)"
+            )
         else:
             notes.append(f"index {ix['path']}: {ix['documents_before']:,} -> {_n(ix['documents_after'], 'document')}")
     for note in notes:
@@ -221,8 +243,10 @@ def need_plots() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ConfigError("an HTML report (--report FILE.html) needs matplotlib for its plots: "
-                          "pip install 'dedupe[report]' (or write a JSON report: --report FILE.json)") from None
+        raise ConfigError(
+            "an HTML report (--report FILE.html) needs matplotlib for its plots: "
+            "pip install 'dedupe[report]' (or write a JSON report: --report FILE.json)"
+        ) from None
 
 
 def run_page(report: dict[str, Any], examples: Any, dedup: Deduplicator) -> bytes:
@@ -234,9 +258,14 @@ def run_page(report: dict[str, Any], examples: Any, dedup: Deduplicator) -> byte
     return render(report, examples, clusters).encode("utf-8")
 
 
-def annotated_report(inputs: list[str], text_field: str = "text", id_field: str = "id",
-                     run_report: dict[str, Any] | None = None, stdin: Any = None,
-                     run_report_name: str = "the run report") -> tuple[dict[str, Any], Any, Any]:
+def annotated_report(
+    inputs: list[str],
+    text_field: str = "text",
+    id_field: str = "id",
+    run_report: dict[str, Any] | None = None,
+    stdin: Any = None,
+    run_report_name: str = "the run report",
+) -> tuple[dict[str, Any], Any, Any]:
     """The report model of an earlier ``scan`` from its output: (report dict, Examples, Clusters).
 
     Counts, clusters, duplicate similarities, passages and the text filtering would remove are computed from
@@ -303,12 +332,16 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
     rejected = int(counts_given.get("rejected") or 0)
     notes = []
     if run_report is None:
-        notes.append("Parameters, timings and rejected lines are not in a scan output: give the run's JSON report "
-                     "(--run-report) to show them. Without it, two clusters that a later record joined after their "
-                     "members were written show apart.")
+        notes.append(
+            "Parameters, timings and rejected lines are not in a scan output: give the run's JSON report "
+            "(--run-report) to show them. Without it, two clusters that a later record joined after their "
+            "members were written show apart."
+        )
     elif (counts_given.get("kept"), counts_given.get("duplicates")) != (stats.kept, stats.duplicates):
-        notes.append(f"The run report counts {counts_given.get('kept')} kept and {counts_given.get('duplicates')} "
-                     f"duplicates, this file {stats.kept} and {stats.duplicates}: the figures shown are this file's.")
+        notes.append(
+            f"The run report counts {counts_given.get('kept')} kept and {counts_given.get('duplicates')} "
+            f"duplicates, this file {stats.kept} and {stats.duplicates}: the figures shown are this file's."
+        )
     report: dict[str, Any] = {
         "mode": given.get("mode", "scan"),
         "completed": given.get("completed", True),
@@ -349,8 +382,10 @@ def annotated_report(inputs: list[str], text_field: str = "text", id_field: str 
             "passages": (given.get("passages") or {}).get("passages"),
             "found": {k: spans.get(k, 0) for k in REPEAT_KINDS},
             "chars": {k: chars.get(k, 0) for k in REPEAT_KINDS},
-            "top": [{"text": e[2], "occurrences": e[0], "documents": e[1],
-                     "first": dict(zip(("id", "start", "end"), e[4]))} for e in top],
+            "top": [
+                {"text": e[2], "occurrences": e[0], "documents": e[1], "first": dict(zip(("id", "start", "end"), e[4]))}
+                for e in top
+            ],
         }
     return report, examples, Clusters(groups, lambda n: position[n], found.id_of)
 
@@ -366,14 +401,19 @@ def _report_clusters(run_report: dict[str, Any] | None, name: str) -> Iterator[t
 
     clusters = (run_report or {}).get("clusters") or []
     if not isinstance(clusters, list):
-        raise InputError(f"{name}: \"clusters\" is {shown_copy(clusters)}, not a list (is it a dedupe JSON report?)")
+        raise InputError(f'{name}: "clusters" is {shown_copy(clusters)}, not a list (is it a dedupe JSON report?)')
     for k, cluster in enumerate(clusters):
         members = cluster.get("members") if isinstance(cluster, dict) else None
         from_index = cluster.get("from_index", 0) if isinstance(cluster, dict) else None
-        if (not isinstance(members, list) or not all(isinstance(m, (str, int)) for m in members)
-                or not _is_count(from_index)):
-            raise InputError(f"{name}: cluster {k + 1} is {shown_copy(cluster)}, not a cluster a run writes (members: "
-                             "a list of ids, from_index: a whole number) (is it a dedupe JSON report?)")
+        if (
+            not isinstance(members, list)
+            or not all(isinstance(m, (str, int)) for m in members)
+            or not _is_count(from_index)
+        ):
+            raise InputError(
+                f"{name}: cluster {k + 1} is {shown_copy(cluster)}, not a cluster a run writes (members: "
+                "a list of ids, from_index: a whole number) (is it a dedupe JSON report?)"
+            )
         yield [str(m) for m in members], from_index
 
 
@@ -385,13 +425,37 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-_COUNT_KEYS = ("input", "kept", "duplicates", "rejected", "blank_lines_skipped", "clusters",
-               "clusters_merged_after_output", "lsh_candidates", "repeated_ids", "truncated_for_matching",
-               "lines_skipped_by_resume")
-_PARAMETER_KINDS = {"unit": "string", "ngram": "count", "num_perm": "count", "bands": "count", "rows": "count",
-                    "threshold": "number", "seed": "integer", "verify": "string"}
-_TIMING_KINDS = {"seconds": "number", "feature_seconds": "number", "match_seconds": "number",
-                 "text_megabytes": "number", "docs_per_second": "number?", "megabytes_per_second": "number?"}
+_COUNT_KEYS = (
+    "input",
+    "kept",
+    "duplicates",
+    "rejected",
+    "blank_lines_skipped",
+    "clusters",
+    "clusters_merged_after_output",
+    "lsh_candidates",
+    "repeated_ids",
+    "truncated_for_matching",
+    "lines_skipped_by_resume",
+)
+_PARAMETER_KINDS = {
+    "unit": "string",
+    "ngram": "count",
+    "num_perm": "count",
+    "bands": "count",
+    "rows": "count",
+    "threshold": "number",
+    "seed": "integer",
+    "verify": "string",
+}
+_TIMING_KINDS = {
+    "seconds": "number",
+    "feature_seconds": "number",
+    "match_seconds": "number",
+    "text_megabytes": "number",
+    "docs_per_second": "number?",
+    "megabytes_per_second": "number?",
+}
 _TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "count": (_is_count, "a whole number of at least 0"),
     "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
@@ -421,26 +485,31 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         test, want = _TESTS[kind.rstrip("?")]
         if not test(value):
             path = f"{where}.{key}" if where else key
-            raise InputError(f"{name}: \"{path}\" is {shown_copy(value)}, not {want} (is it a dedupe JSON report?)")
+            raise InputError(f'{name}: "{path}" is {shown_copy(value)}, not {want} (is it a dedupe JSON report?)')
         return value
 
     def required(obj: dict[str, Any], key: str, kind: str, where: str) -> Any:
         if key not in obj:
-            raise InputError(f"{name}: no \"{where}.{key}\" (is it a dedupe JSON report?)")
+            raise InputError(f'{name}: no "{where}.{key}" (is it a dedupe JSON report?)')
         return get(obj, key, kind, where)
 
     counts = get(report, "counts", "object", "") or {}
     for key in _COUNT_KEYS:
         get(counts, key, "count?", "counts")
-    for reason in (get(counts, "rejected_by_reason", "object?", "counts") or {}):
+    for reason in get(counts, "rejected_by_reason", "object?", "counts") or {}:
         get(counts["rejected_by_reason"], reason, "count", "counts.rejected_by_reason")
-    for key, kind in (("mode", "string?"), ("completed", "boolean?"), ("error", "string?"),
-                      ("rejects_file", "string?")):
+    for key, kind in (
+        ("mode", "string?"),
+        ("completed", "boolean?"),
+        ("error", "string?"),
+        ("rejects_file", "string?"),
+    ):
         get(report, key, kind, "")
     for k, source in enumerate(get(report, "inputs", "list?", "") or []):
         if not isinstance(source, str):
-            raise InputError(f"{name}: input {k + 1} is {shown_copy(source)}, not a string "
-                             "(is it a dedupe JSON report?)")
+            raise InputError(
+                f"{name}: input {k + 1} is {shown_copy(source)}, not a string (is it a dedupe JSON report?)"
+            )
     parameters = get(report, "parameters", "object?", "")
     for key, kind in _PARAMETER_KINDS.items() if parameters else ():
         required(parameters, key, kind, "parameters")
@@ -450,8 +519,10 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
     histogram = get(report, "similarity_histogram", "object?", "") or {}
     candidates = get(histogram, "candidates", "list?", "similarity_histogram")
     if candidates is not None and (len(candidates) != BINS or not all(map(_is_count, candidates))):
-        raise InputError(f"{name}: \"similarity_histogram.candidates\" is {shown_copy(candidates)}, not {BINS} whole "
-                         "numbers (is it a dedupe JSON report?)")
+        raise InputError(
+            f'{name}: "similarity_histogram.candidates" is {shown_copy(candidates)}, not {BINS} whole '
+            "numbers (is it a dedupe JSON report?)"
+        )
     passages = get(report, "passages", "object?", "")
     if passages:
         get(passages, "passages", "count?", "passages")
@@ -463,8 +534,7 @@ def check_run_report(report: dict[str, Any], name: str = "the run report") -> No
         for k, top in enumerate(get(passages, "top", "list?", "passages") or [], 1):
             where = f"passages.top.{k}"
             if not isinstance(top, dict):
-                raise InputError(f"{name}: \"{where}\" is {shown_copy(top)}, not an object "
-                                 "(is it a dedupe JSON report?)")
+                raise InputError(f'{name}: "{where}" is {shown_copy(top)}, not an object (is it a dedupe JSON report?)')
             required(top, "text", "string", where)
             required(top, "occurrences", "count", where)
             required(top, "documents", "count", where)

@@ -83,8 +83,14 @@ class Examples:
         >>> ex.close()
     """
 
-    def __init__(self, copy_limit: int = 3_000, text_limit: int = 20_000, passage_documents: int = 30,
-                 rejected_samples: int = 50, per_kind: int = 4) -> None:
+    def __init__(
+        self,
+        copy_limit: int = 3_000,
+        text_limit: int = 20_000,
+        passage_documents: int = 30,
+        rejected_samples: int = 50,
+        per_kind: int = 4,
+    ) -> None:
         self.copy_limit = copy_limit
         self.text_limit = text_limit
         self._longer: dict[int, str] = {}  # position -> text up to text_limit, for the documents in the heaps
@@ -107,8 +113,9 @@ class Examples:
         for item in items:
             if isinstance(item, Rejected):
                 if len(self.rejected) < self._rejected_limit:
-                    self.rejected.append({"source": item.source, "line": item.line, "code": item.code,
-                                          "reason": item.reason})
+                    self.rejected.append(
+                        {"source": item.source, "line": item.line, "code": item.code, "reason": item.reason}
+                    )
             else:
                 self.add(item)
             yield item
@@ -118,9 +125,15 @@ class Examples:
         position = len(self)
         text = result.record.text
         passages = result.passages
-        row = [result.record.id, _clean(text[: self.copy_limit]), len(text), result.match.cluster,
-               result.match.duplicate_of, result.match.similarity,
-               None if passages is None else [m.as_dict() for m in passages]]
+        row = [
+            result.record.id,
+            _clean(text[: self.copy_limit]),
+            len(text),
+            result.match.cluster,
+            result.match.duplicate_of,
+            result.match.similarity,
+            None if passages is None else [m.as_dict() for m in passages],
+        ]
         self._file.seek(0, 2)
         self._file.write(orjson.dumps(row))
         self._offsets.append(self._file.tell())
@@ -187,8 +200,9 @@ class Examples:
         self._file.close()
 
 
-def _keep(heap: list[tuple[int, int, int]], entry: tuple[int, int, int],
-          limit: int) -> tuple[bool, tuple[int, int, int] | None]:
+def _keep(
+    heap: list[tuple[int, int, int]], entry: tuple[int, int, int], limit: int
+) -> tuple[bool, tuple[int, int, int] | None]:
     """Keep the ``limit`` largest entries in a min-heap: (whether ``entry`` went in, the entry pushed out)."""
     if len(heap) < limit:
         heapq.heappush(heap, entry)
@@ -200,8 +214,9 @@ def _keep(heap: list[tuple[int, int, int]], entry: tuple[int, int, int],
 
 def _passage(d: dict[str, Any]) -> PassageMatch:
     m = d["match"]
-    return PassageMatch(d["start"], d["end"], d["kind"], d["similarity"], m["id"], m["start"], m["end"],
-                        d.get("unit", "passage"))
+    return PassageMatch(
+        d["start"], d["end"], d["kind"], d["similarity"], m["id"], m["start"], m["end"], d.get("unit", "passage")
+    )
 
 
 class AnnotationError(ValueError):
@@ -234,13 +249,15 @@ def result_of(record: Record) -> Result:
         note = parse_json(record.raw).get(ANNOTATION_KEY)
         if not isinstance(note, dict):
             raise _Wrong(f"it is {shown_copy(note)}, not an object")
-        match = Match(_text(note, "cluster", False), _text(note, "duplicate_of", True),
-                      _share(note, "similarity", True))
+        match = Match(
+            _text(note, "cluster", False), _text(note, "duplicate_of", True), _share(note, "similarity", True)
+        )
         passages = note.get("passages")
         if passages is not None and not isinstance(passages, list):
-            raise _Wrong(f"\"passages\" is {shown_copy(passages)}, not a list or null")
-        found = None if passages is None else [_checked_passage(k, d, len(record.text))
-                                               for k, d in enumerate(passages, 1)]
+            raise _Wrong(f'"passages" is {shown_copy(passages)}, not a list or null')
+        found = (
+            None if passages is None else [_checked_passage(k, d, len(record.text)) for k, d in enumerate(passages, 1)]
+        )
     except _Wrong as wrong:
         raise AnnotationError(f"{where}: the \"dedupe\" annotation is not one 'dedupe scan' writes: {wrong}") from None
     except ValueError as exc:  # not reached for a line the reader accepted
@@ -266,8 +283,8 @@ def shown_copy(value: Any) -> str:
 def _field(obj: dict[str, Any], key: str, label: str, of: str) -> tuple[Any, str]:
     """``obj[key]`` and its name for messages (``of``: the key of the object that holds it, if any)."""
     if key not in obj:
-        raise _Wrong(f"{label}no \"{key}\" key" if not of else f"{label}\"{of}\" has no \"{key}\" key")
-    return obj[key], (f"{label}\"{key}\"" if not of else f"{label}the \"{key}\" of \"{of}\"")
+        raise _Wrong(f'{label}no "{key}" key' if not of else f'{label}"{of}" has no "{key}" key')
+    return obj[key], (f'{label}"{key}"' if not of else f'{label}the "{key}" of "{of}"')
 
 
 def _text(obj: dict[str, Any], key: str, nullable: bool, label: str = "", of: str = "") -> Any:
@@ -313,17 +330,17 @@ def _checked_passage(k: int, d: Any, length: int) -> PassageMatch:
     end = _offset(d, "end", start, length, "from the passage's start to the text's length in characters", label)
     kind = _text(d, "kind", False, label)
     if kind not in PASSAGE_KINDS:
-        raise _Wrong(f"{label}\"kind\" is {shown_copy(kind)}, not one of {', '.join(PASSAGE_KINDS)}")
+        raise _Wrong(f'{label}"kind" is {shown_copy(kind)}, not one of {", ".join(PASSAGE_KINDS)}')
     similarity = _share(d, "similarity", False, label)
     m, _ = _field(d, "match", label, "")
     if not isinstance(m, dict):
-        raise _Wrong(f"{label}\"match\" is {shown_copy(m)}, not an object (id, start, end)")
+        raise _Wrong(f'{label}"match" is {shown_copy(m)}, not an object (id, start, end)')
     match_id = _text(m, "id", False, label, "match")
     match_start = _offset(m, "start", 0, None, "a character offset", label, "match")
     match_end = _offset(m, "end", match_start, None, "at least the match's start", label, "match")
     unit = d.get("unit", "passage")
     if unit not in PASSAGE_UNITS:
-        raise _Wrong(f"{label}\"unit\" is {shown_copy(unit)}, not one of {', '.join(PASSAGE_UNITS)}")
+        raise _Wrong(f'{label}"unit" is {shown_copy(unit)}, not one of {", ".join(PASSAGE_UNITS)}')
     return PassageMatch(start, end, kind, similarity, match_id, match_start, match_end, unit)
 
 
@@ -413,6 +430,7 @@ class AnnotationClusters:
 
         def key(n: int) -> tuple[int, int]:
             return (0, self._rank.get(n, unranked + n)) if position[n] < 0 else (1, n)
+
         out = []
         for members in groups.values():
             if all(position[m] < 0 for m in members):
@@ -430,8 +448,11 @@ def clusters_of(groups: Sequence[tuple[int, list[int]]], id_of: Any, earlier: An
     """The report's ``clusters`` entries for groups of document numbers (as Deduplicator.clusters writes them)."""
     out = []
     for _root, members in groups:
-        entry: dict[str, Any] = {"cluster": id_of(members[0]), "size": len(members),
-                                 "members": [id_of(m) for m in members]}
+        entry: dict[str, Any] = {
+            "cluster": id_of(members[0]),
+            "size": len(members),
+            "members": [id_of(m) for m in members],
+        }
         before = sum(1 for m in members if earlier(m))
         if before:
             entry["from_index"] = before

@@ -41,8 +41,14 @@ _STYLE: dict[RcKeyType, Any] = {
 }
 
 
-def _figure(width: float = 6.4, height: float = 3.0, left: float = 0.75, right: float = 0.75,
-            bottom: float = 0.5, top: float = 0.15) -> Figure:
+def _figure(
+    width: float = 6.4,
+    height: float = 3.0,
+    left: float = 0.75,
+    right: float = 0.75,
+    bottom: float = 0.5,
+    top: float = 0.15,
+) -> Figure:
     """A figure with fixed margins in inches (a layout engine would draw everything twice: half the time)."""
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
@@ -54,7 +60,7 @@ def _svg(fig: Figure) -> str:
     with matplotlib.rc_context(_STYLE):
         FigureCanvasSVG(fig).print_svg(out, metadata={"Date": None, "Creator": None})
     svg = out.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def s_curve(similarity: float, bands: int, rows: int) -> float:
@@ -62,8 +68,13 @@ def s_curve(similarity: float, bands: int, rows: int) -> float:
     return 1.0 - (1.0 - similarity**rows) ** bands
 
 
-def similarity_plot(candidates: Sequence[int] | None, duplicates: Sequence[int], threshold: float | None,
-                    bands: int | None, rows: int | None) -> str:
+def similarity_plot(
+    candidates: Sequence[int] | None,
+    duplicates: Sequence[int],
+    threshold: float | None,
+    bands: int | None,
+    rows: int | None,
+) -> str:
     """Histogram of the similarity of LSH candidate pairs (or of duplicates only), the LSH S-curve on a second
     axis and the threshold marked."""
     with matplotlib.rc_context(_STYLE):
