@@ -17,8 +17,9 @@ from .core.similarity import containment, jaccard
 from .features.minhash import MinHasher, estimate_jaccard
 from .features.normalize import normalize
 from .features.shingles import shingle_hashes, text_shingles
+from .index.errors import IndexCorrupt, IndexMismatch, IndexStoreError
 from .index.redis import RedisIndex, SharedIndexError
-from .index.store import Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, IndexStoreError
+from .index.store import Checkpointer, IndexStore
 from .io.records import InputError, Record, Rejected, read_records
 from .passages.matcher import PassageMatch, PassageMatcher, remove_spans
 

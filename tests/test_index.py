@@ -18,7 +18,9 @@ from conftest import generate_corpus
 from dedupe.config import DedupeConfig, LSHConfig
 from dedupe.core.matcher import Deduplicator
 from dedupe.io.records import Record, read_records
-from dedupe.index.store import MANIFEST, Checkpointer, IndexCorrupt, IndexMismatch, IndexStore, read_segment
+from dedupe.index.errors import IndexCorrupt, IndexMismatch
+from dedupe.index.segments import read_segment
+from dedupe.index.store import MANIFEST, Checkpointer, IndexStore
 
 
 def _lines(path: Path) -> list[bytes]:

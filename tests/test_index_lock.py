@@ -15,16 +15,9 @@ import pytest
 
 from conftest import generate_corpus
 from dedupe.core.matcher import Deduplicator
-from dedupe.index.store import (
-    LOCK,
-    MANIFEST,
-    Checkpointer,
-    IndexCorrupt,
-    IndexLocked,
-    IndexNotFound,
-    IndexStore,
-    IndexStoreError,
-)
+from dedupe.index.errors import IndexCorrupt, IndexLocked, IndexNotFound, IndexStoreError
+from dedupe.index.lock import LOCK
+from dedupe.index.store import MANIFEST, Checkpointer, IndexStore
 from test_faults import _env, dedupe, error_line
 
 try:
@@ -196,7 +189,7 @@ def test_of_two_runs_breaking_the_same_stale_lock_exactly_one_holds_the_index(sm
 def test_a_breaker_whose_lock_file_was_replaced_meanwhile_leaves_the_new_lock(tmp_path, monkeypatch):
     """The race a breaker must lose: between its look at the stale file and its flock, another run broke
     it and took a new lock. The name no longer refers to the file it locked, so it removes nothing."""
-    from dedupe.index import store
+    from dedupe.index import lock as store
 
     if fcntl is None:
         pytest.skip("needs flock")

@@ -39,8 +39,8 @@ from ..engines.launch import run
 from ..engines.preflight import check_inputs
 from ..engines.ray import RayJobError
 from ..engines.spec import AccountingError, BadRecord, Mode, RunSpec
+from ..index.errors import IndexStoreError
 from ..index.redis import SharedIndexError
-from ..index.store import IndexStoreError
 from ..io.outfiles import WholeFile, check_paths
 from ..io.records import InputError
 from ..report.build import annotated_report, is_html, need_plots

@@ -24,7 +24,7 @@ from ..config import DedupeConfig
 from ..features.minhash import MinHasher, estimate_jaccard
 from ..features.normalize import normalize, prepare_utf8
 from ..features.shingles import shingle_batch
-from ..index.store import pack_strings, unpack_strings
+from ..index.segments import pack_strings, unpack_strings
 from ..io.records import Record, Rejected
 from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
 from .clusters import UnionFind, cluster_entries

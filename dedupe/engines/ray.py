@@ -45,7 +45,7 @@ from ..core.decide import decide_pairs
 from ..core.matcher import Match, Result, compute_features
 from ..core.similarity import jaccard
 from ..features.minhash import estimate_jaccard
-from ..index.store import pack_strings, unpack_strings
+from ..index.segments import pack_strings, unpack_strings
 from ..io.records import InputError, ReadStats, Record, Rejected, display_name, is_parquet, open_input, read_records
 from ..io.render import write_result
 from ..report.build import RunStats

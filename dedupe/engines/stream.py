@@ -16,8 +16,9 @@ import orjson
 
 from ..config import ConfigError
 from ..core.matcher import Deduplicator
+from ..index.errors import IndexStoreError
 from ..index.redis import RedisIndex, SharedIndexError
-from ..index.store import Checkpointer, IndexStoreError
+from ..index.store import Checkpointer
 from ..io.outfiles import WholeFile, open_stream
 from ..io.records import InputError, ReadStats, Rejected, read_records
 from ..io.render import write_result

@@ -58,7 +58,7 @@ from ..core.lsh import BandIndex, band_keys
 from ..core.similarity import ArrayStore
 from ..features.minhash import MinHasher
 from ..features.shingles import shingle_batch, window_hashes
-from ..index.store import pack_strings, unpack_strings
+from ..index.segments import pack_strings, unpack_strings
 
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.

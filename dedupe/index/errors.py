@@ -1,0 +1,40 @@
+"""What can go wrong with an index directory: one exception per kind, all :class:`IndexStoreError`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IndexStoreError(Exception):
+    """A problem with ``--index`` a user can fix (base class)."""
+
+
+class IndexWriteError(IndexStoreError):
+    """A checkpoint could not be written (the previous one stays)."""
+
+
+class IndexCorrupt(IndexStoreError):
+    """The index on disk fails a check: truncated, altered, or not an index."""
+
+
+class IndexMismatch(IndexStoreError):
+    """The index was built with parameters that make its signatures incomparable with this run's."""
+
+
+class IndexNotFound(IndexStoreError):
+    """``create=False`` and there is no index at the path (nothing was created there)."""
+
+
+class IndexLocked(IndexStoreError):
+    """Another writer holds the index's lock (its message names the holder and what to do).
+
+    Attributes:
+        holder: what the lock file says about its holder (pid, host, started,
+            command), or None when it cannot be read.
+        lock_path: the lock file.
+    """
+
+    def __init__(self, message: str, holder: dict[str, Any] | None = None, lock_path: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.lock_path = lock_path
