@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dedupe import InputError, Record, Rejected, read_records
-from dedupe.io.records import ReadStats, is_parquet, row_json
+from dedupe.io.parquet import row_json
+from dedupe.io.records import ReadStats, is_parquet
 
 
 def write_parquet(path: Path, table: pa.Table, **kw) -> Path:
