@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedupe.passages.matcher import segment  # noqa: E402
+from dedupe.passages.segment import segment  # noqa: E402
 
 # The four repeated pairs, each as (document, how the passage starts) twice.
 PAIRS = {

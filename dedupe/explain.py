@@ -29,7 +29,8 @@ from .features.minhash import estimate_jaccard
 from .features.normalize import normalize
 from .features.shingles import unit_hashes, window_hashes
 from .io.records import InputError, ReadStats, Record, Rejected, display_name, read_records
-from .passages.matcher import PassageMatcher, passage_features
+from .passages.matcher import PassageMatcher
+from .passages.segment import passage_features
 
 # Shingles shown as text in the human output and the JSON, per group.
 SHARED_EXAMPLES = 5

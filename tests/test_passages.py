@@ -20,18 +20,16 @@ from hypothesis import strategies as st
 
 from dedupe import DedupeConfig, Record, deduplicate
 from dedupe.config import PassageConfig
-from dedupe.passages.matcher import (
+from dedupe.passages.matcher import PassageMatch, PassageMatcher, remove_spans
+from dedupe.passages.segment import (
     _ABBREVIATIONS,
-    PassageMatch,
-    PassageMatcher,
+    numbers_agree,
     paragraphs,
     passage_features,
-    remove_spans,
     segment,
     sentences,
-    _numbers,
-    numbers_agree,
 )
+from dedupe.passages.segment import passage_numbers as _numbers
 
 ARTICLE_A = "000_d3a659f08dc455c3"
 ARTICLE_B = "002_07df8ba35f6e2ac3"

@@ -26,7 +26,8 @@ from ..features.normalize import normalize, prepare_utf8
 from ..features.shingles import shingle_batch
 from ..index.segments import pack_strings, unpack_strings
 from ..io.records import Record, Rejected
-from ..passages.matcher import DocPassages, PassageMatch, PassageMatcher, passage_features
+from ..passages.matcher import PassageMatch, PassageMatcher
+from ..passages.segment import DocPassages, passage_features
 from .clusters import UnionFind, cluster_entries
 from .decide import take
 from .lsh import BandIndex, band_keys

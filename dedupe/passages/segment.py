@@ -1,0 +1,276 @@
+"""Passages of a text, with their spans, and the features passage matching needs.
+
+Segmentation (a pure function of the text, so it may run in a worker):
+
+* paragraphs: each line, or in hard-wrapped text (newswire) a block of lines
+  ended by a blank line or an indented line;
+* sentences: split inside a paragraph after ``.``, ``!`` or ``?`` (and closing
+  quotes or brackets) when the next word starts with a capital or a digit,
+  except after common abbreviations and single initials ("U.S.", "J. Smith");
+* passages: the units (sentences, or paragraphs with ``unit="paragraph"``);
+  a run of consecutive units shorter than ``min_words`` words is merged into
+  one passage (comment forms, menus, sign-offs); a passage still shorter than
+  ``min_words`` is not matched on its own;
+* words: ``\\w+`` runs, case-folded; every span is a code point offset into
+  the original text, so ``text[start:end]`` is always the passage itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from ..config import MinHashConfig, PassageConfig, ShingleConfig
+from ..core.lsh import band_keys
+from ..features.minhash import MinHasher
+from ..features.shingles import shingle_batch, window_hashes
+
+_WORD = re.compile(r"\w+")
+# Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+# A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
+_END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
+_OPENERS = "\"'\u201c\u2018([\u00ab\u2039"
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr co corp inc ltd plc vs gen sen rep gov lt col capt sgt maj adm rev hon "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
+)
+# A hard-wrapped text (newswire): every line at most this long, a few lines at least.
+_WRAP_MAX = 100
+_WRAP_MIN_LINES = 3
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans (start, end), stripped of surrounding whitespace.
+
+    Example:
+        >>> t = "First line.\\n\\nSecond paragraph.\\n"
+        >>> [t[s:e] for s, e in paragraphs(t)]
+        ['First line.', 'Second paragraph.']
+    """
+    lines: list[tuple[int, int, bool]] = []  # (start, end, indented) of the non-blank lines
+    blank_before: list[bool] = []
+    blank = True
+    for m in _LINE.finditer(text):
+        s, e = m.start(), m.end()
+        if s == e:
+            break
+        line = text[s:e].rstrip("\r\n")
+        stripped = line.strip()
+        if not stripped:
+            blank = True
+            continue
+        lead = len(line) - len(line.lstrip())
+        trail = len(line) - len(line.rstrip())
+        lines.append((s + lead, s + len(line) - trail, lead > 0))
+        blank_before.append(blank)
+        blank = False
+    wrapped = len(lines) >= _WRAP_MIN_LINES and max(e - s for s, e, _ in lines) <= _WRAP_MAX
+    out: list[tuple[int, int]] = []
+    for (s, e, indented), after_blank in zip(lines, blank_before):
+        if wrapped and out and not after_blank and not indented:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]`` (one paragraph).
+
+    Example:
+        >>> t = 'He said: "We agree." Mr. Smith left the U.S. Army. Then?'
+        >>> [t[s:e] for s, e in sentences(t)]
+        ['He said: "We agree."', 'Mr. Smith left the U.S. Army.', 'Then?']
+    """
+    end = len(text) if end is None else end
+    out: list[tuple[int, int]] = []
+    begin = start
+    for m in _END.finditer(text, start, end):
+        nxt = m.end()
+        if nxt >= end:
+            break
+        k = nxt
+        while k < end and text[k] in _OPENERS:
+            k += 1
+        if k >= end or not (text[k].isupper() or text[k].isdigit()):
+            continue
+        if m.group().startswith(".") and _abbreviation_before(text, begin, m.start(), text[k].isdigit()):
+            continue
+        stop = m.start() + len(m.group().rstrip())
+        out.append((begin, stop))
+        begin = nxt
+    if begin < end:
+        out.append((begin, end))
+    return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _abbreviation_before(text: str, begin: int, dot: int, digit_next: bool) -> bool:
+    k = dot
+    while k > begin and (text[k - 1].isalpha() or text[k - 1] == "."):
+        k -= 1
+    word = text[k:dot]
+    if not word:
+        return False
+    last = word.rsplit(".", 1)[-1]
+    if digit_next and word.casefold() in ("no", "nos", "art", "vol", "p", "pp"):
+        return True  # "No. 5", "Art. 3"
+    return (len(last) == 1 and last.isalpha()) or word.casefold() in _ABBREVIATIONS or "." in word
+
+
+@dataclass
+class DocPassages:
+    """The passages of one text and what matching needs of them (a pure function of the text).
+
+    Attributes:
+        spans: (start, end) code point span of each matchable passage.
+        units: Unit ordinal of each passage in the document (adjacency).
+        exact: Hash of each passage's normalized words.
+        shingles: Character n-gram hashes of each passage (sorted unique).
+        keys: LSH band keys, shape (passages, bands).
+        token_spans: (start, end) of every word of the document, shape (words, 2).
+        token_ranges: [first, last) word index of each passage.
+        windows: Hash of the word window starting at each word (positional).
+        numbers: Hashes of the numbers written in each passage (sorted unique).
+        wordy: Whether each passage has at least ``min_words`` words that are
+            not numbers, which near matching needs (table rows do not).
+    """
+
+    spans: list[tuple[int, int]]
+    units: list[int]
+    exact: list[int]
+    shingles: list[np.ndarray]
+    keys: np.ndarray
+    token_spans: np.ndarray
+    token_ranges: list[tuple[int, int]]
+    windows: np.ndarray
+    numbers: list[np.ndarray]
+    wordy: list[bool]
+
+
+def segment(
+    text: str, config: PassageConfig = PassageConfig()
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
+    """Split ``text`` into passages.
+
+    Returns:
+        (passages, token spans, tokens): passages as (start, end, unit
+        ordinal) with short ones (fewer than ``min_words`` words) left out,
+        every word's span, and every word case-folded.
+
+    Example:
+        >>> t = "One two three four five six.\\nLEAVE A REPLY\\nPlease enter your comment!"
+        >>> [t[s:e] for s, e, _ in segment(t)[0]]
+        ['One two three four five six.', 'LEAVE A REPLY\\nPlease enter your comment!']
+    """
+    token_spans = [m.span() for m in _WORD.finditer(text)]
+    tokens = [text[s:e].casefold() for s, e in token_spans]
+    starts = [s for s, _ in token_spans]
+    units: list[tuple[int, int]] = []
+    for ps, pe in paragraphs(text):
+        units.extend(sentences(text, ps, pe) if config.unit == "sentence" else [(ps, pe)])
+    out: list[tuple[int, int, int]] = []
+    run: list[tuple[int, int, int]] = []  # consecutive short units: (start, end, words)
+
+    def close_run() -> None:
+        if run and sum(w for _, _, w in run) >= config.min_words:
+            out.append((run[0][0], run[-1][1], len(out)))
+        run.clear()
+
+    for s, e in units:
+        words = bisect_left(starts, e) - bisect_left(starts, s)
+        if words >= config.min_words:
+            close_run()
+            out.append((s, e, len(out)))
+        elif words:
+            run.append((s, e, words))
+    close_run()
+    return out, token_spans, tokens
+
+
+def normalized_words(words: Sequence[str]) -> str:
+    joined = " ".join(words)
+    return joined if joined.isascii() else unicodedata.normalize("NFKC", joined)
+
+
+def passage_numbers(passage: str) -> np.ndarray:
+    found = {xxhash.xxh3_64_intdigest(m.group().replace(",", "").encode()) for m in _NUMBER.finditer(passage)}
+    return np.array(sorted(found), dtype=np.uint64)
+
+
+def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two passages state the same figures: more than half of the smaller set of numbers is shared.
+
+    A passage without numbers agrees with any. "Revs 62.9 mln vs 41.5 mln" and
+    "Revs 31.5 mln vs 22.9 mln" share their words but not their facts.
+
+    Example:
+        >>> numbers_agree(passage_numbers("up 4.0 pct after 9.8 pct"), passage_numbers("after a 9.8 pct rise"))
+        True
+        >>> numbers_agree(passage_numbers("Sales 18.4 mln vs 17.8 mln"), passage_numbers("Sales 18.4 mln vs 17.0 mln"))
+        False
+    """
+    if len(a) == 0 or len(b) == 0:
+        return True
+    shared = int(np.count_nonzero(np.isin(a, b, assume_unique=True)))
+    return 2 * shared > min(len(a), len(b))
+
+
+_HASHERS: dict[MinHashConfig, MinHasher] = {}
+
+
+def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig()) -> list[DocPassages]:
+    """Segment, hash, shingle and MinHash the passages of a batch of texts."""
+    mh = MinHashConfig(num_perm=config.num_perm)
+    hasher = _HASHERS.get(mh)
+    if hasher is None:
+        hasher = _HASHERS[mh] = MinHasher(mh)
+    bands, rows = config.bands_rows
+    segmented = []
+    normalized: list[str] = []
+    for text in texts:
+        passages, token_spans, tokens = segment(text, config)
+        starts = [s for s, _ in token_spans]
+        ranges = [(bisect_left(starts, s), bisect_left(starts, e)) for s, e, _ in passages]
+        texts_of = [normalized_words(tokens[a:b]) for a, b in ranges]
+        normalized.extend(texts_of)
+        segmented.append((passages, token_spans, tokens, ranges, texts_of))
+    shingles = shingle_batch(normalized, ShingleConfig(unit=config.shingle, ngram=config.ngram))
+    signatures = hasher.signatures(shingles) if normalized else np.empty((0, config.num_perm), dtype=np.uint32)
+    keys = band_keys(signatures, bands, rows)
+    out = []
+    at = 0
+    for text, (passages, token_spans, tokens, ranges, texts_of) in zip(texts, segmented):
+        n = len(passages)
+        if config.window and tokens:
+            words = np.fromiter(
+                (xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens),
+                dtype=np.uint64,
+                count=len(tokens),
+            )
+            windows = window_hashes(words, config.window)
+        else:
+            windows = np.empty(0, dtype=np.uint64)
+        out.append(
+            DocPassages(
+                spans=[(s, e) for s, e, _ in passages],
+                units=[u for _, _, u in passages],
+                exact=[xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts_of],
+                shingles=shingles[at : at + n],
+                keys=keys[at : at + n],
+                token_spans=np.array(token_spans, dtype=np.int64).reshape(-1, 2),
+                token_ranges=ranges,
+                windows=windows,
+                numbers=[passage_numbers(text[s:e]) for s, e, _ in passages],
+                wordy=[sum(1 for t in tokens[a:b] if not t.isdigit()) >= config.min_words for a, b in ranges],
+            )
+        )
+        at += n
+    return out
