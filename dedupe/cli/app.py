@@ -45,6 +45,41 @@ from ..io.outfiles import WholeFile, check_paths
 from ..io.records import InputError
 from ..report.build import annotated_report, is_html, need_plots
 from ..report.html import render
+from .help import EPILOG_APP, EPILOG_EXPLAIN, EPILOG_FILTER, EPILOG_REPORT, EPILOG_SCAN
+from .options import (
+    Bands,
+    BoilerplateDocs,
+    BucketCap,
+    CheckpointEvery,
+    Engine,
+    FnWeight,
+    IdField,
+    Index,
+    Inputs,
+    MaxChars,
+    Ngram,
+    NumPerm,
+    Output,
+    OutputFormat,
+    PassageMaxCandidates,
+    PassageMinWords,
+    PassageNumbers,
+    Passages,
+    PassageThreshold,
+    PassageUnit,
+    PassageWindow,
+    RayAddress,
+    Rejects,
+    Report,
+    Resume,
+    Rows,
+    Seed,
+    TextField,
+    Threshold,
+    Unit,
+    Verify,
+    Workers,
+)
 
 
 class ExitCode(enum.IntEnum):
@@ -57,83 +92,6 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130  # SIGINT (Ctrl-C); SIGTERM gives 143
     BROKEN_PIPE = 141  # the output's reader went away (e.g. `| head`), as for a process killed by SIGPIPE
 
-
-EPILOG_SCAN = """\
-Examples:
-
-  cat corpus.jsonl | dedupe scan > annotated.jsonl
-
-  dedupe scan a.jsonl b.jsonl.gz --report report.json
-
-  dedupe scan --unit char --ngram 5 --threshold 0.7 corpus.jsonl --rejects bad.jsonl
-
-  dedupe scan --passages seeds/seeds.jsonl --report report.json
-
-  dedupe scan corpus.jsonl.gz --report run.json --report run.html > annotated.jsonl   (a page to read)
-
-  dedupe scan today.jsonl.gz --index ~/dedupe-index > annotated.jsonl   (against every earlier run)
-
-  dedupe scan big.jsonl --index idx --resume >> annotated.jsonl   (continue an interrupted run)
-
-  dedupe scan shards/*.jsonl.gz --output out/   (out/00000-NAME.jsonl, ...: one file per input)
-
-  dedupe scan data/*.parquet --output out/ --format parquet
-
-  DEDUPE_REDIS_PASSWORD=... dedupe scan shard.jsonl --index 'redis://host:6379/0?prefix=crawl'
-
-  dedupe scan --engine ray shards/*.jsonl.gz --output out/ --report report.json   (a Ray job, same answer)
-
-Each output line is the input record unchanged plus
-"dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}; with --passages
-also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start", "end"},
-"unit"}, ...] on records that are not duplicates: code point spans of the text that
-repeat an earlier passage (kind exact, near or boilerplate; unit "quote" for words
-quoted inside otherwise different sentences).
-Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-5 index unusable (damaged, other parameters, unreachable, cannot be saved),
-130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
-"""
-
-EPILOG_FILTER = """\
-Examples:
-
-  cat corpus.jsonl | dedupe filter > unique.jsonl
-
-  dedupe filter corpus.jsonl.gz --dropped dups.jsonl --report report.json
-
-  dedupe filter --passages --boilerplate-docs 5 crawl.jsonl.gz > clean.jsonl
-
-  dedupe filter crawl-day2.jsonl.gz --index ~/dedupe-index > new-only.jsonl
-
-  RAY_ADDRESS=ray://head:10001 dedupe filter --engine ray 'data/*.parquet' --output clean/
-
-  dedupe filter data/*.parquet --output clean/ --format parquet   (one file per input)
-
-With --passages, kept records also lose every repeated sentence/paragraph and
-boilerplate passage from their text (the first occurrence stays; quotes inside
-sentences stay); other fields are unchanged.
-
-Writes only records that duplicate no earlier record, unchanged.
-Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-5 index unusable (damaged, other parameters, unreachable, cannot be saved),
-130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
-"""
-
-EPILOG_APP = """\
-Examples:
-
-  cat corpus.jsonl | dedupe scan > annotated.jsonl
-
-  cat corpus.jsonl | dedupe filter > unique.jsonl
-
-  dedupe scan a.jsonl b.jsonl.gz --report report.json --report report.html
-
-  dedupe report annotated.jsonl --run-report report.json -o report.html
-
-  dedupe explain a.txt b.txt
-
-Run 'dedupe COMMAND --help' for the options of scan, filter, report and explain.
-"""
 
 app = typer.Typer(
     help="Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification).",
@@ -160,144 +118,6 @@ def _main(
     ] = False,
 ) -> None:
     """Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification)."""
-
-
-Inputs = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="JSONL inputs, plain, gzip or zstd, or Parquet files (*.parquet; needs pyarrow); '-' or "
-        "nothing reads stdin (JSONL).",
-        show_default=False,
-    ),
-]
-TextField = Annotated[str, typer.Option(help="Field holding the text.")]
-IdField = Annotated[
-    str,
-    typer.Option(
-        help="Field holding the id (string or integer); when absent or null, the 1-based line number "
-        "counted across all inputs is used."
-    ),
-]
-Threshold = Annotated[float, typer.Option("--threshold", "-t", help="Jaccard similarity that makes a duplicate.")]
-NumPerm = Annotated[int, typer.Option(help="MinHash permutations (signature length).")]
-Ngram = Annotated[int, typer.Option("--ngram", "-n", help="Units per shingle.")]
-Unit = Annotated[str, typer.Option(help="Shingle unit: word or char.")]
-Seed = Annotated[int, typer.Option(help="Seed of the MinHash permutations.")]
-Bands = Annotated[int | None, typer.Option(help="LSH bands (derived from threshold and num-perm when omitted).")]
-Rows = Annotated[int | None, typer.Option(help="Rows per band (derived when omitted).")]
-FnWeight = Annotated[
-    float, typer.Option(help="Weight of false negatives when deriving bands/rows (0.5 = datasketch default).")
-]
-Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
-Workers = Annotated[
-    int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")
-]
-Report = Annotated[
-    list[str] | None,
-    typer.Option(
-        help="Write the report to this file: HTML when the name ends in .html (a self-contained page with "
-        "plots and the largest clusters; needs the report extra), JSON otherwise. May be given twice.",
-        show_default=False,
-    ),
-]
-Passages = Annotated[
-    bool, typer.Option("--passages", help="Also find repeated passages (exact, near, boilerplate) in kept records.")
-]
-PassageUnit = Annotated[str, typer.Option(help="Passage unit: sentence or paragraph.")]
-PassageMinWords = Annotated[
-    int,
-    typer.Option(
-        help="Passages with fewer words are not matched alone (runs of short lines are merged first); near "
-        "matching needs this many words that are not numbers."
-    ),
-]
-PassageThreshold = Annotated[
-    float, typer.Option(help="Jaccard of character 5-grams that makes two passages near repeats.")
-]
-PassageWindow = Annotated[
-    int, typer.Option(help="Words in a quote window (exact quotes inside different sentences); 0 turns quotes off.")
-]
-BoilerplateDocs = Annotated[int, typer.Option(help="A passage seen in this many distinct documents is boilerplate.")]
-PassageMaxCandidates = Annotated[
-    int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")
-]
-PassageNumbers = Annotated[bool, typer.Option(help="Near repeats must agree on the numbers they state.")]
-Index = Annotated[
-    str | None,
-    typer.Option(
-        help="Index directory kept across runs: loaded at start (created if missing), every document of "
-        "this run added, saved at the end. Later runs mark documents that duplicate earlier runs' ones.",
-        show_default=False,
-    ),
-]
-CheckpointEvery = Annotated[
-    int,
-    typer.Option(
-        help="Save the index every N input records (0: only at the end); a killed run keeps the last checkpoint."
-    ),
-]
-Resume = Annotated[
-    bool,
-    typer.Option(
-        "--resume",
-        help="Continue the index's interrupted run: skip the input lines it already "
-        "wrote (append this run's output to the earlier one).",
-    ),
-]
-BucketCap = Annotated[
-    int,
-    typer.Option(
-        help="Earlier documents taken as candidates from each LSH bucket (band key), the earliest "
-        "ones: bounds the work when many documents share a bucket (e.g. near-empty pages). 0 = no "
-        "cap."
-    ),
-]
-MaxChars = Annotated[
-    int,
-    typer.Option(
-        help="Match on at most this many characters of each text (0: no limit); the record written out is never cut."
-    ),
-]
-Rejects = Annotated[
-    str | None,
-    typer.Option(help="Write bad lines here (JSONL: source, line, code, reason, raw) and go on, instead of stopping."),
-]
-Output = Annotated[
-    str | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="Write into this directory instead of stdout: one file per input, "
-        "NNNNN-NAME.jsonl (or .parquet), NNNNN its position among the inputs from 00000 and NAME its "
-        "name without .jsonl/.json/.parquet/.gz/.zst ('stdin' for stdin), holding what stdout would get "
-        "for that input's records. The directory is created if missing; files of these names are "
-        "replaced (appended to with --resume), no other file is touched or deleted.",
-        show_default=False,
-    ),
-]
-OutputFormat = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        help="Format of the --output files: jsonl, or parquet (the same objects, one row each; needs pyarrow).",
-    ),
-]
-Engine = Annotated[
-    str,
-    typer.Option(
-        help="stream: this process (and --workers); ray: a Ray Data job on the cluster named by "
-        "--ray-address or RAY_ADDRESS, or on a local Ray it starts; the same decisions either way. "
-        "ray needs --output DIR and the ray extra (pip install 'dedupe[ray]')."
-    ),
-]
-RayAddress = Annotated[
-    str | None,
-    typer.Option(
-        help="With --engine ray: the cluster to run on (host:port, or ray://host:10001 "
-        "for Ray Client); default RAY_ADDRESS, else a local Ray started for the run.",
-        show_default=False,
-    ),
-]
 
 
 def _passage_config(
@@ -547,24 +367,6 @@ _command(
 )
 
 
-EPILOG_REPORT = """\
-Examples:
-
-  dedupe scan corpus.jsonl --report run.json > annotated.jsonl
-
-  dedupe report annotated.jsonl --run-report run.json -o report.html
-
-  dedupe report annotated.jsonl.gz   (writes report.html)
-
-The page is one self-contained HTML file (inline styles, script and SVG plots; it makes no
-network request): counts, parameters, the similarity of matched pairs against the LSH
-S-curve, cluster sizes, the largest clusters with each member beside its representative
-(differing words highlighted) and, for a scan with --passages, the repeated passages.
-Needs the report extra: pip install 'dedupe[report]'.
-Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write the page.
-"""
-
-
 @app.command(name="report", epilog=EPILOG_REPORT)
 def report_command(
     inputs: Annotated[
@@ -613,34 +415,6 @@ def report_command(
             f"{_n(c['kept'] + c['duplicates'], 'record')}, {_n(c['duplicates'], 'duplicate')} in "
             f"{_n(c['clusters'], 'cluster')}\n"
         )
-
-
-EPILOG_EXPLAIN = """\
-Examples:
-
-  dedupe explain a.txt b.txt
-
-  cat edited.txt | dedupe explain original.txt -
-
-  dedupe explain --input annotated.jsonl 000_d3a659f08dc455c3 002_07df8ba35f6e2ac3 --passages
-
-  dedupe explain --json --unit char --threshold 0.7 a.txt b.txt
-
-A and B are files holding the raw text (UTF-8; '-' is stdin, for one of them), or with
---input FILE two ids of records of a JSONL file (plain, gzip or zstd), read as scan reads
-it: --text-field/--id-field apply, the first bad line stops it; an id present more than
-once means its first record (a note on stderr says so). B is decided against A, as in a
-scan where A comes first, by the same code and options as scan.
---json prints one object: documents [{label, id, source, characters, characters_used,
-shingles}], shingles {unit, ngram, shared, only_a, only_b, shared_examples,
-only_a_examples, only_b_examples: [{text, hash}]}, jaccard, minhash_estimate,
-standard_error, num_perm, bands, rows, colliding_bands, candidate_probability,
-candidate, verify, similarity (what verification compares), threshold, duplicate,
-reason, passages (null without --passages, else [{kind, unit, similarity, start, end,
-text, match: {document, id, start, end, text}}]).
-Exit codes: 0 whatever the verdict, 1 internal error, 2 bad option or not two documents,
-3 bad input (missing file, unknown id, bad line).
-"""
 
 
 @app.command(name="explain", epilog=EPILOG_EXPLAIN)
