@@ -234,10 +234,14 @@ def test_redis_py_missing_is_a_clear_error() -> None:
 
 def test_module_does_not_import_redis_by_itself() -> None:
     # dedupe/__init__ imports datasketch, which tries to import redis itself: load the module alone.
-    code = ("import importlib.util, sys\n"
-            "spec = importlib.util.spec_from_file_location('probe', sys.argv[1])\n"
+    # The module and its sibling redis_url.py are loaded as a package of their own, without dedupe/__init__.
+    code = ("import importlib.util, os, sys, types\n"
+            "package = types.ModuleType('probe')\n"
+            "package.__path__ = [os.path.dirname(sys.argv[1])]\n"
+            "sys.modules['probe'] = package\n"
+            "spec = importlib.util.spec_from_file_location('probe.redis', sys.argv[1])\n"
             "module = importlib.util.module_from_spec(spec)\n"
-            "sys.modules['probe'] = module\n"
+            "sys.modules['probe.redis'] = module\n"
             "spec.loader.exec_module(module)\n"
             "module.parse_redis_url('redis://h')\n"
             "print('redis' in sys.modules)\n")
