@@ -99,7 +99,7 @@ def same_shards(a: Path, b: Path) -> bool:
 
 def per_document(paths: list[Path], report: dict) -> dict[str, float]:
     from dedupe.config import DedupeConfig
-    from dedupe.core.matcher import compute_features
+    from dedupe.features.batch import compute_features
     from dedupe.io.records import Record, read_records
 
     config = DedupeConfig()

@@ -18,7 +18,7 @@ Measurements
    - full save: `Checkpointer.save(final=True)` of all DOCS documents as one segment, RUNS times, each
      into a fresh directory (the run's cluster links are put back before each, since an export takes
      them). Timed parts: `Deduplicator.export` (of which `ArrayStore.export`, `BandIndex.export`) and
-     the segment write (`store._write_atomic`: write + xxh3-128 + fsync + rename), fsync alone, and
+     the segment write (`store.write_atomic`: write + xxh3-128 + fsync + rename), fsync alone, and
      the manifest.
    - checkpoint: DELTA more documents are decided, then `Checkpointer.save()` (not final) appends
      a delta segment onto each of the RUNS full indexes.
@@ -151,6 +151,7 @@ def child_build(a: argparse.Namespace) -> dict:
 
     import dedupe.index.store as store
     from dedupe.core.matcher import Deduplicator
+    from dedupe.index.snapshot import export_arrays
     from dedupe.index.store import Checkpointer, IndexStore
 
     n, delta, runs, work = a.docs, a.delta, a.runs, a.work
@@ -159,20 +160,20 @@ def child_build(a: argparse.Namespace) -> dict:
     cps = [Checkpointer.open(os.path.join(work, "full-1"), dedup)]
     timer = Timer()  # wrapped after open: restoring (an empty index) replaces the union-find
     timer.wrap(os, "fsync", "fsync")
-    timer.wrap(store, "_write_atomic", "write")  # segment and manifest files: write + checksum + fsync + rename
-    timer.wrap(dedup, "export", "export")
-    timer.wrap(dedup._stored, "export", "export.stored")
+    timer.wrap(store, "write_atomic", "write")  # segment and manifest files: write + checksum + fsync + rename
+    timer.wrap(store, "export_arrays", "export")
+    timer.wrap(dedup.docs.stored, "export", "export.stored")
     timer.wrap(dedup.index, "export", "export.band")
-    timer.wrap(dedup._uf, "links", "export.uf_links")
+    timer.wrap(dedup.docs.clusters, "links", "export.uf_links")
     start = time.perf_counter()
     for _ in dedup.run(records(a.corpus, 0, n), workers=a.workers):
         pass
     out["build_seconds"] = time.perf_counter() - start
-    out["build_feature_seconds"] = dedup.feature_seconds
-    out["build_match_seconds"] = dedup.match_seconds
+    out["build_feature_seconds"] = dedup.counters.feature_seconds
+    out["build_match_seconds"] = dedup.counters.match_seconds
     out["build_rss_mb"] = status_kb("VmRSS") / 1024
-    out["candidates"] = dedup.candidates
-    links = array("q", dedup._links)
+    out["candidates"] = dedup.counters.candidates
+    links = array("q", dedup.docs.links)
     out["links"] = len(links) // 2
     print(f"  built {n:,} docs in {out['build_seconds']:.0f} s ({len(links) // 2:,} links)", file=sys.stderr, flush=True)
 
@@ -183,7 +184,7 @@ def child_build(a: argparse.Namespace) -> dict:
             cp = Checkpointer(IndexStore.open(os.path.join(work, f"full-{r + 1}"), dedup.config.index_parameters()), dedup)
             cp.saved = 0
             cps.append(cp)
-        dedup._links = array("q", links)
+        dedup.docs.links = array("q", links)
         timer.take()
         start = time.perf_counter()
         cps[r].save(last_run(n), final=True)
@@ -204,10 +205,10 @@ def child_build(a: argparse.Namespace) -> dict:
     for _ in dedup.run(records(a.corpus, n, n + delta), workers=a.workers):
         pass
     out["delta_build_seconds"] = time.perf_counter() - start
-    delta_links = array("q", dedup._links)
+    delta_links = array("q", dedup.docs.links)
     out["checkpoint"] = []
     for r in range(runs):
-        dedup._links = array("q", delta_links)
+        dedup.docs.links = array("q", delta_links)
         timer.take()
         start = time.perf_counter()
         cps[r].save(last_run(n + delta, complete=False))
@@ -229,7 +230,7 @@ def child_build(a: argparse.Namespace) -> dict:
         st = IndexStore.open(path, dedup.config.index_parameters())
         timer.take()
         start = time.perf_counter()
-        st.rewrite(dedup.export(0, all_links=True), len(dedup), last_run(n + delta))
+        st.rewrite(export_arrays(dedup, 0, all_links=True), len(dedup), last_run(n + delta))
         total = time.perf_counter() - start
         parts = timer.take()
         out["compaction"].append({"seconds": total, "bytes": st.segments[0]["bytes"], **parts})
@@ -246,7 +247,7 @@ def child_build(a: argparse.Namespace) -> dict:
 
 def child_load(a: argparse.Namespace) -> dict:
     start_process = time.perf_counter()
-    import dedupe.core.matcher as pipeline
+    import dedupe.index.snapshot as snapshot
     import dedupe.index.store as store
     from dedupe.core.clusters import UnionFind
     from dedupe.core.matcher import Deduplicator
@@ -256,12 +257,12 @@ def child_load(a: argparse.Namespace) -> dict:
     dedup = Deduplicator()
     timer = Timer()
     timer.wrap(store, "read_segment", "read+checksum")
-    timer.wrap(dedup, "restore", "restore")
-    timer.wrap(pipeline, "_decode_ids", "restore.ids")
-    timer.wrap(dedup._stored, "extend", "restore.stored")
+    timer.wrap(store, "restore_arrays", "restore")
+    timer.wrap(snapshot, "unpack_strings", "restore.ids")
+    timer.wrap(dedup.docs.stored, "extend", "restore.stored")
     timer.wrap(dedup.index, "load", "restore.band")
     timer.wrap(UnionFind, "from_links", "restore.union_find", static=True)
-    timer.wrap(dedup, "keep_links", "keep_links")
+    timer.wrap(store, "track_changes", "keep_links")
     rss_before = status_kb("VmRSS")
     if a.profile_out:
         import cProfile
@@ -284,7 +285,9 @@ def child_load(a: argparse.Namespace) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def child_decide(a: argparse.Namespace) -> dict:
-    from dedupe.core.matcher import Deduplicator, compute_features
+    from dedupe.core.matcher import Deduplicator
+    from dedupe.features.batch import compute_features
+    from dedupe.index.snapshot import track_changes
     from dedupe.index.store import Checkpointer
 
     config = Deduplicator().config
@@ -305,12 +308,12 @@ def child_decide(a: argparse.Namespace) -> dict:
     def decide(dedup: Deduplicator) -> dict:
         res = {}
         for name in ("new", "repeats"):
-            before = dedup.candidates
+            before = dedup.counters.candidates
             dups = 0
             start = time.perf_counter()
             for ids, hashes, signatures, keys in sets[name]:
                 dups += sum(m.duplicate_of is not None for m in dedup.add_batch(ids, hashes, signatures, keys))
-            res[name] = {"seconds": time.perf_counter() - start, "candidates": dedup.candidates - before,
+            res[name] = {"seconds": time.perf_counter() - start, "candidates": dedup.counters.candidates - before,
                          "duplicates": dups}
         return res
 
@@ -322,7 +325,7 @@ def child_decide(a: argparse.Namespace) -> dict:
             Checkpointer.open(a.index, dedup)
             out["load_seconds"] = time.perf_counter() - start
         else:
-            dedup.keep_links()  # as Checkpointer.open does on an empty index
+            track_changes(dedup)  # as Checkpointer.open does on an empty index
         out[which] = decide(dedup)
         del dedup
     return out

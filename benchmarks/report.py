@@ -63,7 +63,7 @@ BREAKDOWN = """
 import sys, time, json
 from dedupe.report.copies import AnnotationClusters, Examples, result_of
 from dedupe.io.records import read_records
-from dedupe.report.build import annotated_report
+from dedupe.report.annotated import annotated_report
 results = [result_of(r) for r in read_records([sys.argv[1]], "text", "id")]
 given = json.load(open(sys.argv[2]))
 t = time.perf_counter(); ex = Examples()

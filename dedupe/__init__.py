@@ -10,6 +10,7 @@ from .config import (
     ShingleConfig,
     VerifyConfig,
 )
+from .core.backend import IndexBackend, InMemory
 from .core.clusters import UnionFind
 from .core.lsh import BandIndex, DatasketchIndex, band_keys
 from .core.matcher import Deduplicator, Match, Result, deduplicate
@@ -19,6 +20,7 @@ from .features.normalize import normalize
 from .features.shingles import shingle_hashes, text_shingles
 from .index.errors import IndexCorrupt, IndexMismatch, IndexStoreError
 from .index.redis import RedisIndex, SharedIndexError
+from .index.shared import RedisBackend
 from .index.store import Checkpointer, IndexStore
 from .io.records import InputError, Record, Rejected, read_records
 from .passages.matcher import PassageMatch, PassageMatcher, remove_spans
@@ -30,6 +32,8 @@ __all__ = [
     "DatasketchIndex",
     "DedupeConfig",
     "Deduplicator",
+    "InMemory",
+    "IndexBackend",
     "IndexCorrupt",
     "IndexMismatch",
     "IndexStore",
@@ -44,6 +48,7 @@ __all__ = [
     "PassageMatch",
     "PassageMatcher",
     "Record",
+    "RedisBackend",
     "RedisIndex",
     "Rejected",
     "Result",

@@ -60,6 +60,13 @@ DEFAULT_BUCKET_CAP = 4
 DEFAULT_CHECKPOINT_EVERY = 100_000
 # Characters of each text used for matching (0: no limit); the record written out is never cut.
 DEFAULT_MAX_CHARS = 1_000_000
+# The record fields read by default: the text to match, and the id that names the record.
+DEFAULT_TEXT_FIELD = "text"
+DEFAULT_ID_FIELD = "id"
+# Processes computing features (--workers; the output does not depend on it), the --output format, the engine.
+DEFAULT_WORKERS = 1
+DEFAULT_OUTPUT_FORMAT = "jsonl"
+DEFAULT_ENGINE = "stream"
 
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.

@@ -1,30 +1,43 @@
 """Explain one matching decision: why document B is (or is not) a near-duplicate of document A.
 
 Every number comes from the code ``scan`` runs: the shingle sets and signatures from
-:func:`dedupe.core.matcher.compute_features` (so the same normalization and ``--max-chars`` cut), and the
+:func:`dedupe.features.batch.compute_features` (so the same normalization and ``--max-chars`` cut), and the
 verdict from a :class:`dedupe.core.matcher.Deduplicator` fed A then B, exactly as in a scan where A comes
 first. The explanation adds what the pipeline does not keep: which shingles are shared (re-derived as
 text from the normalized words or characters, and hashed the same way), the MinHash estimate and its
 spread, which LSH bands collide, the S-curve probability, and with passages on, B's repeated spans
 beside the spans of A they repeat.
+
+This module reads the two documents and computes the :class:`Explanation`; the data classes and the text
+(:func:`render`) are in :mod:`dedupe.explanation`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
-from .config import ConfigError, DedupeConfig, PassageConfig, ShingleConfig
-from .core.matcher import Deduplicator, Result, compute_features
+from .config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig, PassageConfig, ShingleConfig
+from .core.matcher import Deduplicator, Result
 from .core.similarity import jaccard
+from .explanation import (
+    Document,
+    DocumentFacts,
+    Explanation,
+    PassageExplanation,
+    ShingleExample,
+    no_shingles,
+    render,
+    show_number,
+    show_probability,
+)
+from .features.batch import compute_features
 from .features.minhash import estimate_jaccard
 from .features.normalize import normalize
 from .features.shingles import unit_hashes, window_hashes
@@ -32,155 +45,25 @@ from .io.records import InputError, ReadStats, Record, Rejected, display_name, r
 from .passages.matcher import PassageMatcher
 from .passages.segment import passage_features
 
+# The data classes and render live in dedupe.explanation; they are imported from here too.
+__all__ = [
+    "Document",
+    "DocumentFacts",
+    "Explanation",
+    "PassageExplanation",
+    "ShingleExample",
+    "candidate_probability",
+    "explain",
+    "find_records",
+    "read_text_file",
+    "render",
+]
+
 # Shingles shown as text in the human output and the JSON, per group.
 SHARED_EXAMPLES = 5
 ONLY_EXAMPLES = 3
 # Labels the two documents carry inside the matchers: record ids may be equal, labels never are.
 _LABELS = ("A", "B")
-
-
-@dataclass(frozen=True)
-class Document:
-    """One document to compare.
-
-    Attributes:
-        id: The record id, or the file name the text was read from.
-        text: The whole text (``--max-chars`` is applied when matching, as in ``scan``).
-        source: Where it came from: a file name, ``<stdin>``, or ``FILE:LINE`` for a JSONL record.
-    """
-
-    id: str
-    text: str
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class ShingleExample:
-    """One shingle shown as text: the n-gram of normalized words (or characters) and its 64-bit hash."""
-
-    text: str
-    hash: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "hash": f"{self.hash:016x}"}
-
-
-@dataclass(frozen=True)
-class DocumentFacts:
-    """What matching saw of one document."""
-
-    label: str
-    id: str
-    source: str
-    characters: int
-    characters_used: int  # after the --max-chars cut
-    shingles: int  # unique shingle hashes
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class PassageExplanation:
-    """One repeated span of B and the span it repeats (in A, or earlier in B itself)."""
-
-    kind: str  # exact, near or boilerplate
-    unit: str  # passage or quote
-    similarity: float
-    start: int
-    end: int
-    text: str
-    match_document: str  # "A" or "B"
-    match_id: str
-    match_start: int
-    match_end: int
-    match_text: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "unit": self.unit,
-            "similarity": self.similarity,
-            "start": self.start,
-            "end": self.end,
-            "text": self.text,
-            "match": {
-                "document": self.match_document,
-                "id": self.match_id,
-                "start": self.match_start,
-                "end": self.match_end,
-                "text": self.match_text,
-            },
-        }
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why B is or is not a near-duplicate of A at one configuration (see :func:`explain`).
-
-    ``similarity`` is what verification compares with the threshold: the exact Jaccard, or the MinHash
-    estimate with ``verify.mode == "estimate"``. When A or B has no shingles, the Jaccard, the estimate and
-    ``similarity`` are all 0: scan never compares such a document, and its signature (the empty-set filler)
-    says nothing. ``candidate`` and ``duplicate`` are the decisions of a
-    :class:`~dedupe.core.matcher.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
-    """
-
-    documents: tuple[DocumentFacts, DocumentFacts]
-    unit: str
-    ngram: int
-    shared: int
-    only_a: int
-    only_b: int
-    shared_examples: list[ShingleExample]
-    only_a_examples: list[ShingleExample]
-    only_b_examples: list[ShingleExample]
-    jaccard: float
-    minhash_estimate: float
-    standard_error: float
-    num_perm: int
-    bands: int
-    rows: int
-    colliding_bands: list[int]
-    candidate_probability: float
-    candidate: bool
-    similarity: float
-    verify: str
-    threshold: float
-    duplicate: bool
-    reason: str
-    passages: list[PassageExplanation] | None
-    passage_config: PassageConfig | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The explanation as a JSON-ready dict (the keys of ``dedupe explain --json``)."""
-        return {
-            "documents": [d.as_dict() for d in self.documents],
-            "shingles": {
-                "unit": self.unit,
-                "ngram": self.ngram,
-                "shared": self.shared,
-                "only_a": self.only_a,
-                "only_b": self.only_b,
-                "shared_examples": [s.as_dict() for s in self.shared_examples],
-                "only_a_examples": [s.as_dict() for s in self.only_a_examples],
-                "only_b_examples": [s.as_dict() for s in self.only_b_examples],
-            },
-            "jaccard": self.jaccard,
-            "minhash_estimate": self.minhash_estimate,
-            "standard_error": self.standard_error,
-            "num_perm": self.num_perm,
-            "bands": self.bands,
-            "rows": self.rows,
-            "colliding_bands": self.colliding_bands,
-            "candidate_probability": self.candidate_probability,
-            "candidate": self.candidate,
-            "verify": self.verify,
-            "similarity": self.similarity,
-            "threshold": self.threshold,
-            "duplicate": self.duplicate,
-            "reason": self.reason,
-            "passages": None if self.passages is None else [p.as_dict() for p in self.passages],
-        }
 
 
 # --------------------------------------------------------------------------- reading the two documents
@@ -221,7 +104,11 @@ def read_text_file(path: str, stdin: IO[bytes] | None = None) -> Document:
 
 
 def find_records(
-    path: str, ids: Sequence[str], text_field: str = "text", id_field: str = "id", stdin: IO[bytes] | None = None
+    path: str,
+    ids: Sequence[str],
+    text_field: str = DEFAULT_TEXT_FIELD,
+    id_field: str = DEFAULT_ID_FIELD,
+    stdin: IO[bytes] | None = None,
 ) -> tuple[list[Document], list[str]]:
     """Look up records by id in a JSONL file (plain, gzip or zstd) read as ``scan`` reads it.
 
@@ -387,7 +274,7 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
     assert isinstance(decided, Result)  # records in, so no Rejected out
     match = decided.match
     duplicate = match.duplicate_of is not None
-    candidate = detector.candidates > 0  # A is decided against nothing, so these are B's
+    candidate = detector.counters.candidates > 0  # A is decided against nothing, so these are B's
 
     bands, rows = config.bands_rows
     exact_mode = config.verify.mode == "exact"
@@ -410,24 +297,28 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
     threshold = config.lsh.threshold
     if empty:
         reason = (
-            f"{_no_shingles(empty)} (nothing left after normalization), so there is nothing to compare: "
+            f"{no_shingles(empty)} (nothing left after normalization), so there is nothing to compare: "
             "scan never compares a document without shingles, so such a document never matches"
         )
     elif not candidate:
-        reason = f"not a candidate: no band collides (probability {_prob(probability)} at Jaccard {_num(j)})"
+        reason = (
+            f"not a candidate: no band collides (probability {show_probability(probability)} "
+            f"at Jaccard {show_number(j)})"
+        )
         if similarity >= threshold:
             reason += (
-                f"; LSH misses this pair although {measure} {_num(similarity, threshold)} >= threshold {threshold:.12g}"
+                f"; LSH misses this pair although {measure} {show_number(similarity, threshold)} "
+                f">= threshold {threshold:.12g}"
             )
         else:
-            reason += f", and {measure} {_num(similarity, threshold)} < threshold {threshold:.12g} anyway"
+            reason += f", and {measure} {show_number(similarity, threshold)} < threshold {threshold:.12g} anyway"
     elif duplicate:
         reason = (
             f"duplicate: candidate ({len(colliding)} of {bands} bands collide) and {measure} "
-            f"{_num(similarity, threshold)} >= threshold {threshold:.12g}"
+            f"{show_number(similarity, threshold)} >= threshold {threshold:.12g}"
         )
     else:
-        reason = f"candidate but {measure} {_num(similarity, threshold)} < threshold {threshold:.12g}"
+        reason = f"candidate but {measure} {show_number(similarity, threshold)} < threshold {threshold:.12g}"
 
     facts = (
         DocumentFacts(_LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
@@ -460,132 +351,3 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
         passages=_passages(texts, docs, config.passages) if config.passages is not None else None,
         passage_config=config.passages,
     )
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _no_shingles(labels: Sequence[str]) -> str:
-    """ "A has no shingles", "A and B have no shingles"."""
-    return f"{' and '.join(labels)} {'has' if len(labels) == 1 else 'have'} no shingles"
-
-
-def _num(x: float, versus: float | None = None) -> str:
-    """A similarity or threshold: 4 decimals at most, no trailing zeros; more when fewer would make ``x``
-    read as equal to a different ``versus`` (0.79999 is not "0.8 < threshold 0.8").
-
-    Example:
-        >>> _num(0.96106), _num(0.8), _num(0.79999, 0.8), _num(0.0)
-        ('0.9611', '0.8', '0.79999', '0')
-    """
-    digits = 4
-    while versus is not None and x != versus and digits < 17 and round(x, digits) == round(versus, digits):
-        digits += 1
-    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if x else "0"
-
-
-def _prob(p: float) -> str:
-    """A probability that never reads as 0 or 1 unless it is."""
-    if p in (0.0, 1.0):
-        return f"{p:g}"
-    if p < 1e-4:
-        return f"{p:.1e}"
-    if p > 0.9999:
-        return "> 0.9999"
-    return f"{p:.4f}"
-
-
-def _quoted(text: str, limit: int = 200) -> str:
-    """``text`` as a JSON string (newlines visible), cut at ``limit`` characters (unless little is left)."""
-    if len(text) <= limit + 40:
-        return json.dumps(text, ensure_ascii=False)
-    return json.dumps(text[:limit], ensure_ascii=False)[:-1] + f'…" (+{len(text) - limit:,} characters)'
-
-
-def _similarity(e: Explanation) -> list[str]:
-    """The Similarity section: both measures, or with an empty document, that there is nothing to compare."""
-    union = e.shared + e.only_a + e.only_b
-    empty = [d.label for d in e.documents if not d.shingles]
-    if not empty:
-        return [
-            "Similarity",
-            f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {union:,} in either)",
-            f"  MinHash estimate  {_num(e.minhash_estimate):<7} ({e.num_perm} permutations; standard error "
-            f"{e.standard_error:.4f} at the exact Jaccard)",
-        ]
-    # 0 shared / 0 in either is no ratio: say why the Jaccard is 0 rather than print a quotient.
-    why = f"{union:,} in either" if union else "no shingle in either: 0 by definition"
-    return [
-        f"Similarity: nothing to compare ({_no_shingles(empty)})",
-        f"  exact Jaccard     {_num(e.jaccard):<7} ({e.shared:,} shared / {why})",
-        f"  MinHash estimate  {_num(e.minhash_estimate):<7} (not computed: a document without shingles has no "
-        "signature)",
-    ]
-
-
-def render(e: Explanation) -> str:
-    """The explanation as a few short sections of text (what ``dedupe explain`` prints).
-
-    Example:
-        >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
-        >>> print(render(explain(Document("a", text), Document("b", text + "again"))))  # doctest: +ELLIPSIS
-        Documents (word 5-grams after normalization; B is decided against A, as in a scan where A comes first)
-          A  a: 186 characters, 13 shingles
-          B  b: 191 characters, 14 shingles
-        ...
-        Verdict: DUPLICATE
-          duplicate: candidate (14 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
-    """
-    lines = [
-        f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "
-        "as in a scan where A comes first)"
-    ]
-    names = [d.id + (f" ({d.source})" if d.source != d.id else "") + ":" for d in e.documents]
-    width = max(map(len, names))
-    for d, name in zip(e.documents, names):
-        cut = f" (first {d.characters_used:,} matched, --max-chars)" if d.characters_used < d.characters else ""
-        lines.append(
-            f"  {d.label}  {name:<{width}} {d.characters:,} character{'s' * (d.characters != 1)}{cut}, "
-            f"{d.shingles:,} shingle{'s' * (d.shingles != 1)}"
-        )
-
-    lines += ["", f"Shingles: {e.shared:,} shared, {e.only_a:,} only in A, {e.only_b:,} only in B"]
-    for title, examples in (
-        ("shared", e.shared_examples),
-        ("only A", e.only_a_examples),
-        ("only B", e.only_b_examples),
-    ):
-        for k, s in enumerate(examples):
-            lines.append(f"  {title + ':' if k == 0 else '':<8} {_quoted(s.text)}")
-
-    lines += ["", *_similarity(e)]
-
-    lines += [
-        "",
-        f"LSH: {e.bands} bands x {e.rows} rows",
-        f"  P(candidate) at Jaccard {_num(e.jaccard)}: {_prob(e.candidate_probability)}",
-    ]
-    if e.documents[0].shingles and e.documents[1].shingles:
-        listed = ", ".join(map(str, e.colliding_bands)) or "none"
-        lines.append(
-            f"  {len(e.colliding_bands)} of {e.bands} bands collide: {listed}"
-            f" -> candidate: {'yes' if e.candidate else 'no'}"
-        )
-    else:
-        lines.append("  not consulted (a document without shingles is never indexed or queried) -> candidate: no")
-
-    lines += ["", f"Verdict: {'DUPLICATE' if e.duplicate else 'NOT A DUPLICATE'}", f"  {e.reason}"]
-
-    if e.passages is not None:
-        cfg = e.passage_config
-        about = f"{cfg.unit} units, threshold {cfg.threshold:.12g}" if cfg is not None else ""
-        lines += ["", f"Repeated passages of B ({about}): {len(e.passages)}"]
-        if e.duplicate:
-            lines.append("  (scan annotates passages only on records that are not duplicates)")
-        for k, p in enumerate(e.passages, 1):
-            kind = p.kind if p.unit == "passage" else f"{p.kind} quote"
-            lines.append(f"  {k}. {kind}, similarity {_num(p.similarity)}")
-            lines.append(f"     B [{p.start},{p.end}) {_quoted(p.text)}")
-            where = "A" if p.match_document == "A" else "B, earlier"
-            lines.append(f"     {where} [{p.match_start},{p.match_end}) {_quoted(p.match_text)}")
-    return "\n".join(lines)

@@ -2,7 +2,9 @@
 ``cap`` earliest indexed records under it as candidates.
 
 The rule is stated once, in plain Python, by ``reference.reference_matches``; the Deduplicator (with its
-sorted runs, recent dict, batches and a restored index) must decide every record exactly as it does.
+sorted runs, recent dict, batches and a restored index) must decide every record exactly as it does. The
+package defines it in ``dedupe.core.lsh`` in two forms, the incremental ``BandIndex`` (the streaming engine)
+and the sorted ``bucket_pairs`` (the Ray engine's shuffle), which must give the same candidate pairs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from unittest import mock
 
 import numpy as np
@@ -28,6 +31,8 @@ from dedupe import (
     ShingleConfig,
     VerifyConfig,
 )
+from dedupe.core.lsh import bucket_pairs
+from dedupe.index.snapshot import export_arrays, restore_arrays
 from dedupe.index.store import IndexStore
 from reference import reference_matches
 
@@ -57,7 +62,7 @@ def test_a_capped_query_gives_the_smallest_positions_of_each_key():
 def test_the_cap_holds_across_runs_then_recent_entries(cap):
     index = BandIndex(bands=2, cap=cap)
     inserted = []
-    with mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", 4):  # runs stay apart
+    with mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", 4):  # runs stay apart
         for position in range(12):
             row = [5, 1000 + position % 3]
             index.insert(position, row)
@@ -95,7 +100,7 @@ def test_band_index_with_a_cap_matches_brute_force(data, cap, bands):
     rows = data.draw(st.lists(st.lists(st.integers(0, keyspace), min_size=bands, max_size=bands, unique=True),
                               min_size=1, max_size=40))
     flushes = data.draw(st.sets(st.integers(0, 39)))
-    with mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", data.draw(st.sampled_from([4, 16, 1 << 23]))):
+    with mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", data.draw(st.sampled_from([4, 16, 1 << 23]))):
         index = BandIndex(bands=bands, cap=cap)
         inserted: list[tuple[int, list[int]]] = []
         for position, row in enumerate(rows):
@@ -143,6 +148,88 @@ def test_a_huge_bucket_costs_a_capped_query_little():
     for _ in range(200):
         assert index.query([9, 10]) == [0, 1, 2, 3]
     assert time.perf_counter() - start < 2.0  # uncapped, each query would return 201,000 positions
+
+
+# --------------------------------------------------------------------------- bucket_pairs: the sorted form
+
+
+def brute_pairs(keys: list[int], numbers: list[int], cap: int) -> list[tuple[int, int]]:
+    groups: dict[int, list[int]] = {}
+    for k, n in zip(keys, numbers):
+        groups.setdefault(k, []).append(n)
+    out = []
+    for members in groups.values():
+        members.sort()
+        for r, i in enumerate(members):
+            for t, j in enumerate(members[:r]):
+                if cap == 0 or t < cap:
+                    out.append((i, j))
+    return sorted(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40)), max_size=60, unique_by=lambda t: t),
+       st.sampled_from([0, 1, 2, 3]))
+def test_bucket_pairs_are_each_member_with_the_cap_earliest_before_it(rows, cap):
+    keys = [k for k, _ in rows]
+    numbers = [n for _, n in rows]
+    out = bucket_pairs({"key": np.array(keys, dtype=np.uint64), "number": np.array(numbers, dtype=np.int64)}, cap)
+    found = sorted(zip(out["i"].tolist(), out["j"].tolist()))
+    assert found == brute_pairs(keys, numbers, cap)  # a pair twice when two buckets hold it
+
+
+def _incremental_pairs(rows: np.ndarray, indexed: list[bool], cap: int, cuts: list[int]) -> Counter:
+    """The candidate pairs (i, j) of the incremental form, queried and filled as ``Deduplicator._add_batch`` and
+    ``_decide`` do: per batch, the runs once (query_runs_sparse), then record by record the recent entries
+    (query_recent, less what the runs gave) before it is inserted; runs are flushed between batches only."""
+    index = BandIndex(bands=rows.shape[1], cap=cap)
+    pairs: Counter = Counter()
+    for lo, hi in zip([0, *cuts], [*cuts, len(rows)]):
+        keys = rows[lo:hi]
+        taken: dict[int, list[int]] = {}
+        from_runs = index.query_runs_sparse(keys, taken)
+        key_lists = keys.tolist()
+        for k, i in enumerate(range(lo, hi)):
+            if not indexed[i]:  # an empty shingle set: never queried, never indexed
+                continue
+            pairs.update((i, j) for j in from_runs.get(k, []) + index.query_recent(key_lists[k], taken.get(k)))
+            index.insert(i, key_lists[k], keys[k])
+        index.maybe_flush()
+    return pairs
+
+
+def _sorted_pairs(rows: np.ndarray, indexed: list[bool], cap: int, parts: int, seed: int) -> Counter:
+    """The candidate pairs (i, j) of the sorted form, as the Ray engine's shuffle makes them: the (key, number)
+    rows of the indexed records (numbers 1-based), shuffled, grouped into ``parts`` partitions by key."""
+    mask = np.array(indexed, dtype=bool)
+    number = np.repeat(np.flatnonzero(mask).astype(np.int64) + 1, rows.shape[1])
+    key = rows[mask].ravel()
+    order = np.random.default_rng(seed).permutation(len(key))
+    key, number = key[order], number[order]
+    pairs: Counter = Counter()
+    for part in range(parts):
+        mine = key % np.uint64(parts) == part
+        out = bucket_pairs({"key": key[mine], "number": number[mine]}, cap)
+        pairs.update(zip((out["i"] - 1).tolist(), (out["j"] - 1).tolist()))
+    return pairs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), cap=st.integers(0, 4), bands=st.integers(1, 4), n=st.integers(1, 60))
+def test_the_incremental_and_the_sorted_form_give_the_same_pairs(data, cap, bands, n):
+    alphabet = data.draw(st.integers(bands, bands + 4), label="alphabet")  # few keys: buckets collide and fill
+    rows = np.array(data.draw(st.lists(st.lists(st.integers(0, alphabet - 1), min_size=bands, max_size=bands,
+                                                 unique=True), min_size=n, max_size=n), label="rows"),
+                    dtype=np.uint64)
+    indexed = data.draw(st.lists(st.integers(0, 5).map(bool), min_size=n, max_size=n), label="indexed")
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1)), label="batch ends")) if n > 1 else []
+    flush_at = data.draw(st.integers(1, 2 * alphabet), label="flush at")  # recent keys before a flush
+    max_run = data.draw(st.sampled_from([4, 16, 1 << 23]), label="max run")
+    with mock.patch("dedupe.core.lsh.FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", max_run):
+        incremental = _incremental_pairs(rows, indexed, cap, cuts)
+    # Each (record, key) gives each of its pairs once in both forms, so they agree as multisets, not only as sets.
+    assert incremental == _sorted_pairs(rows, indexed, cap, data.draw(st.integers(1, 3), label="parts"),
+                                        data.draw(st.integers(0, 9), label="seed"))
 
 
 # --------------------------------------------------------------------------- configuration
@@ -205,7 +292,7 @@ def test_the_deduplicator_decides_as_the_reference(case, batch_size, flush_at, m
     texts, config = case
     ids = [f"r{k}" for k in range(len(texts))]
     # Small flush and merge sizes: candidates come from several runs and the dict at once.
-    with mock.patch("dedupe.core.lsh._FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh._MAX_RUN_ENTRIES", max_run):
+    with mock.patch("dedupe.core.lsh.FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", max_run):
         _, matches = _run(texts, ids, config, batch_size)
     assert matches == reference_matches(texts, ids, config)
 
@@ -216,10 +303,10 @@ def test_a_restored_index_decides_as_the_reference(case, data):
     texts, config = case
     ids = [f"r{k}" for k in range(len(texts))]
     cut = data.draw(st.integers(0, len(texts)))
-    with mock.patch("dedupe.core.lsh._FLUSH_ENTRIES", data.draw(st.integers(1, 20))):
+    with mock.patch("dedupe.core.lsh.FLUSH_ENTRIES", data.draw(st.integers(1, 20))):
         first, head = _run(texts[:cut], ids[:cut], config, data.draw(st.integers(1, 5)))
         second = Deduplicator(config)
-        second.restore([first.export(0, all_links=True)])
+        restore_arrays(second, [export_arrays(first, 0, all_links=True)])
         tail = [r.match for r in second.run([Record(i, t) for i, t in zip(ids[cut:], texts[cut:])], batch_size=3)]
     assert head + tail == reference_matches(texts, ids, config)
 
@@ -240,28 +327,27 @@ def test_a_giant_bucket_is_verified_cap_times_per_record_not_once_per_pair():
     dd = Deduplicator(DedupeConfig(lsh=LSHConfig(bucket_cap=cap)))
     matches = [r.match for r in dd.run(Record(str(k), text) for k in range(n))]
     assert all(m.duplicate_of == "0" and m.cluster == "0" for m in matches[1:])
-    assert dd.candidates == sum(min(k, cap) for k in range(n))  # every band holds the same bucket
+    assert dd.counters.candidates == sum(min(k, cap) for k in range(n))  # every band holds the same bucket
     assert len(dd.index) == n
 
 
 def test_a_shared_index_caps_the_buckets_of_other_processes_too(redis_url):
-    from dedupe import RedisIndex
+    from dedupe import RedisBackend, RedisIndex
 
     text = "same short page"
     config = DedupeConfig(lsh=LSHConfig(bucket_cap=3))
-    first, second = Deduplicator(config), Deduplicator(config)
     shared = [RedisIndex(redis_url), RedisIndex(redis_url)]
+    backends = [RedisBackend(shared[0]), RedisBackend(shared[1])]
+    first, second = Deduplicator(config, backend=backends[0]), Deduplicator(config, backend=backends[1])
     try:
-        first.share(shared[0])
-        second.share(shared[1])
         list(first.run(Record(f"a{k}", text) for k in range(600)))
         matches = [r.match for r in second.run(Record(f"b{k}", text) for k in range(50))]
     finally:
         for index in shared:
             index.close()
-    assert first.shared_added == 600 and first.shared_candidates == 0
+    assert len(backends[0].own) == 600 and backends[0].candidates_seen == 0
     assert all(m.duplicate_of == "a0" and m.cluster == "a0" for m in matches)
-    assert second.shared_candidates == 50 * 3  # the 3 smallest numbers of the one bucket, all of the first process
+    assert backends[1].candidates_seen == 50 * 3  # the 3 smallest numbers of the one bucket, all of the first process
 
 
 # --------------------------------------------------------------------------- CLI and the saved index
@@ -310,7 +396,7 @@ def test_an_index_saved_before_the_cap_existed_is_used_only_without_a_cap(cli, t
     assert cli(["scan", path, "--index", index, "--bucket-cap", "0"]).exit_code == 0
     store = IndexStore.open(str(index), DedupeConfig(lsh=LSHConfig(bucket_cap=0)).index_parameters())
     del store.manifest["parameters"]["bucket_cap"]  # as written before the key existed
-    store._write_manifest()
+    store.write_manifest()
     result = cli(["scan", path, "--index", index])
     assert result.exit_code == 5
     assert f"bucket_cap=0 (this run: {LSHConfig().bucket_cap})" in result.stderr

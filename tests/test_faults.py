@@ -395,7 +395,7 @@ def test_same_id_and_different_text_keeps_both_each_in_its_own_cluster(cli, tmp_
 
 
 def test_a_copy_of_the_second_of_two_records_sharing_an_id_names_only_that_id(cli, tmp_path):
-    # What the README warns: with repeated ids, duplicate_of cannot tell the records apart.
+    # What docs/output.md warns: with repeated ids, duplicate_of cannot tell the records apart.
     anns, report, _ = _scan(cli, tmp_path, [{"id": "x", "text": TEXT_1}, {"id": "x", "text": TEXT_2},
                                             {"id": "y", "text": TEXT_2}])
     assert anns[2] == {"cluster": "x", "duplicate_of": "x", "similarity": 1.0}  # it copies the second "x"

@@ -124,7 +124,7 @@ texts = st.one_of(
 
 @st.composite
 def record_lines(draw) -> Line:
-    """A JSON object line built by hand, with the outcome the README's rules give it."""
+    """A JSON object line built by hand, with the outcome the rules of docs/output.md give it."""
     id_json, rid, id_code = draw(ids)
     text_json, text, text_code = draw(texts)
     parts = []

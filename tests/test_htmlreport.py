@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dedupe.config import DedupeConfig, PassageConfig
 from dedupe.report.copies import AnnotationClusters, Examples, result_of
-from dedupe.report.html import word_diff
+from dedupe.report.htmlparts import word_diff
 from dedupe.core.matcher import Deduplicator
 from dedupe.io.records import Record, read_records
 

@@ -198,7 +198,7 @@ def test_a_breaker_whose_lock_file_was_replaced_meanwhile_leaves_the_new_lock(tm
     dead, ticks = _dead_process()
     _write_lock(index, dead, ticks=ticks)
     live = _sleeper()
-    real_try_flock, held = store._try_flock, []
+    real_try_flock, held = store.try_flock, []
 
     def another_run_breaks_it_first(fd: int) -> str:
         if not held:  # once: the stale file goes, a live run's lock takes the name, flocked by that run
@@ -209,7 +209,7 @@ def test_a_breaker_whose_lock_file_was_replaced_meanwhile_leaves_the_new_lock(tm
             held.append((handle, new))
         return real_try_flock(fd)
 
-    monkeypatch.setattr(store, "_try_flock", another_run_breaks_it_first)
+    monkeypatch.setattr(store, "try_flock", another_run_breaks_it_first)
     try:
         with pytest.raises(IndexLocked, match=f"pid {live.pid} on host") as caught:
             Checkpointer.open(str(index), Deduplicator())

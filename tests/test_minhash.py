@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from dedupe import MinHashConfig, MinHasher, estimate_jaccard
-from dedupe.features.minhash import _BLOCK
+from dedupe.features.minhash import BLOCK
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
 
@@ -42,7 +42,7 @@ def test_signature_equals_datasketch_affine32(hashes, num_perm, seed):
 
 def test_signature_equals_datasketch_for_a_document_larger_than_a_block():
     rng = np.random.default_rng(3)
-    (doc,) = random_docs(rng, [3 * _BLOCK + 17])
+    (doc,) = random_docs(rng, [3 * BLOCK + 17])
     ours = MinHasher(MinHashConfig(num_perm=128, seed=1)).signature(doc)
     np.testing.assert_array_equal(ours, datasketch_signature(doc, 128, 1))
 
@@ -81,9 +81,9 @@ def test_different_seeds_give_different_signatures():
 
 def test_batch_signatures_equal_single_signatures_including_empty_and_large_docs():
     rng = np.random.default_rng(0)
-    sizes = [0, 1, 5, 100, 0, _BLOCK - 1, _BLOCK, _BLOCK + 1, 20_000, 3, 4000, 4500, 5000, 0, 2]
+    sizes = [0, 1, 5, 100, 0, BLOCK - 1, BLOCK, BLOCK + 1, 20_000, 3, 4000, 4500, 5000, 0, 2]
     docs = random_docs(rng, sizes)
-    assert any(len(d) > _BLOCK for d in docs)
+    assert any(len(d) > BLOCK for d in docs)
     mh = MinHasher(MinHashConfig(num_perm=128, seed=1))
     batch = mh.signatures(docs)
     assert batch.shape == (len(docs), 128)

@@ -22,7 +22,7 @@ from dedupe import DedupeConfig, Record, deduplicate
 from dedupe.config import PassageConfig
 from dedupe.passages.matcher import PassageMatch, PassageMatcher, remove_spans
 from dedupe.passages.segment import (
-    _ABBREVIATIONS,
+    ABBREVIATIONS,
     numbers_agree,
     paragraphs,
     passage_features,
@@ -98,7 +98,7 @@ def made_up_words(count: int, seed: int) -> list[str]:
     words: set[str] = set()
     while len(words) < count:
         word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 9)))
-        if word not in _ABBREVIATIONS:
+        if word not in ABBREVIATIONS:
             words.add(word)
     return sorted(words)
 

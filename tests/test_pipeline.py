@@ -336,8 +336,8 @@ def test_timings_use_the_injected_clock(triple):
     ticks = iter(range(0, 1000, 2))
     dd = Deduplicator(clock=lambda: float(next(ticks)))
     list(dd.run([Record("A", triple.a), Record("B", triple.b)]))
-    assert dd.match_seconds == 2.0  # one batch: one start and one end reading
-    assert dd.feature_seconds >= 0.0
+    assert dd.counters.match_seconds == 2.0  # one batch: one start and one end reading
+    assert dd.counters.feature_seconds >= 0.0
     assert len(dd) == 2
 
 
@@ -352,7 +352,7 @@ def test_every_record_with_shingles_is_indexed_exact_copies_too():
 
 
 def test_packed_hashes_round_trip():
-    from dedupe.core.matcher import PackedHashes
+    from dedupe.features.batch import PackedHashes
 
     arrays = [np.array([3, 1], dtype=np.uint64), np.empty(0, dtype=np.uint64), np.array([9], dtype=np.uint64)]
     packed = PackedHashes(arrays)

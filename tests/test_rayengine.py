@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
 from dedupe.core.matcher import Deduplicator
 from dedupe.core.decide import decide_pairs as decide
-from dedupe.engines.ray import RayJob, bucket_pairs
 from dedupe.engines.ray import run as run_ray
+from dedupe.engines.ray_cluster import RayJob
 from dedupe.io.records import Record
 
 from conftest import edit_text, generate_corpus, random_text, vocabulary
@@ -32,31 +32,6 @@ from raycluster import ENV, cluster, wait_for_nodes
 pytestmark = pytest.mark.ray  # imports ray; most tests start a Ray cluster (or a local Ray)
 
 # --------------------------------------------------------------------------- pure stages (no cluster)
-
-
-def brute_pairs(keys: list[int], numbers: list[int], cap: int) -> list[tuple[int, int]]:
-    groups: dict[int, list[int]] = {}
-    for k, n in zip(keys, numbers):
-        groups.setdefault(k, []).append(n)
-    out = []
-    for members in groups.values():
-        members.sort()
-        for r, i in enumerate(members):
-            for t, j in enumerate(members[:r]):
-                if cap == 0 or t < cap:
-                    out.append((i, j))
-    return sorted(out)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40)), max_size=60, unique_by=lambda t: t),
-       st.sampled_from([0, 1, 2, 3]))
-def test_bucket_pairs_are_each_member_with_the_cap_earliest_before_it(rows, cap):
-    keys = [k for k, _ in rows]
-    numbers = [n for _, n in rows]
-    out = bucket_pairs({"key": np.array(keys, dtype=np.uint64), "number": np.array(numbers, dtype=np.int64)}, cap)
-    found = sorted(zip(out["i"].tolist(), out["j"].tolist()))
-    assert found == brute_pairs(keys, numbers, cap)  # a pair twice when two buckets hold it
 
 
 def test_decide_labels_follow_stream_order():
@@ -122,10 +97,12 @@ def test_ray_equals_streaming_on_random_small_corpora(ray_cluster, tmp_path_fact
         paths.append(str(path))
     job = RayJob("scan", paths, config, output=str(work / "out"))
     (work / "out").mkdir()
-    stats, outcome, read, _, _ = run_ray(job)
-    expected = [r.match.as_dict() for r in Deduplicator(config).run([Record(r["id"], r["text"]) for r in records])]
+    result = run_ray(job)
+    streaming = Deduplicator(config)
+    expected = [r.match.as_dict() for r in streaming.run([Record(r["id"], r["text"]) for r in records])]
     assert shard_decisions(work / "out") == expected
-    assert stats.inputs == len(records) == read.lines
+    assert result.stats.inputs == len(records) == result.read.lines
+    assert result.outcome.clusters == streaming.outcome().clusters
 
 
 # --------------------------------------------------------------------------- the command line, on the cluster
@@ -196,7 +173,7 @@ def test_scan_on_a_two_node_cluster_equals_the_streaming_engine(ray_cluster, pla
     assert json.loads(rejected[-1])["code"] == "text_not_string"
     assert c["duplicates"] > 900 and c["clusters"] > 500
     page = run_cli(["report", *sorted((tmp_path / "r").iterdir()), "--run-report", tmp_path / "r.json", "-o",
-                    tmp_path / "page.html"], None)  # the page is made from the shards, as the README says
+                    tmp_path / "page.html"], None)  # the page is made from the shards, as docs/scaling.md says
     assert page.returncode == 0 and b"<html" in (tmp_path / "page.html").read_bytes()[:500], page.stderr.decode()
     assert r["timings"]["ray"]["nodes"] == 2 and r["timings"]["engine"] == "ray"
     counted = [p.stderr.decode().splitlines()[-1].split("): ")[1].split(" (see")[0] for p in (stream, on_ray)]

@@ -11,7 +11,8 @@ import pytest
 import zstandard
 
 from dedupe import InputError, Record, Rejected, read_records
-from dedupe.io.records import ReadStats, annotated, open_output, original, parse_line
+from dedupe.io.records import ReadStats, parse_line
+from dedupe.io.render import annotated, open_output, original
 
 GOOD = b'{"id": "first", "text": "hello world"}'
 

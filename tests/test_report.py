@@ -30,7 +30,7 @@ def _run(items, clock=None, mode="scan", rejects_file=None):
     dd = Deduplicator()
     read = ReadStats(lines=len(items) + 1, blank_lines=1, sources=["in.jsonl"])
     out = list(stats.watch(dd.run(items)))
-    return out, stats, build_report(stats, dd, read, mode, rejects_file)
+    return out, stats, build_report(stats, dd.outcome(), read, mode, rejects_file)
 
 
 TEXT = "alpha beta gamma delta epsilon zeta eta theta"

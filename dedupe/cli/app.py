@@ -20,21 +20,7 @@ from typing import Annotated, Any, cast
 import orjson
 import typer
 
-from ..config import (
-    DEFAULT_BUCKET_CAP,
-    DEFAULT_CHECKPOINT_EVERY,
-    DEFAULT_MAX_CHARS,
-    ConfigError,
-    DedupeConfig,
-    LSHConfig,
-    MinHashConfig,
-    PassageConfig,
-    ShingleConfig,
-    VerifyConfig,
-)
-from ..config import (
-    PassageUnit as PassageUnitValue,
-)
+from ..config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError
 from ..engines.launch import run
 from ..engines.preflight import check_inputs
 from ..engines.ray import RayJobError
@@ -43,43 +29,11 @@ from ..index.errors import IndexStoreError
 from ..index.redis import SharedIndexError
 from ..io.outfiles import WholeFile, check_paths
 from ..io.records import InputError
-from ..report.build import annotated_report, is_html, need_plots
+from ..report.annotated import annotated_report
+from ..report.build import is_html, need_plots
 from ..report.html import render
 from .help import EPILOG_APP, EPILOG_EXPLAIN, EPILOG_FILTER, EPILOG_REPORT, EPILOG_SCAN
-from .options import (
-    Bands,
-    BoilerplateDocs,
-    BucketCap,
-    CheckpointEvery,
-    Engine,
-    FnWeight,
-    IdField,
-    Index,
-    Inputs,
-    MaxChars,
-    Ngram,
-    NumPerm,
-    Output,
-    OutputFormat,
-    PassageMaxCandidates,
-    PassageMinWords,
-    PassageNumbers,
-    Passages,
-    PassageThreshold,
-    PassageUnit,
-    PassageWindow,
-    RayAddress,
-    Rejects,
-    Report,
-    Resume,
-    Rows,
-    Seed,
-    TextField,
-    Threshold,
-    Unit,
-    Verify,
-    Workers,
-)
+from .options import IdField, TextField, dedupe_config, parameters
 
 
 class ExitCode(enum.IntEnum):
@@ -118,51 +72,6 @@ def _main(
     ] = False,
 ) -> None:
     """Find near-duplicate documents in JSONL streams (MinHash LSH with exact verification)."""
-
-
-def _passage_config(
-    enabled: bool,
-    unit: str,
-    min_words: int,
-    threshold: float,
-    window: int,
-    boilerplate_docs: int,
-    max_candidates: int,
-    numbers: bool,
-) -> PassageConfig | None:
-    # Built (so checked) even when off: a bad passage option is an error either way.
-    config = PassageConfig(
-        unit=cast("PassageUnitValue", unit),  # checked by PassageConfig itself
-        min_words=min_words,
-        threshold=threshold,
-        window=window,
-        boilerplate_docs=boilerplate_docs,
-        max_candidates=max_candidates,
-        numbers=numbers,
-    )
-    return config if enabled else None
-
-
-def _config(
-    threshold: float,
-    num_perm: int,
-    ngram: int,
-    unit: str,
-    seed: int,
-    bands: int | None,
-    rows: int | None,
-    fn_weight: float,
-    verify: str,
-    passages: PassageConfig | None = None,
-    bucket_cap: int = DEFAULT_BUCKET_CAP,
-) -> DedupeConfig:
-    return DedupeConfig(
-        passages=passages,
-        shingle=ShingleConfig(unit=unit, ngram=ngram),  # type: ignore[arg-type]
-        minhash=MinHashConfig(num_perm=num_perm, seed=seed),
-        lsh=LSHConfig(threshold=threshold, fn_weight=fn_weight, bands=bands, rows=rows, bucket_cap=bucket_cap),
-        verify=VerifyConfig(mode=verify),  # type: ignore[arg-type]
-    )
 
 
 def _n(count: int, noun: str) -> str:
@@ -254,77 +163,22 @@ def _std_stream(name: str) -> Any:
         raise OSError("standard output is closed (redirect it to a file or a pipe)") from None
 
 
-def _options(
-    inputs: Inputs = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    threshold: Threshold = LSHConfig.threshold,
-    num_perm: NumPerm = MinHashConfig.num_perm,
-    ngram: Ngram = ShingleConfig.ngram,
-    unit: Unit = ShingleConfig.unit,
-    seed: Seed = MinHashConfig.seed,
-    bands: Bands = None,
-    rows: Rows = None,
-    fn_weight: FnWeight = LSHConfig.fn_weight,
-    bucket_cap: BucketCap = DEFAULT_BUCKET_CAP,
-    verify: Verify = VerifyConfig.mode,
-    workers: Workers = 1,
-    output: Output = None,
-    output_format: OutputFormat = "jsonl",
-    engine: Engine = "stream",
-    ray_address: RayAddress = None,
-    report: Report = None,
-    rejects: Rejects = None,
-    dropped: Annotated[str | None, typer.Option(help="Write the duplicates here, annotated as by scan.")] = None,
-    passages: Passages = False,
-    passage_unit: PassageUnit = PassageConfig.unit,
-    passage_min_words: PassageMinWords = PassageConfig.min_words,
-    passage_threshold: PassageThreshold = PassageConfig.threshold,
-    passage_window: PassageWindow = PassageConfig.window,
-    boilerplate_docs: BoilerplateDocs = PassageConfig.boilerplate_docs,
-    passage_max_candidates: PassageMaxCandidates = PassageConfig.max_candidates,
-    passage_numbers: PassageNumbers = PassageConfig.numbers,
-    index: Index = None,
-    checkpoint_every: CheckpointEvery = DEFAULT_CHECKPOINT_EVERY,
-    resume: Resume = False,
-    max_chars: MaxChars = DEFAULT_MAX_CHARS,
-) -> None:
-    """The options of ``scan`` and ``filter`` (``--dropped`` is filter's only): one signature for both commands."""
+def _declare(name: str, function: Any, epilog: str) -> None:
+    """Register ``function`` (taking keyword arguments) as the command ``name``, with the parameters that
+    :data:`~dedupe.cli.options.OPTIONS` gives it."""
+    params = parameters(name)
+    function.__signature__ = inspect.Signature(params)
+    function.__annotations__ = {p.name: p.annotation for p in params} | {"return": "None"}
+    function.__name__ = name
+    app.command(name=name, epilog=epilog)(function)
 
 
 def _command(mode: str, help_text: str, epilog: str) -> None:
-    """Register ``mode`` as a command taking the options of :func:`_options` (filter alone takes --dropped)."""
-    params = [
-        p
-        for p in inspect.signature(_options, eval_str=True).parameters.values()
-        if mode == "filter" or p.name != "dropped"
-    ]
+    """Register ``mode`` (scan or filter) as a command running the library on its options."""
 
     def command(**kw: Any) -> None:
         with _exit_codes():
-            found = _passage_config(
-                kw["passages"],
-                kw["passage_unit"],
-                kw["passage_min_words"],
-                kw["passage_threshold"],
-                kw["passage_window"],
-                kw["boilerplate_docs"],
-                kw["passage_max_candidates"],
-                kw["passage_numbers"],
-            )
-            config = _config(
-                kw["threshold"],
-                kw["num_perm"],
-                kw["ngram"],
-                kw["unit"],
-                kw["seed"],
-                kw["bands"],
-                kw["rows"],
-                kw["fn_weight"],
-                kw["verify"],
-                found,
-                kw["bucket_cap"],
-            )
+            config = dedupe_config(kw)
             spec = RunSpec(
                 cast("Mode", mode),
                 _expand(kw["inputs"] or ["-"]),
@@ -351,11 +205,8 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                 _err(outcome.message or f"interrupted by {signal.Signals(outcome.signum).name}")
                 raise typer.Exit(128 + outcome.signum)
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": "None"}
     command.__doc__ = help_text
-    command.__name__ = mode
-    app.command(name=mode, epilog=epilog)(command)
+    _declare(mode, command, epilog)
 
 
 _command("scan", "Write every record, annotated with its cluster and the earlier record it duplicates.", EPILOG_SCAN)
@@ -382,8 +233,8 @@ def report_command(
             show_default=False,
         ),
     ] = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
+    text_field: TextField = DEFAULT_TEXT_FIELD,
+    id_field: IdField = DEFAULT_ID_FIELD,
 ) -> None:
     """Build the HTML report of an earlier scan from its annotated output, without running it again."""
     with _exit_codes():
@@ -417,61 +268,14 @@ def report_command(
         )
 
 
-@app.command(name="explain", epilog=EPILOG_EXPLAIN)
-def explain(
-    documents: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="A and B: two files holding the raw text ('-' is stdin, for one of them), or with "
-            "--input two record ids.",
-            show_default=False,
-            metavar="A B",
-        ),
-    ] = None,
-    input_path: Annotated[
-        str | None,
-        typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).", show_default=False),
-    ] = None,
-    text_field: TextField = "text",
-    id_field: IdField = "id",
-    threshold: Threshold = LSHConfig.threshold,
-    num_perm: NumPerm = MinHashConfig.num_perm,
-    ngram: Ngram = ShingleConfig.ngram,
-    unit: Unit = ShingleConfig.unit,
-    seed: Seed = MinHashConfig.seed,
-    bands: Bands = None,
-    rows: Rows = None,
-    fn_weight: FnWeight = LSHConfig.fn_weight,
-    verify: Verify = VerifyConfig.mode,
-    passages: Passages = False,
-    passage_unit: PassageUnit = PassageConfig.unit,
-    passage_min_words: PassageMinWords = PassageConfig.min_words,
-    passage_threshold: PassageThreshold = PassageConfig.threshold,
-    passage_window: PassageWindow = PassageConfig.window,
-    boilerplate_docs: BoilerplateDocs = PassageConfig.boilerplate_docs,
-    passage_max_candidates: PassageMaxCandidates = PassageConfig.max_candidates,
-    passage_numbers: PassageNumbers = PassageConfig.numbers,
-    max_chars: MaxChars = DEFAULT_MAX_CHARS,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")
-    ] = False,
-) -> None:
+def explain(**kw: Any) -> None:
     """Explain why document B is or is not a near-duplicate of document A at these options."""
     from .. import explain as explaining
 
     with _exit_codes():
-        found = _passage_config(
-            passages,
-            passage_unit,
-            passage_min_words,
-            passage_threshold,
-            passage_window,
-            boilerplate_docs,
-            passage_max_candidates,
-            passage_numbers,
-        )
-        config = _config(threshold, num_perm, ngram, unit, seed, bands, rows, fn_weight, verify, found)
-        names = documents or []
+        config = dedupe_config(kw)
+        input_path, text_field, id_field = kw["input_path"], kw["text_field"], kw["id_field"]
+        names = kw["documents"] or []
         if len(names) != 2:
             what = "two record ids" if input_path is not None else "two files (A B)"
             raise ConfigError(
@@ -487,13 +291,16 @@ def explain(
                 raise ConfigError("only one of A and B can be '-' (standard input); give the other as a file")
             stdin = _std_stream("stdin") if "-" in names else None
             pair = [explaining.read_text_file(name, stdin) for name in names]
-        result = explaining.explain(pair[0], pair[1], config, max_chars)
+        result = explaining.explain(pair[0], pair[1], config, kw["max_chars"])
         out = _std_stream("stdout")
-        if as_json:
+        if kw["as_json"]:
             out.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
         else:
             out.write((explaining.render(result) + "\n").encode("utf-8"))
         out.flush()
+
+
+_declare("explain", explain, EPILOG_EXPLAIN)
 
 
 def main(args: list[str] | None = None) -> None:

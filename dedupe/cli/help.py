@@ -1,6 +1,36 @@
 """The examples and notes shown at the end of each command's --help (and in docs/cli.md)."""
 
-EPILOG_SCAN = """\
+# The exit codes of scan and filter (docs/output.md lists them in full, under "Exit codes"); report and explain
+# give some of them, with their own words for some: see :func:`exit_codes`.
+EXIT_CODES = {
+    "0": "ok",
+    "1": "internal error",
+    "2": "bad option",
+    "3": "bad input",
+    "4": "cannot write output",
+    "5": "index unusable (damaged, other parameters, unreachable, cannot be saved)",
+    "130/143": "interrupted by SIGINT/SIGTERM (after a checkpoint)",
+    "141": "stdout closed by its reader",
+}
+
+
+def exit_codes(codes: tuple[str, ...] = tuple(EXIT_CODES), meanings: dict[str, str] | None = None) -> str:
+    """The "Exit codes: ..." sentence ending an epilog: ``codes`` of :data:`EXIT_CODES` (all of them by default),
+    each with its meaning there unless ``meanings`` gives the command's own.
+
+    Click wraps an epilog's paragraphs, so the sentence is one line here and several in the --help.
+
+    Example:
+        >>> exit_codes(("0", "4"), {"4": "cannot write the page"})
+        'Exit codes: 0 ok, 4 cannot write the page.'
+    """
+    own = meanings or {}
+    listed = ", ".join(f"{code} {own.get(code, EXIT_CODES[code])}" for code in codes)
+    return f"Exit codes: {listed}."
+
+
+EPILOG_SCAN = (
+    """\
 Examples:
 
   cat corpus.jsonl | dedupe scan > annotated.jsonl
@@ -31,12 +61,13 @@ also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start"
 "unit"}, ...] on records that are not duplicates: code point spans of the text that
 repeat an earlier passage (kind exact, near or boilerplate; unit "quote" for words
 quoted inside otherwise different sentences).
-Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-5 index unusable (damaged, other parameters, unreachable, cannot be saved),
-130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
 """
+    + exit_codes()
+    + "\n"
+)
 
-EPILOG_FILTER = """\
+EPILOG_FILTER = (
+    """\
 Examples:
 
   cat corpus.jsonl | dedupe filter > unique.jsonl
@@ -56,10 +87,10 @@ boilerplate passage from their text (the first occurrence stays; quotes inside
 sentences stay); other fields are unchanged.
 
 Writes only records that duplicate no earlier record, unchanged.
-Exit codes: 0 ok, 1 internal error, 2 bad option, 3 bad input, 4 cannot write output,
-5 index unusable (damaged, other parameters, unreachable, cannot be saved),
-130/143 interrupted by SIGINT/SIGTERM (after a checkpoint), 141 stdout closed by its reader.
 """
+    + exit_codes()
+    + "\n"
+)
 
 EPILOG_APP = """\
 Examples:
@@ -78,7 +109,8 @@ Run 'dedupe COMMAND --help' for the options of scan, filter, report and explain.
 """
 
 
-EPILOG_REPORT = """\
+EPILOG_REPORT = (
+    """\
 Examples:
 
   dedupe scan corpus.jsonl --report run.json > annotated.jsonl
@@ -92,11 +124,14 @@ network request): counts, parameters, the similarity of matched pairs against th
 S-curve, cluster sizes, the largest clusters with each member beside its representative
 (differing words highlighted) and, for a scan with --passages, the repeated passages.
 Needs the report extra: pip install 'dedupe[report]'.
-Exit codes: 0 ok, 2 bad option, 3 bad input, 4 cannot write the page.
 """
+    + exit_codes(("0", "2", "3", "4"), {"4": "cannot write the page"})
+    + "\n"
+)
 
 
-EPILOG_EXPLAIN = """\
+EPILOG_EXPLAIN = (
+    """\
 Examples:
 
   dedupe explain a.txt b.txt
@@ -119,6 +154,14 @@ standard_error, num_perm, bands, rows, colliding_bands, candidate_probability,
 candidate, verify, similarity (what verification compares), threshold, duplicate,
 reason, passages (null without --passages, else [{kind, unit, similarity, start, end,
 text, match: {document, id, start, end, text}}]).
-Exit codes: 0 whatever the verdict, 1 internal error, 2 bad option or not two documents,
-3 bad input (missing file, unknown id, bad line).
 """
+    + exit_codes(
+        ("0", "1", "2", "3"),
+        {
+            "0": "whatever the verdict",
+            "2": "bad option or not two documents",
+            "3": "bad input (missing file, unknown id, bad line)",
+        },
+    )
+    + "\n"
+)

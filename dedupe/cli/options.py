@@ -1,13 +1,38 @@
-"""The command-line options of scan, filter, report and explain: their names and help texts.
+"""The command-line options of scan, filter, report and explain: their names, help texts and defaults.
 
-Their defaults are given where the commands are declared (:mod:`dedupe.cli.app`), from :mod:`dedupe.config`.
+Each option is declared once, in :data:`OPTIONS` (with its default, from :mod:`dedupe.config` for every matching
+parameter), and each command takes the options that name it: :func:`parameters` gives them in --help order.
+:func:`dedupe_config` turns the option values into the :class:`~dedupe.config.DedupeConfig` they describe.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
 import typer
+
+from ..config import (
+    DEFAULT_BUCKET_CAP,
+    DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_ENGINE,
+    DEFAULT_ID_FIELD,
+    DEFAULT_MAX_CHARS,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_TEXT_FIELD,
+    DEFAULT_WORKERS,
+    DedupeConfig,
+    LSHConfig,
+    MinHashConfig,
+    PassageConfig,
+    ShingleConfig,
+    VerifyConfig,
+)
+from ..config import (
+    PassageUnit as PassageUnitValue,
+)
 
 Inputs = Annotated[
     list[str] | None,
@@ -145,3 +170,118 @@ RayAddress = Annotated[
         show_default=False,
     ),
 ]
+Dropped = Annotated[str | None, typer.Option(help="Write the duplicates here, annotated as by scan.")]
+Documents = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="A and B: two files holding the raw text ('-' is stdin, for one of them), or with --input two record ids.",
+        show_default=False,
+        metavar="A B",
+    ),
+]
+ExplainInput = Annotated[
+    str | None,
+    typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).", show_default=False),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")]
+
+_RUN = ("scan", "filter")
+_ALL = ("scan", "filter", "explain")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter of some commands: its type with the typer declaration (flags, help text), its default, and
+    the commands that take it."""
+
+    declaration: Any
+    default: Any
+    commands: tuple[str, ...]
+
+
+# Every parameter of scan, filter and explain, declared once, in the order --help lists them (the keys are the
+# parameter names, and so the option names: text_field is --text-field).
+OPTIONS: dict[str, Option] = {
+    "inputs": Option(Inputs, None, _RUN),
+    "documents": Option(Documents, None, ("explain",)),
+    "input_path": Option(ExplainInput, None, ("explain",)),
+    "text_field": Option(TextField, DEFAULT_TEXT_FIELD, _ALL),
+    "id_field": Option(IdField, DEFAULT_ID_FIELD, _ALL),
+    "threshold": Option(Threshold, LSHConfig.threshold, _ALL),
+    "num_perm": Option(NumPerm, MinHashConfig.num_perm, _ALL),
+    "ngram": Option(Ngram, ShingleConfig.ngram, _ALL),
+    "unit": Option(Unit, ShingleConfig.unit, _ALL),
+    "seed": Option(Seed, MinHashConfig.seed, _ALL),
+    "bands": Option(Bands, LSHConfig.bands, _ALL),
+    "rows": Option(Rows, LSHConfig.rows, _ALL),
+    "fn_weight": Option(FnWeight, LSHConfig.fn_weight, _ALL),
+    "bucket_cap": Option(BucketCap, DEFAULT_BUCKET_CAP, _RUN),
+    "verify": Option(Verify, VerifyConfig.mode, _ALL),
+    "workers": Option(Workers, DEFAULT_WORKERS, _RUN),
+    "output": Option(Output, None, _RUN),
+    "output_format": Option(OutputFormat, DEFAULT_OUTPUT_FORMAT, _RUN),
+    "engine": Option(Engine, DEFAULT_ENGINE, _RUN),
+    "ray_address": Option(RayAddress, None, _RUN),
+    "report": Option(Report, None, _RUN),
+    "rejects": Option(Rejects, None, _RUN),
+    "dropped": Option(Dropped, None, ("filter",)),
+    "passages": Option(Passages, False, _ALL),
+    "passage_unit": Option(PassageUnit, PassageConfig.unit, _ALL),
+    "passage_min_words": Option(PassageMinWords, PassageConfig.min_words, _ALL),
+    "passage_threshold": Option(PassageThreshold, PassageConfig.threshold, _ALL),
+    "passage_window": Option(PassageWindow, PassageConfig.window, _ALL),
+    "boilerplate_docs": Option(BoilerplateDocs, PassageConfig.boilerplate_docs, _ALL),
+    "passage_max_candidates": Option(PassageMaxCandidates, PassageConfig.max_candidates, _ALL),
+    "passage_numbers": Option(PassageNumbers, PassageConfig.numbers, _ALL),
+    "index": Option(Index, None, _RUN),
+    "checkpoint_every": Option(CheckpointEvery, DEFAULT_CHECKPOINT_EVERY, _RUN),
+    "resume": Option(Resume, False, _RUN),
+    "max_chars": Option(MaxChars, DEFAULT_MAX_CHARS, _ALL),
+    "as_json": Option(AsJson, False, ("explain",)),
+}
+
+
+def parameters(command: str) -> list[inspect.Parameter]:
+    """The parameters of ``command`` (scan, filter or explain), in --help order, for a command's signature.
+
+    Example:
+        >>> [p.name for p in parameters("explain")][:4], parameters("filter")[-1].default
+        (['documents', 'input_path', 'text_field', 'id_field'], 1000000)
+    """
+    return [
+        inspect.Parameter(
+            name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option.default, annotation=option.declaration
+        )
+        for name, option in OPTIONS.items()
+        if command in option.commands
+    ]
+
+
+def dedupe_config(values: Mapping[str, Any]) -> DedupeConfig:
+    """The configuration the option values of scan, filter or explain describe (by parameter name).
+
+    The passage configuration is built (so checked) even when --passages is off: a bad passage option is an error
+    either way. An option the command does not take (explain has no --bucket-cap) has its default.
+    """
+    passages = PassageConfig(
+        unit=cast("PassageUnitValue", values["passage_unit"]),  # checked by PassageConfig itself
+        min_words=values["passage_min_words"],
+        threshold=values["passage_threshold"],
+        window=values["passage_window"],
+        boilerplate_docs=values["boilerplate_docs"],
+        max_candidates=values["passage_max_candidates"],
+        numbers=values["passage_numbers"],
+    )
+    return DedupeConfig(
+        passages=passages if values["passages"] else None,
+        shingle=ShingleConfig(unit=values["unit"], ngram=values["ngram"]),
+        minhash=MinHashConfig(num_perm=values["num_perm"], seed=values["seed"]),
+        lsh=LSHConfig(
+            threshold=values["threshold"],
+            fn_weight=values["fn_weight"],
+            bands=values["bands"],
+            rows=values["rows"],
+            bucket_cap=values.get("bucket_cap", DEFAULT_BUCKET_CAP),
+        ),
+        verify=VerifyConfig(mode=values["verify"]),
+    )

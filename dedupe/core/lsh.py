@@ -15,6 +15,18 @@ storage.
 
 Keys stored are 0-based stream positions (ints), never user ids, which may
 repeat.
+
+**The bucket cap** (``LSHConfig.bucket_cap``, ``--bucket-cap``). A bucket is
+the records sharing one band key. A record's candidates under one of its band
+keys are the ``cap`` earliest (smallest positions, or numbers) of the records
+before it under that key; all of them with ``cap`` 0. Its candidates are the
+union over its band keys. The rule is defined here, in two forms that give
+the same pairs (``tests/test_bucket_cap.py`` checks it):
+:class:`BandIndex` applies it incrementally (records inserted in order, each
+queried before it is inserted; the streaming engine), and
+:func:`bucket_pairs` on a batch of (key, number) rows in any order, sorted
+(the Ray engine's shuffle). The shared Redis index applies it on the server
+(:mod:`dedupe.index.redis`: ``SORT ... LIMIT 0 cap``).
 """
 
 from __future__ import annotations
@@ -31,10 +43,10 @@ from ..features.shingles import fmix64
 _U64 = np.uint64
 # Recent entries are moved from the dict (~100 bytes per entry) into a sorted
 # run (16 bytes per entry) past this many keys.
-_FLUSH_ENTRIES = 1 << 18
+FLUSH_ENTRIES = 1 << 18
 # Runs stop merging at this many entries: a merge needs about 2.5x its size in
 # temporaries, which would otherwise set the peak memory of a large run.
-_MAX_RUN_ENTRIES = 1 << 23
+MAX_RUN_ENTRIES = 1 << 23
 
 
 def _constants(count: int, label: str) -> np.ndarray:
@@ -71,12 +83,13 @@ class BandIndex:
 
     Args:
         bands: Number of bands (keys per document).
-        cap: At most this many positions per (query, key): the smallest ones
-            (0 = all). Positions must be inserted in ascending order, as the
-            pipeline does: runs then hold older positions than the runs after
-            them and than the dict, and positions ascend within a key, so the
-            smallest ones are the first met, and a huge bucket costs a query
-            O(cap), not O(bucket).
+        cap: The bucket cap (see the module docstring): at most this many
+            positions per (query, key), the smallest ones (0 = all).
+            Positions must be inserted in ascending order, as the pipeline
+            does: runs then hold older positions than the runs after them and
+            than the dict, and positions ascend within a key, so the smallest
+            ones are the first met, and a huge bucket costs a query O(cap),
+            not O(bucket).
 
     Example:
         >>> import numpy as np
@@ -234,7 +247,7 @@ class BandIndex:
 
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""
-        if len(self._recent) >= _FLUSH_ENTRIES:
+        if len(self._recent) >= FLUSH_ENTRIES:
             self.flush()
 
     def flush(self) -> None:
@@ -288,7 +301,7 @@ class BandIndex:
         while (
             len(self._runs) > 1
             and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0])
-            and len(self._runs[-2][0]) + len(self._runs[-1][0]) <= _MAX_RUN_ENTRIES
+            and len(self._runs[-2][0]) + len(self._runs[-1][0]) <= MAX_RUN_ENTRIES
         ):
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
             self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
@@ -317,6 +330,42 @@ def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool
 def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(keys, kind="stable")
     return keys[order], positions[order]
+
+
+def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray]:
+    """The bucket cap (see the module docstring) in sorted form: the candidate pairs (i later, j earlier) of
+    the buckets in ``batch`` (columns key, number; rows in any order, a (key, number) row at most once).
+
+    Each record is paired with the ``cap`` earliest members of its bucket that come before it (every earlier
+    member with ``cap`` 0): at most ``cap`` pairs per record and bucket, however large the bucket. A pair
+    comes once per bucket that holds it.
+
+    Example:
+        >>> import numpy as np
+        >>> out = bucket_pairs({"key": np.array([7, 7, 7, 9], dtype=np.uint64),
+        ...                     "number": np.array([5, 2, 8, 1])}, cap=1)
+        >>> out["i"].tolist(), out["j"].tolist()
+        ([5, 8], [2, 2])
+    """
+    key = np.asarray(batch["key"], dtype=np.uint64)
+    number = np.asarray(batch["number"], dtype=np.int64)
+    order = np.lexsort((number, key))
+    key, number = key[order], number[order]
+    n = len(key)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0)) if n else np.empty(0, dtype=np.int64)
+    rank = np.arange(n) - group_start
+    deepest = int(rank.max()) if n else 0
+    limit = deepest if cap == 0 else min(cap, deepest)
+    found_i, found_j = [], []
+    for t in range(limit):
+        later = np.flatnonzero(rank > t)
+        found_i.append(number[later])
+        found_j.append(number[group_start[later] + t])
+    if not found_i:
+        return {"i": np.empty(0, dtype=np.int64), "j": np.empty(0, dtype=np.int64)}
+    return {"i": np.concatenate(found_i), "j": np.concatenate(found_j)}
 
 
 class DatasketchIndex:

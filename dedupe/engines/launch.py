@@ -103,23 +103,23 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
         report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
         try:
-            stats, outcome, read, reject_parts, dropped_parts = rayengine.run(job)
+            result = rayengine.run(job)
         except rayengine.RejectedInput as exc:
             raise BadRecord(
                 f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
                 "line before it writes anything, so nothing was written)"
             ) from None
-        for side, parts in ((rejects, reject_parts), (dropped, dropped_parts)):
+        for side, parts in ((rejects, result.rejects), (dropped, result.dropped)):
             if side is not None:
                 for part in parts:
                     side.write(part)
                 side.flush()
-        report = build_report(stats, outcome, read, opts.mode, opts.rejects)  # type: ignore[arg-type]
+        report = build_report(result.stats, result.outcome, result.read, opts.mode, opts.rejects)
         report["timings"]["engine"] = "ray"
-        report["timings"]["ray"] = outcome.cluster | {"stage_seconds": outcome.stages}
+        report["timings"]["ray"] = result.cluster | {"stage_seconds": result.stages}
         for report_file in report_files:
             report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    gap = accounting_gap(stats, read)
+    gap = accounting_gap(result.stats, result.read)
     if gap is not None:
         raise AccountingError(gap)
     notify(summary(report))

@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..config import DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_CHARS, DedupeConfig
+from ..config import (
+    DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_ENGINE,
+    DEFAULT_ID_FIELD,
+    DEFAULT_MAX_CHARS,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_TEXT_FIELD,
+    DEFAULT_WORKERS,
+    DedupeConfig,
+)
 
 Mode = Literal["scan", "filter"]
 
@@ -48,9 +57,9 @@ class RunSpec:
     mode: Mode
     inputs: list[str]
     config: DedupeConfig = field(default_factory=DedupeConfig)
-    text_field: str = "text"
-    id_field: str = "id"
-    workers: int = 1
+    text_field: str = DEFAULT_TEXT_FIELD
+    id_field: str = DEFAULT_ID_FIELD
+    workers: int = DEFAULT_WORKERS
     report: list[str] = field(default_factory=list)
     rejects: str | None = None
     dropped: str | None = None
@@ -59,8 +68,8 @@ class RunSpec:
     resume: bool = False
     max_chars: int = DEFAULT_MAX_CHARS
     output: str | None = None
-    output_format: str = "jsonl"
-    engine: str = "stream"
+    output_format: str = DEFAULT_OUTPUT_FORMAT
+    engine: str = DEFAULT_ENGINE
     ray_address: str | None = None
 
     @property

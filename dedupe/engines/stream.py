@@ -18,6 +18,7 @@ from ..config import ConfigError
 from ..core.matcher import Deduplicator
 from ..index.errors import IndexStoreError
 from ..index.redis import RedisIndex, SharedIndexError
+from ..index.shared import RedisBackend
 from ..index.store import Checkpointer
 from ..io.outfiles import WholeFile, open_stream
 from ..io.records import InputError, ReadStats, Rejected, read_records
@@ -69,7 +70,6 @@ def run_stream(
     stdin_stream = stdin() if "-" in opts.inputs else None
     read = ReadStats()
     stats = RunStats()
-    dedup = Deduplicator(opts.config, max_chars=opts.max_chars or None)
     index: Checkpointer | None = None
     shared: RedisIndex | None = None
     if opts.index is not None and opts.index.startswith(("redis://", "rediss://")):
@@ -80,8 +80,10 @@ def run_stream(
             )
         shared = RedisIndex(opts.index)
         shared.check_parameters(opts.config.index_parameters())
-        dedup.share(shared)
-    elif opts.index is not None:
+    dedup = Deduplicator(
+        opts.config, max_chars=opts.max_chars or None, backend=RedisBackend(shared) if shared is not None else None
+    )
+    if opts.index is not None and shared is None:
         # Locks the index (one writer at a time): released by index.close() below when the run ends, and,
         # should it end before that `with`, at interpreter exit.
         index = Checkpointer.open(opts.index, dedup)
@@ -173,19 +175,13 @@ def run_stream(
                 out.flush()
             if index is not None and save:
                 index.save(last_run(error is None, stopped_by), final=error is None)
-            about_index = index.report() if index is not None else None
-            if shared is not None:
-                about_index = {
-                    "url": shared.target.display(),
-                    "documents_after": len(shared),
-                    "documents_added": dedup.shared_added,
-                    "candidates": dedup.shared_candidates,
-                }
-            report = build_report(stats, dedup, read, opts.mode, opts.rejects, error=error, index=about_index)
+            about_index = index.report() if index is not None else dedup.backend.about()
+            outcome = dedup.outcome()
+            report = build_report(stats, outcome, read, opts.mode, opts.rejects, error=error, index=about_index)
             for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
                 if html:
                     assert examples is not None
-                    report_file.commit(run_page(report, examples, dedup))
+                    report_file.commit(run_page(report, examples, outcome))
                 else:
                     report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
             finished.append(report)

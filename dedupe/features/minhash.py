@@ -23,7 +23,7 @@ _U32 = np.uint32
 _MAX32 = np.uint32(0xFFFFFFFF)
 # Shingles per block of the (permutations x shingles) matrix: 128 x 8k x 4 B = 4 MB,
 # which stays in cache; measured fastest among 2k..64k on a 2-core x86_64 machine.
-_BLOCK = 8192
+BLOCK = 8192
 
 
 def fmix32(values: np.ndarray) -> np.ndarray:
@@ -76,8 +76,8 @@ class MinHasher:
     def signature(self, hashes: np.ndarray) -> np.ndarray:
         """Signature of one document's shingle hashes (uint64 array, any order)."""
         sig = self.empty()
-        for start in range(0, len(hashes), _BLOCK):
-            np.minimum(sig, self._permuted(hashes[start : start + _BLOCK]).min(axis=1), out=sig)
+        for start in range(0, len(hashes), BLOCK):
+            np.minimum(sig, self._permuted(hashes[start : start + BLOCK]).min(axis=1), out=sig)
         return sig
 
     def signatures(self, docs: Sequence[np.ndarray]) -> np.ndarray:
@@ -94,10 +94,10 @@ class MinHasher:
             n = len(hashes)
             if n == 0:
                 out[i] = _MAX32
-            elif n >= _BLOCK:
+            elif n >= BLOCK:
                 out[i] = self.signature(hashes)
             else:
-                if size + n > _BLOCK:
+                if size + n > BLOCK:
                     self._fill_group(docs, group, out)
                     group, size = [], 0
                 group.append(i)

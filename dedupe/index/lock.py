@@ -131,7 +131,7 @@ def _same_file(path: str, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _try_flock(fd: int) -> str:
+def try_flock(fd: int) -> str:
     """``"ours"`` (the exclusive flock is taken), ``"busy"`` (another open file has it), or ``"none"``
     (no flock on this filesystem)."""
     if not _HAVE_FLOCK:
@@ -225,7 +225,7 @@ def _look_at(directory: str, lock_path: str) -> dict[str, Any] | None:
         except OSError as exc:
             raise IndexStoreError(f"{directory}: cannot read the lock file {lock_path}: {exc.strerror or exc}") from exc
         try:
-            state = _try_flock(fd)
+            state = try_flock(fd)
             if state == "ours" and not _same_file(lock_path, fd):
                 return None  # removed or replaced since it was opened
             holder = _read_holder(fd)
@@ -341,7 +341,7 @@ class IndexLock:
     def _claim(fd: int, lock_path: str, directory: str) -> dict[str, Any]:
         """flock the new lock file and write who holds it."""
         deadline = time.monotonic() + _SETTLE_SECONDS
-        while (state := _try_flock(fd)) == "busy":  # a process judging the new file: it lets go at once
+        while (state := try_flock(fd)) == "busy":  # a process judging the new file: it lets go at once
             if time.monotonic() >= deadline:
                 raise IndexLocked(
                     f"{directory}: another process keeps the index's new lock file locked; "

@@ -71,7 +71,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,6 +79,7 @@ from typing import Any
 
 import numpy as np
 
+from .redis_scripts import ADD_LUA, QUERY_LUA, glob_escape, hex_keys, key_matrix
 from .redis_url import PASSWORD_ENV, RedisTarget, SharedIndexError, parse_redis_url
 
 __all__ = ["PASSWORD_ENV", "RedisIndex", "RedisTarget", "SharedIndexError", "parse_redis_url"]
@@ -183,8 +183,8 @@ class RedisIndex:
             with self._talking("connecting"):
                 client.ping()
         self._client = client
-        self._query_script = client.register_script(_QUERY_LUA)
-        self._add_script = client.register_script(_ADD_LUA)
+        self._query_script = client.register_script(QUERY_LUA)
+        self._add_script = client.register_script(ADD_LUA)
         p = self.target.prefix
         self._params_key, self._next_key, self._docs_key, self._lock_key = (
             f"{p}:params",
@@ -411,7 +411,7 @@ class RedisIndex:
             row (with a cap, one ``SORT ... LIMIT 0 cap`` per band key), run by
             a server-side script called once for the whole batch.
         """
-        keys = _key_matrix(keys)
+        keys = key_matrix(keys)
         if cap < 0:
             raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         if keys.shape[0] == 0:
@@ -419,7 +419,7 @@ class RedisIndex:
         if keys.shape[1] == 0:
             return [[] for _ in range(keys.shape[0])]
         with self._talking("querying"):
-            replies = self._query_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys), cap])
+            replies = self._query_script(args=[self.target.prefix, keys.shape[1], hex_keys(keys), cap])
         try:
             return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else [] for members in replies]
         except ValueError:
@@ -467,11 +467,11 @@ class RedisIndex:
                 raise TypeError("a document's id and cluster must be str")
             if not isinstance(doc_payload, (bytes, bytearray, memoryview)):
                 raise TypeError(f"a document's payload must be bytes, not {type(doc_payload).__name__}")
-            rows.append(_key_matrix(row, ndim=1))
+            rows.append(key_matrix(row, ndim=1))
             args += [_text(doc_id), _text(doc_cluster), bytes(doc_payload)]
         keys = np.stack(rows)
         with self._talking("adding documents"):
-            first = int(self._add_script(args=[self.target.prefix, keys.shape[1], _hex_keys(keys), len(docs), *args]))
+            first = int(self._add_script(args=[self.target.prefix, keys.shape[1], hex_keys(keys), len(docs), *args]))
         return list(range(first, first + len(docs)))
 
     def __len__(self) -> int:
@@ -486,7 +486,7 @@ class RedisIndex:
         leaves an index with prefix ``a:b`` alone. Do not clear an index other
         processes are using.
         """
-        p = _glob_escape(self.target.prefix)
+        p = glob_escape(self.target.prefix)
         patterns = [f"{p}:b:" + "[0-9a-f]" * 16, f"{p}:d:[0-9]*"]
         fixed = [self._params_key, self._next_key, self._docs_key, self._lock_key]
         doc_prefix = _text(f"{self.target.prefix}:d:")
@@ -503,71 +503,3 @@ class RedisIndex:
                         batch = []
                 if batch:
                     self._client.unlink(*batch)
-
-
-def _hex_keys(keys: np.ndarray) -> bytes:
-    """Band keys as one blob of 16 hex digits each (``f"{key:016x}"``), for the scripts to slice."""
-    return np.ascontiguousarray(keys, dtype=">u8").tobytes().hex().encode()
-
-
-# ARGV: prefix, bands, hex blob of n*bands keys, cap. Returns, per row, SUNION of its band sets; with a cap > 0,
-# the union of the cap smallest numbers of each set (SORT is numeric; LIMIT keeps the partial sort to cap).
-_QUERY_LUA = """
-local prefix, bands, hex, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local n = #hex / (16 * bands)
-local out = {}
-for i = 0, n - 1 do
-  local names = {}
-  for b = 0, bands - 1 do
-    local o = (i * bands + b) * 16
-    names[b + 1] = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
-  end
-  if cap == 0 then
-    out[i + 1] = redis.call('SUNION', unpack(names))
-  else
-    local seen, members = {}, {}
-    for b = 1, bands do
-      for _, m in ipairs(redis.call('SORT', names[b], 'LIMIT', 0, cap)) do
-        if not seen[m] then
-          seen[m] = true
-          members[#members + 1] = m
-        end
-      end
-    end
-    out[i + 1] = members
-  end
-end
-return out
-"""
-
-# ARGV: prefix, bands, hex blob of n*bands keys, n, then id, cluster, payload per document.
-# Returns the first document number allocated.
-_ADD_LUA = """
-local prefix, bands, hex, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local first = redis.call('INCRBY', prefix .. ':next', n) - n
-for i = 0, n - 1 do
-  local ref = string.format('%d', first + i)
-  local a = 5 + i * 3
-  redis.call('HSET', prefix .. ':d:' .. ref, 'id', ARGV[a], 'cluster', ARGV[a + 1], 'payload', ARGV[a + 2])
-  redis.call('SETBIT', prefix .. ':docs', first + i, 1)
-  for b = 0, bands - 1 do
-    local o = (i * bands + b) * 16
-    redis.call('SADD', prefix .. ':b:' .. string.sub(hex, o + 1, o + 16), ref)
-  end
-end
-return first
-"""
-
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
-
-
-def _key_matrix(keys: np.ndarray, ndim: int = 2) -> np.ndarray:
-    arr = np.asarray(keys)
-    if arr.dtype != np.uint64:
-        raise TypeError(f"band keys must be a uint64 array (from band_keys), got {arr.dtype}")
-    if arr.ndim != ndim:
-        shape = "(n, bands)" if ndim == 2 else "(bands,)"
-        raise ValueError(f"band keys must have shape {shape}, got {arr.shape}")
-    return arr

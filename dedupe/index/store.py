@@ -48,7 +48,7 @@ import json
 import os
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -58,6 +58,10 @@ from ..config import LEGACY_INDEX_PARAMETERS
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexStoreError, IndexWriteError
 from .lock import LOCK, IndexLock, stale_note
 from .segments import read_segment, segment_chunks, write_atomic
+from .snapshot import export_arrays, restore_arrays, track_changes
+
+if TYPE_CHECKING:
+    from ..core.matcher import Deduplicator
 
 FORMAT = "dedupe-index"
 VERSION = 1
@@ -212,7 +216,7 @@ class IndexStore:
             },
         )
         try:
-            store._write_manifest()
+            store.write_manifest()
         except OSError as exc:
             raise IndexWriteError(f"{path}: cannot create the index: {exc.strerror or exc}") from exc
         return store
@@ -267,10 +271,10 @@ class IndexStore:
         if last_run is not None:
             self.manifest["last_run"] = last_run
         self.manifest["saved"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self._write_manifest()
+        self.write_manifest()
         self._remove_strays()
 
-    def _write_manifest(self) -> None:
+    def write_manifest(self) -> None:
         body = {k: v for k, v in self.manifest.items() if k != "checksum"}
         body["checksum"] = xxhash.xxh3_128_hexdigest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
         self.manifest = body
@@ -345,7 +349,7 @@ class Checkpointer:
 
     COMPACT_AT = 32  # segments; past this the final save rewrites one segment
 
-    def __init__(self, store: IndexStore, dedup: Any) -> None:
+    def __init__(self, store: IndexStore, dedup: Deduplicator) -> None:
         self.store = store
         self.dedup = dedup
         self.saved = len(dedup)
@@ -356,7 +360,7 @@ class Checkpointer:
         self.notes: list[str] = store.notes  # for the user: a stale lock broken on the way in
 
     @classmethod
-    def open(cls, path: str, dedup: Any, create: bool = True) -> Checkpointer:
+    def open(cls, path: str, dedup: Deduplicator, create: bool = True) -> Checkpointer:
         """Lock the index at ``path`` (creating it if nothing is there and ``create``) and load it into the
         empty detector ``dedup``.
 
@@ -374,14 +378,14 @@ class Checkpointer:
         try:
             segments = store.load()
             try:
-                dedup.restore(segments)
+                restore_arrays(dedup, segments)
             except (ValueError, KeyError) as exc:
                 raise IndexCorrupt(f"{path}: {exc}") from exc
             if len(dedup) != store.documents:
                 raise IndexCorrupt(
                     f"{path}: the segments hold {len(dedup):,} documents, the manifest says {store.documents:,}"
                 )
-            dedup.keep_links()
+            track_changes(dedup)
         except BaseException:
             store.close()
             raise
@@ -411,9 +415,9 @@ class Checkpointer:
         kept = self.store.documents
         try:
             if final and len(self.store.segments) + 1 > self.COMPACT_AT:
-                self.store.rewrite(self.dedup.export(0, all_links=True), count, last_run)
+                self.store.rewrite(export_arrays(self.dedup, 0, all_links=True), count, last_run)
             else:
-                self.store.append(self.dedup.export(self.saved), count - self.saved, last_run)
+                self.store.append(export_arrays(self.dedup, self.saved), count - self.saved, last_run)
         except OSError as exc:
             raise IndexWriteError(
                 f"cannot write the index {self.store.path}: {exc.strerror or exc}; it keeps its last good "

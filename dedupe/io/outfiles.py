@@ -101,15 +101,16 @@ def check_paths(
         identity, real = _identity(path), os.path.realpath(path)
         for what, other, other_identity, other_real in known:
             same = (identity is not None and identity == other_identity) or (other_real and real == other_real)
-            if same and not _both_devices(path, other):
+            if same and not _both_devices(path):
                 raise ConfigError(
                     f"{option} {path} is {_name(what, other)}{_as_well(what)}; give {option} another file"
                 )
         known.append((option, path, identity, real))
 
 
-def _both_devices(path: str, other: str) -> bool:
-    """/dev/null (or another device) named twice is harmless: nothing is stored there to destroy."""
+def _both_devices(path: str) -> bool:
+    """/dev/null (or another device) named twice is harmless: nothing is stored there to destroy. The two names
+    are one file, so ``path`` alone tells."""
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
     except OSError:

@@ -1,19 +1,17 @@
-"""Records in and out: JSONL reading (plain, gzip, zstd), rejects, annotated output (Parquet: :mod:`.parquet`).
+"""Records in: JSONL reading (plain, gzip, zstd: :mod:`.compression`), line parsing, rejects (Parquet:
+:mod:`.parquet`; output lines: :mod:`.render`).
 
 A bad line never disappears: it becomes a :class:`Rejected` naming its source,
-line number and reason. Output lines keep the input record's bytes unchanged
-and add one key, ``"dedupe"``. A Parquet row is read as the JSON object of its
+line number and reason. A Parquet row is read as the JSON object of its
 columns (see :func:`dedupe.io.parquet.row_json`) and goes on from there like a JSONL line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import json
 import os
-import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,17 +20,10 @@ from typing import IO, Any
 
 import orjson
 
+from ..config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD
+
 _BOM = b"\xef\xbb\xbf"
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_PARQUET_MAGIC = b"PAR1"
-# Compressions recognised only to say so: (magic bytes, name, how to decompress to stdout).
-_UNSUPPORTED = (
-    (b"BZh", "bz2", "bunzip2 -c FILE"),
-    (b"\xfd7zXZ\x00", "xz", "xz -dc FILE"),
-    (b"\x04\x22\x4d\x18", "lz4", "lz4 -dc FILE"),
-    (b"PK\x03\x04", "zip", "unzip -p FILE"),
-)
+PARQUET_MAGIC = b"PAR1"
 PARQUET_BATCH_ROWS = 1024  # Parquet rows decoded at a time (bounds the memory a Parquet input takes)
 ANNOTATION_KEY = "dedupe"
 
@@ -125,100 +116,6 @@ def json_kind(value: Any) -> str:
     )
 
 
-_ZSTD_STEP = 1 << 14  # compressed bytes decompressed at a time (bounds the output held at once)
-
-
-class _ZstdFrames(io.RawIOBase):
-    """The decompressed bytes of one or more zstd frames, one after another.
-
-    zstandard's ``stream_reader`` ends quietly when its input stops inside a
-    frame, so a truncated file would read as complete (and short). Here that
-    raises EOFError, and corrupt data or trailing garbage raise OSError, as
-    the gzip reader does.
-    """
-
-    def __init__(self, source: IO[bytes], zstandard: Any, closefd: bool) -> None:
-        super().__init__()
-        self._source = source
-        self._closefd = closefd
-        self._decompressor = zstandard.ZstdDecompressor()
-        self._error = zstandard.ZstdError
-        self._frame: Any = None  # the decompressor of the frame being read, while inside one
-        self._input = b""  # compressed bytes not yet decompressed
-        self._output = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._output:
-            if not self._step():
-                return 0
-        n = min(len(buffer), len(self._output))
-        buffer[:n] = self._output[:n]
-        self._output = self._output[n:]
-        return n
-
-    def _step(self) -> bool:
-        """Decompress some more input; False at the end of the input, after a whole frame."""
-        if not self._input:
-            self._input = self._source.read(_ZSTD_STEP)
-            if not self._input:
-                if self._frame is not None:
-                    raise EOFError("Compressed file ended before the end of its last zstd frame")
-                return False
-        if self._frame is None:
-            self._frame = self._decompressor.decompressobj()
-        data, self._input = self._input, b""
-        try:
-            self._output = memoryview(self._frame.decompress(data))
-        except self._error as exc:
-            raise OSError(f"corrupt zstd data: {exc}") from exc
-        if self._frame.eof:  # the next bytes, if any, must start another frame
-            self._input = self._frame.unused_data
-            self._frame = None
-        return True
-
-    def close(self) -> None:
-        if not self.closed and self._closefd:
-            self._source.close()
-        super().close()
-
-
-def _decompressing(stream: IO[bytes], name: str, closefd: bool = True) -> io.BufferedIOBase:
-    # typing.IO declares no readinto, which BufferedReader wants of its raw stream; every stream given here is
-    # an io object that has it (a file, standard input's buffer, a BytesIO).
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[type-var]
-    head = buffered.peek(6)[:6]
-    for magic, kind, command in _UNSUPPORTED:
-        # Read as text, such input fails line by line as invalid UTF-8 or JSON: say what it is instead.
-        if head.startswith(magic):
-            raise InputError(
-                f"{name}: unsupported compression: {kind} (decompress it first, e.g. {command} | dedupe scan)"
-            )
-    if head.startswith(_PARQUET_MAGIC):  # a Parquet file is read from its end: only a regular file will do
-        if name == "<stdin>":
-            raise InputError(
-                "<stdin>: this is Parquet, which cannot be read from standard input (a Parquet file "
-                "is read from its end): give the file's path instead"
-            )
-        raise InputError(
-            f"{name}: this is Parquet, which must be read from a regular file, not a pipe or device "
-            "(a Parquet file is read from its end)"
-        )
-    if head.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered, mode="rb")
-    if head.startswith(_ZSTD_MAGIC):
-        try:
-            import zstandard
-        except ImportError:
-            raise InputError(
-                f"{name}: zstd-compressed input needs the zstandard package: pip install 'dedupe[zstd]'"
-            ) from None
-        return io.BufferedReader(_ZstdFrames(buffered, zstandard, closefd))
-    return buffered
-
-
 def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[io.BufferedIOBase, str]:
     """Open ``path`` ('-' is standard input) for binary reading, decompressing gzip and zstd.
 
@@ -231,11 +128,13 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[io.BufferedIO
     Raises:
         InputError: if the file cannot be opened, or is compressed in a way that is not read.
     """
+    from .compression import decompressing  # decompression raises this module's InputError
+
     if path == "-":
         import sys
 
         try:
-            return _decompressing(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", closefd=False), "<stdin>"
+            return decompressing(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", closefd=False), "<stdin>"
         except OSError as exc:  # e.g. EISDIR, EIO on the first read
             raise InputError(f"cannot read <stdin>: {exc.strerror or exc}") from exc
     name = display_name(path)
@@ -244,7 +143,7 @@ def open_input(path: str, stdin: IO[bytes] | None = None) -> tuple[io.BufferedIO
     except OSError as exc:
         raise InputError(f"cannot open {name}: {exc.strerror or exc}") from exc
     try:
-        return _decompressing(handle, name), name
+        return decompressing(handle, name), name
     except OSError as exc:  # the first read fails (EIO, a special file): bad input, not an output error
         handle.close()
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
@@ -295,12 +194,12 @@ def parse_exact(data: bytes) -> Any:
         return _parse_text(text)
     except RecursionError:
         pass
-    with _room_for_nesting():
+    with room_for_nesting():
         return _parse_text(text)
 
 
 @contextlib.contextmanager
-def _room_for_nesting() -> Iterator[None]:
+def room_for_nesting() -> Iterator[None]:
     """Raise the recursion limit by the deepest nesting the reader lets through.
 
     The standard library's JSON decoder and encoder count each level against
@@ -349,6 +248,10 @@ def _exact_int(digits: str) -> int | Decimal:
     # int() refuses more than 4300 digits (a guard against quadratic parsing);
     # Decimal parses any length exactly, in linear time.
     return int(digits) if len(digits) <= 4000 else Decimal(digits)
+
+
+# parse_exact's rules as a decoder: what reads a value out of a line in place (see dedupe.io.render.with_text).
+EXACT_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_int=_exact_int)
 
 
 def _malformed(exc: json.JSONDecodeError) -> str:
@@ -439,7 +342,6 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj, number)
 
 
-DEFAULT_ID_FIELD = "id"
 ID_CHECK_RECORDS = 1000  # records a non-default id field is looked for in before a typo is suspected
 _FIELDS_LISTED = 12  # field names a missing-id-field warning lists at most
 
@@ -517,15 +419,15 @@ def is_parquet(path: str) -> bool:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return False
         with open(path, "rb") as handle:
-            return handle.read(4) == _PARQUET_MAGIC
+            return handle.read(4) == PARQUET_MAGIC
     except OSError:  # reported when the file is opened to be read
         return False
 
 
 def read_records(
     paths: Iterable[str],
-    text_field: str = "text",
-    id_field: str = "id",
+    text_field: str = DEFAULT_TEXT_FIELD,
+    id_field: str = DEFAULT_ID_FIELD,
     stats: ReadStats | None = None,
     stdin: IO[bytes] | None = None,
     skip: int = 0,
@@ -610,103 +512,3 @@ def _read_all(
         finally:
             if path != "-":
                 stream.close()
-
-
-def annotated(record: Record, annotation: dict[str, Any]) -> bytes:
-    """The record's JSON line with the key ``"dedupe"`` added (bytes, newline-terminated).
-
-    The input bytes are kept as they were: the annotation is spliced in before
-    the closing brace. A record that already has the key (however it is
-    spelled with escapes) gets it replaced, and the line is re-serialized.
-    """
-    value = orjson.dumps(annotation)
-    raw = record.raw
-    if raw and not record.has_annotation:
-        inner = raw[:-1].rstrip()
-        sep = b"" if inner.endswith(b"{") else b","
-        return inner + sep + b'"' + ANNOTATION_KEY.encode() + b'":' + value + b"}\n"
-    obj = parse_exact(raw) if raw else {"id": record.id, "text": record.text}
-    obj[ANNOTATION_KEY] = annotation
-    try:
-        return orjson.dumps(obj) + b"\n"
-    except TypeError:  # integers beyond 64 bits, nesting beyond 255 levels, lone surrogates
-        pass
-    with _room_for_nesting():
-        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
-        try:
-            return line.encode("utf-8") + b"\n"
-        except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
-            return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode() + b"\n"
-
-
-def with_text(record: Record, text_field: str, text: str) -> bytes:
-    """The record's JSON line with the value of ``text_field`` replaced (bytes, newline-terminated).
-
-    Only the bytes of that value change: every other field keeps its input
-    bytes (numbers of any size or precision included). With the key repeated,
-    the last one (the one parsers keep) is replaced.
-
-    Example:
-        >>> r = Record("1", "old", raw=b'{"id": 1, "text": "old", "n": 1e400}')
-        >>> with_text(r, "text", "new")
-        b'{"id": 1, "text": "new", "n": 1e400}\\n'
-    """
-    if not record.raw:
-        return orjson.dumps({"id": record.id, text_field: text}) + b"\n"
-    line = record.raw.decode("utf-8")
-    with _room_for_nesting():
-        span = _value_span(line, text_field)
-    if span is None:  # not reached for a record that was read: its text came from this field
-        raise ValueError(f"no {text_field!r} field in the record")
-    start, end = span
-    return (line[:start] + orjson.dumps(text).decode("utf-8") + line[end:]).encode("utf-8") + b"\n"
-
-
-_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_int=_exact_int)
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _past_space(line: str, at: int) -> int:
-    """Index of the first character at or after ``at`` that is not JSON whitespace."""
-    space = _SPACE.match(line, at)  # matches the empty string too: never None
-    return space.end() if space else at
-
-
-def _value_span(line: str, key: str) -> tuple[int, int] | None:
-    """Character span of the value of the last top-level ``key`` of a JSON object line."""
-    at = _past_space(line, 0)
-    found = None
-    if line[at : at + 1] != "{":
-        return None
-    at = _past_space(line, at + 1)
-    if line[at : at + 1] == "}":
-        return None
-    while True:
-        name, at = _DECODER.raw_decode(line, at)  # the key: a JSON string
-        at = _past_space(line, at) + 1  # past ':'
-        at = _past_space(line, at)
-        _, end = _DECODER.raw_decode(line, at)
-        if name == key:
-            found = (at, end)
-        at = _past_space(line, end)
-        if line[at : at + 1] != ",":
-            return found
-        at = _past_space(line, at + 1)
-
-
-def original(record: Record) -> bytes:
-    """The record's input line unchanged (bytes, newline-terminated)."""
-    if record.raw:
-        return record.raw + b"\n"
-    return orjson.dumps({"id": record.id, "text": record.text}) + b"\n"
-
-
-def open_output(path: str) -> io.BufferedIOBase:
-    """Open ``path`` for binary writing; a name ending in .gz is gzip-compressed.
-
-    Raises:
-        OSError: if the file cannot be created.
-    """
-    if path.endswith(".gz"):
-        return gzip.open(path, "wb")
-    return open(path, "wb")

@@ -23,6 +23,10 @@ Matching (sequential, in stream order), for each passage of a kept document:
 
 Adjacent passages repeating adjacent passages of the same earlier document
 are reported as one span.
+
+The spans found (:class:`PassageMatch`), their merging and their removal from
+a text: :mod:`dedupe.passages.spans`; the run's counters and its report:
+:mod:`dedupe.passages.stats`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,57 +45,11 @@ from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
 from .segment import DocPassages, numbers_agree, passage_features
+from .spans import PassageMatch, coalesce, remove_spans
+from .stats import PassageStats, passage_report
 
-
-@dataclass(frozen=True)
-class PassageMatch:
-    """One repeated passage of a document.
-
-    Attributes:
-        start, end: Code point span in the document's text.
-        kind: "exact", "near" or "boilerplate".
-        similarity: Exact Jaccard of character n-grams (1.0 for exact repeats).
-        match_id, match_start, match_end: The earlier occurrence.
-        unit: "passage" (whole sentences or paragraphs) or "quote" (words
-            inside otherwise different passages).
-    """
-
-    start: int
-    end: int
-    kind: str
-    similarity: float
-    match_id: str
-    match_start: int
-    match_end: int
-    unit: str = "passage"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "kind": self.kind,
-            "similarity": self.similarity,
-            "match": {"id": self.match_id, "start": self.match_start, "end": self.match_end},
-            "unit": self.unit,
-        }
-
-
-@dataclass
-class PassageStats:
-    """Counters over a run (for the report)."""
-
-    documents: int = 0
-    passages: int = 0
-    indexed: int = 0
-    candidates: int = 0
-    candidates_max: int = 0
-    raw_candidates: int = 0
-    exact_hits: int = 0
-    number_mismatches: int = 0
-    capped: int = 0
-    found: Counter[str] = field(default_factory=Counter)
-    chars: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
+# PassageMatch and remove_spans are imported from here too (dedupe, dedupe.core.matcher, the report).
+__all__ = ["PassageMatch", "PassageMatcher", "PassageStats", "remove_spans"]
 
 
 class PassageMatcher:
@@ -328,7 +285,7 @@ class PassageMatcher:
                 span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]], self._p_start[j], self._p_end[j]
             )
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
-        matches = _coalesce(found)
+        matches = coalesce(found)
         if cfg.window:
             matches.extend(self._quotes(doc, f, novel, win_earlier, w_at))
             matches.sort(key=lambda m: (m.start, m.end))
@@ -457,96 +414,4 @@ class PassageMatcher:
 
     def report(self, removing: bool = False) -> dict[str, Any]:
         """Counts for the run report; ``removing``: what a filter run removed from the texts."""
-        st = self.stats
-        queried = st.passages - st.exact_hits
-        out = {
-            "parameters": self.config.parameters(),
-            "documents": st.documents,
-            "passages": st.passages,
-            "indexed": st.indexed,
-            "found": {k: st.found.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
-            "chars": {k: st.chars.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
-            "candidates": {
-                "verified": st.candidates,
-                "before_cap": st.raw_candidates,
-                "per_passage": round(st.candidates / max(1, queried), 3),
-                "max_per_passage": st.candidates_max,
-                "capped_passages": st.capped,
-                "rejected_for_numbers": st.number_mismatches,
-            },
-            "seconds": round(st.seconds, 3),
-            "top": self.top_passages(),
-        }
-        if removing:
-            out["removed"] = {
-                k: {"passages": st.found.get(k, 0), "chars": st.chars.get(k, 0)}
-                for k in ("exact", "near", "boilerplate")
-            }
-        return out
-
-
-def _coalesce(found: list[tuple[int, int, PassageMatch, int]]) -> list[PassageMatch]:
-    """Merge adjacent exact (or boilerplate) matches of adjacent passages of one earlier document into one span.
-
-    Near matches stay one entry per passage, each with its own similarity.
-    """
-    out: list[PassageMatch] = []
-    last: tuple[int, int, int] | None = None  # (unit, match unit, match doc) of out[-1]'s end
-    for unit, match_unit, m, match_doc in found:
-        if out and last is not None:
-            prev = out[-1]
-            if (
-                last[0] + 1 == unit
-                and last[1] + 1 == match_unit
-                and last[2] == match_doc
-                and prev.kind == m.kind != "near"
-                and prev.match_id == m.match_id
-                and m.match_start >= prev.match_end
-            ):
-                out[-1] = PassageMatch(
-                    prev.start,
-                    m.end,
-                    m.kind,
-                    min(prev.similarity, m.similarity),
-                    m.match_id,
-                    prev.match_start,
-                    m.match_end,
-                )
-                last = (unit, match_unit, match_doc)
-                continue
-        out.append(m)
-        last = (unit, match_unit, match_doc)
-    return out
-
-
-def remove_spans(text: str, matches: Sequence[PassageMatch]) -> str:
-    """``text`` without the repeated passages (quotes inside passages are kept).
-
-    Whitespace after a removed span goes with it, and a line left empty by the
-    removal disappears with its line break.
-
-    Example:
-        >>> t = "Keep this line.\\nDrop this line.\\nKeep too."
-        >>> remove_spans(t, [PassageMatch(16, 31, "exact", 1.0, "x", 0, 15)])
-        'Keep this line.\\nKeep too.'
-    """
-    cuts = sorted((m.start, m.end) for m in matches if m.unit == "passage")
-    if not cuts:
-        return text
-    pieces: list[str] = []
-    at = 0
-    for s, e in cuts:
-        s = max(s, at)
-        if e <= s:
-            continue
-        while e < len(text) and text[e] in " \t":
-            e += 1
-        line_start = s == 0 or text[s - 1] in "\r\n"
-        if line_start and e < len(text) and text[e] in "\r\n":
-            e += 2 if text.startswith("\r\n", e) else 1
-        pieces.append(text[at:s])
-        at = e
-    pieces.append(text[at:])
-    if at >= len(text):  # the text ended with a removed span: drop the line break left before it
-        pieces[-2] = pieces[-2].rstrip()
-    return "".join(pieces)
+        return passage_report(self.config, self.stats, self.top_passages(), removing)

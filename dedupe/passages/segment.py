@@ -38,7 +38,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
 _END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
 _OPENERS = "\"'\u201c\u2018([\u00ab\u2039"
-_ABBREVIATIONS = frozenset(
+ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st jr sr co corp inc ltd plc vs gen sen rep gov lt col capt sgt maj adm rev hon "
     "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
 )
@@ -122,7 +122,7 @@ def _abbreviation_before(text: str, begin: int, dot: int, digit_next: bool) -> b
     last = word.rsplit(".", 1)[-1]
     if digit_next and word.casefold() in ("no", "nos", "art", "vol", "p", "pp"):
         return True  # "No. 5", "Art. 3"
-    return (len(last) == 1 and last.isalpha()) or word.casefold() in _ABBREVIATIONS or "." in word
+    return (len(last) == 1 and last.isalpha()) or word.casefold() in ABBREVIATIONS or "." in word
 
 
 @dataclass

@@ -1,0 +1,87 @@
+"""The features of a batch of texts: shingle hashes, MinHash signatures and LSH band keys (plus passage features).
+
+A pure function of the texts and the configuration, so it may run in a worker process
+(:mod:`dedupe.features.pool`); both engines compute features here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import DedupeConfig
+from ..core.lsh import band_keys
+from ..passages.segment import DocPassages, passage_features
+from .minhash import MinHasher
+from .normalize import normalize, prepare_utf8
+from .shingles import shingle_batch
+
+
+class PackedHashes:
+    """The shingle hashes of a batch in one array plus offsets: one buffer to
+    send between processes instead of one pickled array per text (which cost
+    more than the matching itself).
+
+    Example:
+        >>> import numpy as np
+        >>> packed = PackedHashes([np.array([1, 2], dtype=np.uint64), np.array([], dtype=np.uint64)])
+        >>> len(packed), packed[0].tolist(), packed[1].tolist()
+        (2, [1, 2], [])
+    """
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        self.offsets = np.concatenate(([0], np.cumsum(lengths))).tolist()
+        self.values = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+
+class HashRows(Protocol):
+    """The shingle hashes of a batch, one array per text: a list of arrays or a :class:`PackedHashes`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, k: int, /) -> np.ndarray: ...
+
+
+# Per batch: shingle hashes per text, signatures (n, num_perm), band keys (n, bands), seconds spent.
+Features = tuple[PackedHashes, np.ndarray, np.ndarray, float]
+
+# Per process: the MinHasher of the last configuration seen (building one draws its permutations).
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def compute_features(texts: list[str], config: DedupeConfig) -> Features:
+    """Shingle hashes, signatures and LSH band keys of a batch of texts.
+
+    A pure function of the texts and the configuration, so it may run in a
+    worker process.
+    """
+    start = time.perf_counter()
+    hasher = _WORKER_STATE.get("hasher")
+    if hasher is None or hasher.config != config.minhash:
+        hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
+    # Word shingles only need the words, which prepare() already separates.
+    clean = prepare_utf8 if config.shingle.unit == "word" else normalize
+    hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle)
+    signatures = hasher.signatures(hashes)
+    keys = band_keys(signatures, *config.bands_rows)
+    return PackedHashes(hashes), signatures, keys, time.perf_counter() - start
+
+
+def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list[DocPassages] | None]:
+    """:func:`compute_features`, and the passage features too when ``config.passages`` is set."""
+    features = compute_features(texts, config)
+    if config.passages is None:
+        return features, None
+    start = time.perf_counter()
+    found = passage_features(texts, config.passages)
+    hashes, signatures, keys, seconds = features
+    return (hashes, signatures, keys, seconds + time.perf_counter() - start), found

@@ -1,0 +1,80 @@
+"""The server-side Lua scripts of the shared Redis index, and how band keys are sent to them.
+
+Both scripts name keys computed from the prefix (``P:b:{key:016x}`` band sets, ``P:d:{number}`` document
+hashes; see :mod:`dedupe.index.redis` for the layout), which a single server (or primary) allows and Redis
+Cluster does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+
+def hex_keys(keys: np.ndarray) -> bytes:
+    """Band keys as one blob of 16 hex digits each (``f"{key:016x}"``), for the scripts to slice."""
+    return np.ascontiguousarray(keys, dtype=">u8").tobytes().hex().encode()
+
+
+# ARGV: prefix, bands, hex blob of n*bands keys, cap. Returns, per row, SUNION of its band sets; with a cap > 0,
+# the union of the cap smallest numbers of each set (SORT is numeric; LIMIT keeps the partial sort to cap).
+QUERY_LUA = """
+local prefix, bands, hex, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local n = #hex / (16 * bands)
+local out = {}
+for i = 0, n - 1 do
+  local names = {}
+  for b = 0, bands - 1 do
+    local o = (i * bands + b) * 16
+    names[b + 1] = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
+  end
+  if cap == 0 then
+    out[i + 1] = redis.call('SUNION', unpack(names))
+  else
+    local seen, members = {}, {}
+    for b = 1, bands do
+      for _, m in ipairs(redis.call('SORT', names[b], 'LIMIT', 0, cap)) do
+        if not seen[m] then
+          seen[m] = true
+          members[#members + 1] = m
+        end
+      end
+    end
+    out[i + 1] = members
+  end
+end
+return out
+"""
+
+# ARGV: prefix, bands, hex blob of n*bands keys, n, then id, cluster, payload per document.
+# Returns the first document number allocated.
+ADD_LUA = """
+local prefix, bands, hex, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local first = redis.call('INCRBY', prefix .. ':next', n) - n
+for i = 0, n - 1 do
+  local ref = string.format('%d', first + i)
+  local a = 5 + i * 3
+  redis.call('HSET', prefix .. ':d:' .. ref, 'id', ARGV[a], 'cluster', ARGV[a + 1], 'payload', ARGV[a + 2])
+  redis.call('SETBIT', prefix .. ':docs', first + i, 1)
+  for b = 0, bands - 1 do
+    local o = (i * bands + b) * 16
+    redis.call('SADD', prefix .. ':b:' .. string.sub(hex, o + 1, o + 16), ref)
+  end
+end
+return first
+"""
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def key_matrix(keys: np.ndarray, ndim: int = 2) -> np.ndarray:
+    arr = np.asarray(keys)
+    if arr.dtype != np.uint64:
+        raise TypeError(f"band keys must be a uint64 array (from band_keys), got {arr.dtype}")
+    if arr.ndim != ndim:
+        shape = "(n, bands)" if ndim == 2 else "(bands,)"
+        raise ValueError(f"band keys must have shape {shape}, got {arr.shape}")
+    return arr

@@ -1,0 +1,61 @@
+"""What passage matching counts over a run (:class:`PassageStats`), and the ``passages`` part of the run report
+built from it (:func:`passage_report`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import PassageConfig
+
+
+@dataclass
+class PassageStats:
+    """Counters over a run (for the report)."""
+
+    documents: int = 0
+    passages: int = 0
+    indexed: int = 0
+    candidates: int = 0
+    candidates_max: int = 0
+    raw_candidates: int = 0
+    exact_hits: int = 0
+    number_mismatches: int = 0
+    capped: int = 0
+    found: Counter[str] = field(default_factory=Counter)
+    chars: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def passage_report(
+    config: PassageConfig, stats: PassageStats, top: list[dict[str, Any]], removing: bool = False
+) -> dict[str, Any]:
+    """The ``passages`` part of the run report: the parameters, the counts of ``stats`` and the most repeated
+    passage groups ``top``; with ``removing``, what a filter run removed from the texts."""
+    queried = stats.passages - stats.exact_hits
+    out = {
+        "parameters": config.parameters(),
+        "documents": stats.documents,
+        "passages": stats.passages,
+        "indexed": stats.indexed,
+        "found": {k: stats.found.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
+        "chars": {k: stats.chars.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
+        "candidates": {
+            "verified": stats.candidates,
+            "before_cap": stats.raw_candidates,
+            "per_passage": round(stats.candidates / max(1, queried), 3),
+            "max_per_passage": stats.candidates_max,
+            "capped_passages": stats.capped,
+            "rejected_for_numbers": stats.number_mismatches,
+        },
+        "seconds": round(stats.seconds, 3),
+        "top": top,
+    }
+    if removing:
+        out["removed"] = {
+            k: {"passages": stats.found.get(k, 0), "chars": stats.chars.get(k, 0)}
+            for k in ("exact", "near", "boilerplate")
+        }
+    return out
