@@ -158,3 +158,15 @@ def test_estimate_is_close_to_the_true_jaccard_with_many_permutations():
     a, b = _overlapping_pair(rng, 600, 400)  # J = 400 / 800 = 0.5
     mh = MinHasher(MinHashConfig(num_perm=1024, seed=1))
     assert estimate_jaccard(mh.signature(a), mh.signature(b)) == pytest.approx(0.5, abs=0.1)
+
+
+@pytest.mark.parametrize("num_perm", [2, 128, 1024])
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
+def test_permutations_are_datasketchs(num_perm, seed):
+    from dedupe.features.minhash import permutations
+
+    a, b = permutations(num_perm, seed)
+    theirs = datasketch.MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    np.testing.assert_array_equal(a, theirs[0])
+    np.testing.assert_array_equal(b, theirs[1])
+    assert a.dtype == b.dtype == np.uint32

@@ -23,15 +23,13 @@ import typer
 from ..config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError
 from ..engines.launch import run
 from ..engines.preflight import check_inputs
-from ..engines.ray import RayJobError
-from ..engines.spec import AccountingError, BadRecord, Mode, RunSpec
+from ..engines.spec import AccountingError, BadRecord, Mode, RayJobError, RunSpec
 from ..index.errors import IndexStoreError
 from ..index.redis import SharedIndexError
 from ..io.outfiles import WholeFile, check_paths
 from ..io.records import InputError
 from ..report.annotated import annotated_report
 from ..report.build import is_html, need_plots
-from ..report.html import render
 from .help import EPILOG_APP, EPILOG_EXPLAIN, EPILOG_FILTER, EPILOG_REPORT, EPILOG_SCAN
 from .options import IdField, TextField, dedupe_config, parameters
 
@@ -257,6 +255,8 @@ def report_command(
             report, examples, clusters = annotated_report(
                 inputs, text_field, id_field, given, stdin=stdin, run_report_name=run_report or "the run report"
             )
+            from ..report.html import render  # the page's code only when a page is asked for
+
             with contextlib.closing(examples):
                 page = render(report, examples, clusters).encode("utf-8")
             page_file.commit(page)

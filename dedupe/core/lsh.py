@@ -33,12 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
-from datasketch import LeanMinHash, MinHashLSH
 
 from ..features.shingles import fmix64
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 _U64 = np.uint64
 # Recent entries are moved from the dict (~100 bytes per entry) into a sorted
@@ -391,6 +394,8 @@ class DatasketchIndex:
         self.bands = bands
         self.rows = rows
         self.seed = seed
+        from datasketch import MinHashLSH  # the reference only: not imported on the fast path
+
         self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
         self._size = 0
 
@@ -398,6 +403,8 @@ class DatasketchIndex:
         return self._size
 
     def _wrap(self, signature: np.ndarray) -> LeanMinHash:
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
 
     def query(self, signature: np.ndarray) -> list[int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import DEFAULT_ID_FIELD, DEFAULT_OUTPUT_FORMAT, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig
+from .spec import RayJobError
 
 
 def require_ray() -> Any:
@@ -44,11 +45,6 @@ class RayJob:
     address: str | None = None
     sources: list[str] = field(default_factory=list)  # display names, as the streaming path names inputs
     stop_at_reject: bool = True  # no --rejects file: a bad line ends the run (before anything is written)
-
-
-class RayJobError(Exception):
-    """The Ray job could not run: the cluster is unreachable, or a task failed for a reason other than its input
-    (a node lost for good, retries exhausted)."""
 
 
 def _reachable(address: str) -> None:

@@ -27,6 +27,11 @@ class AccountingError(Exception):
     """Records read and records accounted for differ (a bug, never expected)."""
 
 
+class RayJobError(Exception):
+    """The Ray job could not run: the cluster is unreachable, or a task failed for a reason other than its input
+    (a node lost for good, retries exhausted)."""
+
+
 class BadRecord(Exception):
     """A rejected line while no ``rejects`` file was given: the run stopped there."""
 

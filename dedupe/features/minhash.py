@@ -3,8 +3,8 @@
 The scheme is datasketch 2.x's default, "affine32": the 32-bit input hash is
 pre-mixed with the MurmurHash3 32-bit finalizer, then each permutation k maps
 it to a_k * h + b_k mod 2^32 (a_k odd, so a bijection), and the signature is
-the per-permutation minimum. The permutation parameters are taken from
-datasketch itself for the same seed, so a signature computed here equals
+the per-permutation minimum. The permutation parameters are drawn exactly as
+datasketch draws them for the same seed (:func:`permutations`), so a signature computed here equals
 ``datasketch.MinHash(num_perm, seed, hashfunc=..., scheme="affine32")`` fed
 with the same 32-bit shingle hashes, and can be wrapped as a ``LeanMinHash``.
 The input to the scheme is the low 32 bits of each 64-bit shingle hash.
@@ -13,11 +13,14 @@ The input to the scheme is the low 32 bits of each 64-bit shingle hash.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 
 from ..config import MinHashConfig
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 _U32 = np.uint32
 _MAX32 = np.uint32(0xFFFFFFFF)
@@ -36,6 +39,18 @@ def fmix32(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine32 permutations (a, b) as datasketch 2.x draws them for ``seed`` (uint32 arrays).
+
+    ``MinHash(num_perm, seed, scheme="affine32").permutations`` without importing datasketch (and scipy
+    with it, a third of a second at start-up); a test pins the two equal.
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
 class MinHasher:
     """Computes MinHash signatures (uint32[num_perm]) from 64-bit shingle hashes.
 
@@ -51,12 +66,12 @@ class MinHasher:
 
     def __init__(self, config: MinHashConfig = MinHashConfig()) -> None:
         self.config = config
-        perms = MinHash(num_perm=config.num_perm, seed=config.seed, scheme="affine32").permutations
+        a, b = permutations(config.num_perm, config.seed)
         # Column vectors: the permuted block is (num_perm, shingles), so the
         # per-document minimum runs along contiguous memory (10x faster than
         # reducing the transposed layout along axis 0).
-        self._a = np.ascontiguousarray(perms[0], dtype=np.uint32)[:, None]
-        self._b = np.ascontiguousarray(perms[1], dtype=np.uint32)[:, None]
+        self._a: np.ndarray = a[:, None]
+        self._b: np.ndarray = b[:, None]
 
     @property
     def num_perm(self) -> int:
@@ -69,7 +84,7 @@ class MinHasher:
     def _permuted(self, hashes: np.ndarray) -> np.ndarray:
         h = fmix32((hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32))[None, :]
         with np.errstate(over="ignore"):
-            permuted = h * self._a
+            permuted: np.ndarray = h * self._a
             permuted += self._b
         return permuted
 
@@ -115,6 +130,7 @@ class MinHasher:
 
     def lean(self, signature: np.ndarray) -> LeanMinHash:
         """Wrap a signature as a datasketch ``LeanMinHash`` (for its LSH index and tools)."""
+        from datasketch import LeanMinHash
         return LeanMinHash(seed=self.config.seed, hashvalues=signature, scheme="affine32")
 
 
