@@ -401,3 +401,49 @@ def test_an_index_saved_before_the_cap_existed_is_used_only_without_a_cap(cli, t
     assert result.exit_code == 5
     assert f"bucket_cap=0 (this run: {LSHConfig().bucket_cap})" in result.stderr
     assert cli(["scan", path, "--index", index, "--bucket-cap", "0"]).exit_code == 0
+
+
+def _batched_pairs(rows: np.ndarray, indexed: list[bool], cap: int, cuts: list[int]) -> Counter:
+    """The candidate pairs of :meth:`BandIndex.match_batch` (the numpy table; a batch queried and inserted at
+    once), with the same batches and flushes as :func:`_incremental_pairs`."""
+    index = BandIndex(bands=rows.shape[1], cap=cap, batched=True)
+    pairs: Counter = Counter()
+    for lo, hi in zip([0, *cuts], [*cuts, len(rows)]):
+        found = index.match_batch(rows[lo:hi], lo, np.array(indexed[lo:hi], dtype=bool))
+        for k, positions in found.items():
+            pairs.update((lo + k, j) for j in positions)
+        index.maybe_flush()
+    return pairs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), cap=st.integers(0, 4), bands=st.integers(1, 4), n=st.integers(1, 60))
+def test_the_batched_form_gives_the_incremental_forms_pairs(data, cap, bands, n):
+    alphabet = data.draw(st.integers(1, bands + 4), label="alphabet")  # few keys: buckets collide and fill
+    # Keys may repeat within a row here (two bands with one key), which the incremental form inserts twice.
+    rows = np.array(data.draw(st.lists(st.lists(st.integers(0, alphabet - 1), min_size=bands, max_size=bands),
+                                       min_size=n, max_size=n), label="rows"), dtype=np.uint64)
+    indexed = data.draw(st.lists(st.integers(0, 5).map(bool), min_size=n, max_size=n), label="indexed")
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1)), label="batch ends")) if n > 1 else []
+    flush_at = data.draw(st.integers(1, 2 * alphabet + 2), label="flush at")
+    max_run = data.draw(st.sampled_from([4, 16, 1 << 23]), label="max run")
+    with mock.patch("dedupe.core.lsh.FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", max_run):
+        assert _batched_pairs(rows, indexed, cap, cuts) == _incremental_pairs(rows, indexed, cap, cuts)
+
+
+def test_the_recent_table_grows_and_keeps_every_chain():
+    from dedupe.core.lsh import RecentTable
+
+    table = RecentTable(slots=4)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 300, size=5000).astype(np.uint64)  # many repeats, many distinct keys: growth
+    for lo in range(0, 5000, 700):
+        table.insert(keys[lo:lo + 700], np.arange(lo, min(lo + 700, 5000), dtype=np.int64))
+    assert len(table) == len(np.unique(keys))
+    slots = table.lookup(np.arange(0, 310, dtype=np.uint64))
+    for key, slot in enumerate(slots.tolist()):
+        expected = np.flatnonzero(keys == key).tolist()
+        assert (slot >= 0) == bool(expected)
+        if expected:
+            assert table.chain(slot, -1) == expected
+            assert table.chain(slot, 2) == expected[:2]

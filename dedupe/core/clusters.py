@@ -35,6 +35,11 @@ class UnionFind:
         self._parent.append(len(self._parent))
         return len(self._parent) - 1
 
+    def extend(self, count: int) -> None:
+        """Add ``count`` new singleton sets (the next ``count`` elements)."""
+        start = len(self._parent)
+        self._parent.extend(range(start, start + count))
+
     def find(self, x: int) -> int:
         """Root (smallest member) of the set containing ``x``."""
         parent = self._parent

@@ -108,12 +108,15 @@ class BandIndex:
         [0, 1, 4]
     """
 
-    def __init__(self, bands: int, cap: int = 0) -> None:
+    def __init__(self, bands: int, cap: int = 0, batched: bool = False) -> None:
         if cap < 0:
             raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         self.bands = bands
         self.cap = cap
         self._recent: dict[int, int | list[int]] = {}
+        # batched: the recent entries live in a numpy hash table and are queried and inserted a batch at a time
+        # (match_batch), with no Python call per key; else in the dict (query_recent, insert).
+        self._table: RecentTable | None = RecentTable() if batched else None
         # The same recent entries as arrays, so that a flush needs no walk over the dict.
         self._pending_rows: list[np.ndarray] = []
         self._pending_positions: list[int] = []
@@ -248,9 +251,66 @@ class BandIndex:
         _remember(self._recent, keys, positions)
         self._size += len(keys)
 
+    def match_batch(self, keys: np.ndarray, first: int, indexed: np.ndarray) -> dict[int, list[int]]:
+        """Query then insert a batch of documents (positions ``first``, ``first + 1``, ...) in one go.
+
+        Each row of ``keys`` (n, bands) where ``indexed`` is set gets the positions sharing a band key with it
+        among everything before it, earlier rows of the batch included, with the bucket cap: exactly what
+        :meth:`query_runs_sparse` then :meth:`query_recent` then :meth:`insert`, row by row, give (a list with
+        a position once per shared key; ``tests/test_bucket_cap.py`` checks the two agree). Rows not indexed
+        (empty shingle sets) are neither queried nor inserted. Returns {row: positions} for the rows with any.
+        Needs an index built with ``batched=True``.
+        """
+        table = self._table
+        if table is None:
+            raise ValueError("match_batch needs a BandIndex(batched=True)")
+        cap, bands = self.cap, self.bands
+        rows = np.flatnonzero(indexed)
+        if len(rows) == 0:
+            return {}
+        keys = np.ascontiguousarray(keys[rows])
+        taken: dict[int, list[int]] = {}
+        found = self.query_runs_sparse(keys, taken)  # by row of `keys` (the indexed rows)
+        flat = keys.ravel()
+        # From the recent table: each hit walks its key's chain (positions ascending), up to the room the runs left.
+        slots = table.lookup(flat)
+        for h in np.flatnonzero(slots >= 0).tolist():
+            r, band = divmod(h, bands)
+            room = (cap - taken[r][band] if r in taken else cap) if cap else -1
+            if room == 0:
+                continue
+            got = table.chain(int(slots[h]), room)
+            if cap:
+                taken.setdefault(r, [0] * bands)[band] += len(got)
+            found.setdefault(r, []).extend(got)
+        # Within the batch: rows sharing a key, each with the earlier ones (up to the room left).
+        order = np.argsort(flat, kind="stable")
+        ordered = flat[order]
+        same = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if len(same):
+            new_group = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+            group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(flat)), 0))
+            for t in (same + 1).tolist():  # the later member of each equal pair, ascending within its group
+                h = int(order[t])
+                r, band = divmod(h, bands)
+                # The earlier rows under the key (a row holding the key in two bands is there twice, as the
+                # incremental form inserts it), never the row itself.
+                earlier = [e for e in (order[group_start[t] : t] // bands).tolist() if e != r]
+                if cap:
+                    room = cap - (taken[r][band] if r in taken else 0)
+                    earlier = earlier[: max(room, 0)]
+                if earlier:
+                    found.setdefault(r, []).extend(int(rows[e]) + first for e in earlier)
+        table.insert(flat, np.repeat(rows.astype(np.int64) + first, bands), order, slots)
+        self._pending_rows.append(flat)
+        self._pending_positions.extend((rows + first).tolist())
+        self._size += len(rows)
+        return {int(rows[r]): v for r, v in found.items()}
+
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""
-        if len(self._recent) >= FLUSH_ENTRIES:
+        recent = len(self._table) if self._table is not None else len(self._recent)
+        if recent >= FLUSH_ENTRIES:
             self.flush()
 
     def flush(self) -> None:
@@ -260,6 +320,8 @@ class BandIndex:
         keys = np.concatenate(self._pending_rows)
         positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
         self._recent, self._pending_rows, self._pending_positions = {}, [], []
+        if self._table is not None:
+            self._table = RecentTable()
         self._push_run(*_sorted_run(keys, positions))
 
     def export(self, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -308,6 +370,131 @@ class BandIndex:
         ):
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
             self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
+
+
+class RecentTable:
+    """The recent entries of a batched :class:`BandIndex`: band key -> its positions, in a numpy hash table.
+
+    Open addressing with linear probing over ``uint64`` keys (band keys are fmix64 outputs, so their low bits
+    are uniform and index the slots directly); each key's entries form a chain (positions ascending, as
+    inserted). Lookups and inserts take a whole batch of keys in a few numpy calls; only hits (rare) walk
+    a chain in Python, and a capped walk stops after ``cap`` entries. The table doubles past half full.
+    """
+
+    def __init__(self, slots: int = 1 << 12) -> None:
+        self._mask = slots - 1
+        self._keys = np.zeros(slots, dtype=np.uint64)
+        self._head = np.full(slots, -1, dtype=np.int64)  # first entry of the key in the slot; -1: empty slot
+        self._tail = np.zeros(slots, dtype=np.int64)
+        self._pos = np.empty(1024, dtype=np.int64)  # entry -> position
+        self._next = np.empty(1024, dtype=np.int64)  # entry -> next entry of the same key, -1 at the end
+        self._entries = 0
+        self._used = 0  # distinct keys
+
+    def __len__(self) -> int:
+        """Distinct keys held."""
+        return self._used
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The slot of each key, -1 for keys not held."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        slot = (keys & np.uint64(self._mask)).astype(np.int64)
+        todo = np.arange(len(keys))
+        while len(todo):
+            s = slot[todo]
+            occupied = self._head[s] >= 0
+            hit = occupied & (self._keys[s] == keys[todo])
+            out[todo[hit]] = s[hit]
+            todo = todo[occupied & ~hit]
+            slot[todo] = (slot[todo] + 1) & self._mask
+        return out
+
+    def chain(self, slot: int, limit: int) -> list[int]:
+        """The first ``limit`` positions under the key in ``slot`` (all of them when ``limit`` < 0)."""
+        out: list[int] = []
+        entry = int(self._head[slot])
+        pos, nxt = self._pos, self._next
+        while entry >= 0 and len(out) != limit:
+            out.append(int(pos[entry]))
+            entry = int(nxt[entry])
+        return out
+
+    def insert(
+        self, keys: np.ndarray, positions: np.ndarray, order: np.ndarray | None = None, slots: np.ndarray | None = None
+    ) -> None:
+        """Append entries (``positions`` ascending, as the index inserts them) under their keys.
+
+        ``order`` (a stable argsort of ``keys``) and ``slots`` (their :meth:`lookup`) may be passed when at hand.
+        """
+        m = len(keys)
+        if m == 0:
+            return
+        if 2 * (self._used + m) > len(self._keys):
+            self._grow(self._used + m)
+            slots = None  # the slots have moved
+        if self._entries + m > len(self._pos):
+            size = max(2 * len(self._pos), self._entries + m)
+            self._pos = np.resize(self._pos, size)
+            self._next = np.resize(self._next, size)
+        entry = np.arange(self._entries, self._entries + m, dtype=np.int64)
+        self._pos[entry] = positions
+        self._entries += m
+        # Chain the batch's entries per key (stable: in insertion order), then hang each chain on its key.
+        if order is None:
+            order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        last = np.ones(m, dtype=bool)
+        last[:-1] = ordered[1:] != ordered[:-1]
+        chained = entry[order]
+        nxt = np.full(m, -1, dtype=np.int64)
+        nxt[:-1] = chained[1:]
+        nxt[last] = -1
+        self._next[chained] = nxt
+        first = np.concatenate(([True], last[:-1]))
+        unique, heads, tails = ordered[first], chained[first], chained[last]
+        slots = self.lookup(unique) if slots is None else slots[order[first]]
+        held = slots >= 0
+        old = slots[held]
+        self._next[self._tail[old]] = heads[held]
+        self._tail[old] = tails[held]
+        self._place(unique[~held], heads[~held], tails[~held])
+
+    def _place(self, keys: np.ndarray, heads: np.ndarray, tails: np.ndarray) -> None:
+        """New keys into empty slots (linear probing; one claimant per slot per round)."""
+        self._used += len(keys)
+        slot = (keys & np.uint64(self._mask)).astype(np.int64)
+        todo = np.arange(len(keys))
+        while len(todo):
+            s = slot[todo]
+            free = self._head[s] < 0
+            # Among the keys probing a free slot, one per slot takes it (the tail of a free slot is unused:
+            # each claimant writes its number there, and the one that stays has won).
+            candidates = todo[free]
+            cs = s[free]
+            self._tail[cs] = candidates
+            winners = candidates[self._tail[cs] == candidates]
+            ws = slot[winners]
+            self._keys[ws] = keys[winners]
+            self._head[ws] = heads[winners]
+            self._tail[ws] = tails[winners]
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            todo = todo[~placed[todo]]
+            moved = todo[self._head[slot[todo]] >= 0]  # slot now taken: probe on
+            slot[moved] = (slot[moved] + 1) & self._mask
+
+    def _grow(self, needed: int) -> None:
+        slots = len(self._keys)
+        while 2 * needed > slots:
+            slots *= 2
+        held = np.flatnonzero(self._head >= 0)
+        keys, heads, tails = self._keys[held], self._head[held], self._tail[held]
+        self._mask = slots - 1
+        self._keys = np.zeros(slots, dtype=np.uint64)
+        self._head = np.full(slots, -1, dtype=np.int64)
+        self._tail = np.zeros(slots, dtype=np.int64)
+        self._used = 0
+        self._place(keys, heads, tails)
 
 
 def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions: Iterable[int]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..config import DEFAULT_WORKERS, DedupeConfig
-from ..features.batch import HashRows
+from ..features.batch import HashRows, PackedHashes
 from ..features.minhash import estimate_jaccard
 from ..features.pool import featurized
 from ..io.records import Record, Rejected
@@ -99,7 +99,7 @@ class Deduplicator:
         self.bands, self.rows = self.config.bands_rows
         self.clock = clock
         self.cap = self.config.lsh.bucket_cap
-        self.index = BandIndex(self.bands, self.cap)
+        self.index = BandIndex(self.bands, self.cap, batched=True)
         self.threshold = self.config.lsh.threshold
         self._exact = self.config.verify.mode == "exact"
         self.docs = Documents(self._exact)
@@ -120,37 +120,60 @@ class Deduplicator:
         return self.add_batch([record_id], [hashes], signatures, band_keys(signatures, self.bands, self.rows))[0]
 
     def add_batch(self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray) -> list[Match]:
-        """Decide consecutive records, each against everything before it (earlier ones of the batch included)."""
+        """Decide consecutive records, each against everything before it (earlier ones of the batch included).
+
+        The batch's candidates come from one :meth:`BandIndex.match_batch` (every band key of the batch
+        looked up and inserted at once; the candidates of a record never depend on decisions), its
+        verification data is stored at once, and only the records with candidates (a few in a hundred) are
+        verified and decided one by one, in stream order.
+        """
+        n = len(ids)
+        docs = self.docs
+        first = len(docs)
+        lengths = hashes.lengths() if isinstance(hashes, PackedHashes) else np.array([len(hashes[k]) for k in range(n)])
+        indexed = lengths > 0
         with self.backend.lock():
             remote = self._remote_best(self.backend.candidates(keys, self.cap), hashes, signatures)
-            taken: dict[int, list[int]] = {}  # with a cap: per row with hits in the runs, what each band took there
-            from_runs = self.index.query_runs_sparse(keys, taken)  # the runs do not change within a batch
-            key_lists = keys.tolist()
-            out = [
-                self._decide(
-                    rid,
-                    hashes[k],
-                    signatures[k],
-                    key_lists[k],
-                    keys[k],
-                    from_runs.get(k, []),
-                    remote[k],
-                    taken.get(k),
-                )
-                for k, rid in enumerate(ids)
-            ]
+            found = self.index.match_batch(keys, first, indexed)
+            # Every record with shingles is indexed, an exact copy of an earlier one too: with capped buckets,
+            # which records fill a bucket decides what later records see, and the rule must not depend on matches.
+            self._store(hashes, signatures, lengths)
+            docs.clusters.extend(n)
+            docs.ids.extend(ids)
+            out: list[Match] = []
+            for k, rid in enumerate(ids):
+                candidates = found.get(k)
+                if candidates is None and remote[k] is None:  # nothing to verify: a new singleton
+                    docs.labels.append(first + k)
+                    out.append(Match(rid))
+                    continue
+                out.append(self._decide(first + k, hashes[k], signatures[k], candidates or [], remote[k]))
             stored = hashes if self._exact else signatures
 
-            def indexed() -> list[tuple[str, str, np.ndarray, bytes]]:  # every record with shingles
+            def indexed_rows() -> list[tuple[str, str, np.ndarray, bytes]]:  # every record with shingles
                 return [
                     (rid, out[k].cluster, keys[k], np.ascontiguousarray(stored[k]).tobytes())
                     for k, rid in enumerate(ids)
-                    if len(hashes[k])
+                    if indexed[k]
                 ]
 
-            self.backend.add(indexed)
+            self.backend.add(indexed_rows)
         self.index.maybe_flush()
         return out
+
+    def _store(self, hashes: HashRows, signatures: np.ndarray, lengths: np.ndarray) -> None:
+        """Keep the batch's verification data (shingle hashes, or signatures), by document number."""
+        if self._exact:
+            if isinstance(hashes, PackedHashes):
+                values, offsets = hashes.values, np.asarray(hashes.offsets, dtype=np.int64)
+            else:
+                rows = [hashes[k] for k in range(len(lengths))]
+                values = np.concatenate(rows) if rows else np.empty(0, dtype=np.uint64)
+                offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        else:  # a signature per record with shingles, none for an empty text (never a candidate)
+            values = signatures[lengths > 0].ravel()
+            offsets = np.concatenate(([0], np.cumsum((lengths > 0) * signatures.shape[1]))).astype(np.int64)
+        self.docs.stored.extend(values, offsets)
 
     def _remote_best(self, found: list[list[Held]], hashes: HashRows, signatures: np.ndarray) -> list[Remote | None]:
         """For each record, its best match among the backend's documents, or None."""
@@ -173,25 +196,14 @@ class Deduplicator:
         return out
 
     def _decide(
-        self,
-        record_id: str,
-        hashes: np.ndarray,
-        signature: np.ndarray,
-        keys: list[int],
-        key_row: np.ndarray,
-        earlier: list[int],
-        remote: Remote | None = None,
-        taken: list[int] | None = None,
+        self, i: int, hashes: np.ndarray, signature: np.ndarray, candidates: list[int], remote: Remote | None
     ) -> Match:
-        """Decide record i: its candidates are, for each of its band keys, the earlier indexed records under
-        that key (at most ``bucket_cap`` of them, the earliest), all verified; then index it under every key."""
+        """Decide record i from its candidates (the earlier indexed records under its band keys, at most
+        ``bucket_cap`` of them per key, the earliest; a position once per key it shares): verify each once."""
         docs = self.docs
-        i = docs.clusters.add()
-        docs.ids.append(record_id)
         if len(hashes) == 0:  # an empty text is kept and never matches
             docs.labels.append(i)
-            return Match(record_id)
-        candidates = earlier + self.index.query_recent(keys, taken)
+            return Match(docs.ids[i])
         best, best_sim = -1, -1.0
         if candidates:
             candidates = sorted(set(candidates))
@@ -205,10 +217,6 @@ class Deduplicator:
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
             best, best_sim = take(i, candidates, sims, self.threshold, docs.join)
-        # Every record with shingles is indexed, an exact copy of an earlier one too: with capped buckets, which
-        # records fill a bucket decides what later records see, and the rule must not depend on the matches.
-        self.index.insert(i, keys, key_row)
-        docs.stored.put(i, hashes if self._exact else signature)
         return self._decided(i, best, best_sim, remote)
 
     def _decided(self, i: int, best: int, similarity: float, remote: Remote | None = None) -> Match:

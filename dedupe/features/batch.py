@@ -39,6 +39,10 @@ class PackedHashes:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def lengths(self) -> np.ndarray:
+        """The number of hashes of each text."""
+        return np.diff(np.asarray(self.offsets, dtype=np.int64))
+
     def __getitem__(self, k: int) -> np.ndarray:
         return self.values[self.offsets[k] : self.offsets[k + 1]]
 

@@ -131,6 +131,7 @@ class MinHasher:
     def lean(self, signature: np.ndarray) -> LeanMinHash:
         """Wrap a signature as a datasketch ``LeanMinHash`` (for its LSH index and tools)."""
         from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.config.seed, hashvalues=signature, scheme="affine32")
 
 
