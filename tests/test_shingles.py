@@ -173,3 +173,25 @@ def test_batch_shingling_equals_shingling_each_text(texts, unit, n):
         assert len(got) == len(expected)
         for a, b in zip(got, expected):
             assert a.dtype == np.uint64 and a.tolist() == b.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("ab cdé\n.,"), max_size=40), max_size=12),
+    st.sampled_from(["word", "char"]),
+    st.integers(min_value=1, max_value=6),
+)
+def test_batch_multisets_are_each_texts_windows_in_order(texts, unit, n):
+    # The document path keeps the shingle multiset (no sorting): the windows in text order, whose set is
+    # exactly the shingle set.
+    from dedupe.features.normalize import normalize
+    from dedupe.features.shingles import shingle_batch, unit_hashes, window_hashes
+
+    config = ShingleConfig(unit=unit, ngram=n)
+    normalized = [normalize(t) for t in texts]
+    got = shingle_batch(normalized, config, unique=False)
+    for text, multiset in zip(normalized, got):
+        units = unit_hashes(text, unit)
+        windows = window_hashes(units, min(n, len(units))) if len(units) else units
+        assert multiset.dtype == np.uint64 and multiset.tolist() == windows.tolist()
+        assert np.unique(multiset).tolist() == shingle_hashes(text, config).tolist()

@@ -185,9 +185,10 @@ class Deduplicator:
                 out.append(None)
                 continue
             sims = []
+            mine = np.unique(hashes[k]) if self._exact else signatures[k]
             for _, _, payload in held:  # earliest first: the earliest document wins a tie
                 other = np.frombuffer(payload, dtype=dtype)
-                sim = jaccard(hashes[k], other) if self._exact else estimate_jaccard(signatures[k], other)
+                sim = jaccard(mine, np.unique(other)) if self._exact else estimate_jaccard(mine, other)
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
             # Documents held elsewhere are not in this matcher's clusters: nothing to join, only the best.
@@ -211,9 +212,11 @@ class Deduplicator:
             counts = self.counters.similarity_counts
             stored = docs.stored
             sims = []
+            # Stored shingle hashes are multisets (see compute_features): verification compares the sets.
+            mine = np.unique(hashes) if self._exact else signature
             for j in candidates:
                 other = stored.get(j)
-                sim = jaccard(hashes, other) if self._exact else estimate_jaccard(signature, other)
+                sim = jaccard(mine, np.unique(other)) if self._exact else estimate_jaccard(mine, other)
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
             best, best_sim = take(i, candidates, sims, self.threshold, docs.join)

@@ -170,7 +170,8 @@ def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict
     sims = np.empty(len(pairs_i), dtype=np.float64)
     for k, (i, j) in enumerate(zip(pairs_i.tolist(), pairs_j.tolist())):
         a, b = get(i), get(j)
-        sims[k] = jaccard(a, b) if exact else estimate_jaccard(a, b)
+        # Shingle hashes are multisets (see compute_features): exact verification compares the sets.
+        sims[k] = jaccard(np.unique(a), np.unique(b)) if exact else estimate_jaccard(a, b)
     return sims
 
 

@@ -55,7 +55,8 @@ class HashRows(Protocol):
     def __getitem__(self, k: int, /) -> np.ndarray: ...
 
 
-# Per batch: shingle hashes per text, signatures (n, num_perm), band keys (n, bands), seconds spent.
+# Per batch: shingle hashes per text (multisets: in text order, repeats kept), signatures (n, num_perm),
+# band keys (n, bands), seconds spent.
 Features = tuple[PackedHashes, np.ndarray, np.ndarray, float]
 
 # Per process: the MinHasher of the last configuration seen (building one draws its permutations).
@@ -74,7 +75,8 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
         hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
     # Word shingles only need the words, which prepare() already separates.
     clean = prepare_utf8 if config.shingle.unit == "word" else normalize
-    hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle)
+    # The shingle multisets (unsorted, repeats kept): signatures are the same, and verification takes the sets.
+    hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle, unique=False)
     signatures = hasher.signatures(hashes)
     keys = band_keys(signatures, *config.bands_rows)
     return PackedHashes(hashes), signatures, keys, time.perf_counter() - start

@@ -130,8 +130,14 @@ def _units_of_batch(normalized: Sequence[str | bytes], unit: str) -> tuple[np.nd
     return fmix64(points + _U64(1)), lengths
 
 
-def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = ShingleConfig()) -> list[np.ndarray]:
+def shingle_batch(
+    normalized: Sequence[str | bytes], config: ShingleConfig = ShingleConfig(), unique: bool = True
+) -> list[np.ndarray]:
     """:func:`shingle_hashes` of many normalized texts at once: the same arrays, 2-4x faster.
+
+    With ``unique`` False each text's shingle hashes come in text order, repeats kept (the shingle
+    multiset): no sorting at all, for the document path, whose MinHash does not care and whose
+    verification takes the set (``np.unique``) only for the few records that have candidates.
 
     For word shingles the texts may also be :func:`dedupe.features.normalize.prepare`'d
     only (whitespace not collapsed), as str or UTF-8 bytes; character shingles
@@ -152,21 +158,40 @@ def shingle_batch(normalized: Sequence[str | bytes], config: ShingleConfig = Shi
     windows = np.where(lengths >= n, lengths - n + 1, 0)
     if not windows.any():
         return out
+    if not unique:
+        _fill_multisets(units, starts, windows, n, out)
+        return out
     for lo in range(0, len(normalized), 65536):  # text numbers must fit uint16
         _fill_windows(units, starts[lo : lo + 65536], windows[lo : lo + 65536], n, out, lo)
     return out
+
+
+def _window_positions(starts: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """The first unit of every window of every text, texts one after the other."""
+    total = int(windows.sum())
+    return np.repeat(starts - (np.cumsum(windows) - windows), windows) + np.arange(total, dtype=np.int64)
+
+
+def _combine(units: np.ndarray, position: np.ndarray, n: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        acc = units[position] * _POSITION[0]
+        for k in range(1, n):
+            acc += units[position + k] * _POSITION[k]
+        return fmix64(acc + _U64(n))
+
+
+def _fill_multisets(units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray]) -> None:
+    hashes = _combine(units, _window_positions(starts, windows), n)
+    bounds = np.concatenate(([0], np.cumsum(windows))).tolist()
+    for i in np.flatnonzero(windows).tolist():
+        out[i] = hashes[bounds[i] : bounds[i + 1]]
 
 
 def _fill_windows(
     units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray], first: int
 ) -> None:
     text = np.repeat(np.arange(len(windows), dtype=np.uint16), windows)
-    position = np.repeat(starts - (np.cumsum(windows) - windows), windows) + np.arange(len(text), dtype=np.int64)
-    with np.errstate(over="ignore"):
-        acc = units[position] * _POSITION[0]
-        for k in range(1, n):
-            acc += units[position + k] * _POSITION[k]
-        hashes = fmix64(acc + _U64(n))
+    hashes = _combine(units, _window_positions(starts, windows), n)
     order = np.argsort(hashes)
     hashes, text = hashes[order], text[order]
     order = np.argsort(text, kind="stable")
