@@ -12,7 +12,7 @@ import numpy as np
 import xxhash
 
 from .clusters import UnionFind
-from .similarity import ArrayStore
+from .spill import SpillStore
 
 
 class Documents:
@@ -24,7 +24,8 @@ class Documents:
     Attributes:
         ids: Each document's id (ids may repeat).
         labels: The number of the cluster root each document was written with.
-        stored: What verification reads, by document number.
+        stored: What verification reads, by document number: in a temporary file (:mod:`dedupe.core.spill`),
+            so RAM holds 8 bytes per document for it, whatever the text length.
         clusters: Union-find over document numbers; a cluster's root is its earliest member.
         links: Cluster links (i, j) made since the last snapshot, flat; None when no index is kept.
     """
@@ -32,7 +33,7 @@ class Documents:
     def __init__(self, exact: bool) -> None:
         self.ids: list[str] = []
         self.labels = array("q")
-        self.stored = ArrayStore(np.uint64 if exact else np.uint32)
+        self.stored = SpillStore(np.uint64 if exact else np.uint32)
         self.clusters = UnionFind()
         self.links: array | None = None
 
