@@ -58,7 +58,7 @@ DEFAULT_BUCKET_CAP = 4
 # The matcher keeps up to this many bytes of verification data (shingle hashes or signatures) in RAM, and the
 # rest in a temporary file in TMPDIR (dedupe.core.spill): small runs never touch the disk, and a large run's
 # memory does not grow with text length.
-SPILL_AFTER_BYTES = 64 << 20
+SPILL_AFTER_BYTES = 4 << 20
 
 # A run saves its --index every this many input records (0: only at the end).
 DEFAULT_CHECKPOINT_EVERY = 100_000

@@ -25,7 +25,7 @@ import numpy as np
 
 from .config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig, PassageConfig, ShingleConfig
 from .core.matcher import Deduplicator, Result
-from .core.similarity import jaccard
+from .core.similarity import jaccard, shingle_set
 from .explanation import (
     Document,
     DocumentFacts,
@@ -265,7 +265,7 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
     docs = (a, b)
     texts = [d.text[:limit] for d in docs]  # as pipeline._texts
     packed, signatures, keys, _ = compute_features(texts, config)
-    ha, hb = np.unique(packed[0]), np.unique(packed[1])  # the shingle sets (features keep multisets)
+    ha, hb = shingle_set(packed[0]), shingle_set(packed[1])  # the shingle sets (features keep multisets)
 
     # The verdict: the detector scan runs, fed A then B (passages do not change it).
     detector = Deduplicator(dataclasses.replace(config, passages=None), max_chars=limit)

@@ -143,13 +143,16 @@ class BandIndex:
             out[row] = found
         return out
 
-    def query_runs_sparse(self, keys: np.ndarray, taken: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
+    def query_runs_sparse(
+        self, keys: np.ndarray, taken: dict[int, list[int]] | None = None, order: np.ndarray | None = None
+    ) -> dict[int, list[int]]:
         """:meth:`query_runs` as {row: positions} for the rows with any (most rows have none).
 
         With a cap, each (row, key) gives at most ``cap`` positions, the smallest: runs are
         visited oldest first and each takes only what the earlier ones left. ``taken``, when
         given, receives for each row with hits the number of positions taken per band (a list
-        of ``bands`` ints), which :meth:`query_recent` needs to stop at the cap.
+        of ``bands`` ints), which :meth:`query_recent` needs to stop at the cap. ``order``: an argsort
+        of ``keys.ravel()``, when at hand.
         """
         out: dict[int, list[int]] = {}
         if not self._runs or keys.shape[0] == 0:
@@ -158,7 +161,8 @@ class BandIndex:
         # the previous one): ~4x faster than random probes once runs outgrow
         # the cache. Only hits (rare) need the end of their equal range.
         flat = keys.ravel()
-        order = np.argsort(flat)
+        if order is None:
+            order = np.argsort(flat)
         queries = flat[order]
         cap = self.cap
         left: np.ndarray | None = None  # with a cap: what each query may still take, in query order
@@ -269,9 +273,10 @@ class BandIndex:
         if len(rows) == 0:
             return {}
         keys = np.ascontiguousarray(keys[rows])
-        taken: dict[int, list[int]] = {}
-        found = self.query_runs_sparse(keys, taken)  # by row of `keys` (the indexed rows)
         flat = keys.ravel()
+        order = np.argsort(flat, kind="stable")
+        taken: dict[int, list[int]] = {}
+        found = self.query_runs_sparse(keys, taken, order)  # by row of `keys` (the indexed rows)
         # From the recent table: each hit walks its key's chain (positions ascending), up to the room the runs left.
         slots = table.lookup(flat)
         for h in np.flatnonzero(slots >= 0).tolist():
@@ -284,7 +289,6 @@ class BandIndex:
                 taken.setdefault(r, [0] * bands)[band] += len(got)
             found.setdefault(r, []).extend(got)
         # Within the batch: rows sharing a key, each with the earlier ones (up to the room left).
-        order = np.argsort(flat, kind="stable")
         ordered = flat[order]
         same = np.flatnonzero(ordered[1:] == ordered[:-1])
         if len(same):
@@ -321,7 +325,7 @@ class BandIndex:
         positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
         self._recent, self._pending_rows, self._pending_positions = {}, [], []
         if self._table is not None:
-            self._table = RecentTable()
+            self._table.clear()  # keeps its size: the next window of recent keys is as large
         self._push_run(*_sorted_run(keys, positions))
 
     def export(self, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -377,8 +381,9 @@ class RecentTable:
 
     Open addressing with linear probing over ``uint64`` keys (band keys are fmix64 outputs, so their low bits
     are uniform and index the slots directly); each key's entries form a chain (positions ascending, as
-    inserted). Lookups and inserts take a whole batch of keys in a few numpy calls; only hits (rare) walk
-    a chain in Python, and a capped walk stops after ``cap`` entries. The table doubles past half full.
+    inserted). Lookups and inserts take a whole batch of keys in a few numpy calls (one per probe round);
+    only hits (rare) walk a chain in Python, and a capped walk stops after ``cap`` entries. The table doubles
+    past a quarter full, which keeps probe runs short.
     """
 
     def __init__(self, slots: int = 1 << 12) -> None:
@@ -394,6 +399,11 @@ class RecentTable:
     def __len__(self) -> int:
         """Distinct keys held."""
         return self._used
+
+    def clear(self) -> None:
+        """Forget every entry (the slots stay allocated)."""
+        self._head.fill(-1)
+        self._entries = self._used = 0
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The slot of each key, -1 for keys not held."""
@@ -429,7 +439,7 @@ class RecentTable:
         m = len(keys)
         if m == 0:
             return
-        if 2 * (self._used + m) > len(self._keys):
+        if 4 * (self._used + m) > len(self._keys):
             self._grow(self._used + m)
             slots = None  # the slots have moved
         if self._entries + m > len(self._pos):
@@ -485,7 +495,7 @@ class RecentTable:
 
     def _grow(self, needed: int) -> None:
         slots = len(self._keys)
-        while 2 * needed > slots:
+        while 4 * needed > slots:
             slots *= 2
         held = np.flatnonzero(self._head >= 0)
         keys, heads, tails = self._keys[held], self._head[held], self._tail[held]

@@ -29,7 +29,7 @@ from .decide import take
 from .documents import Documents
 from .lsh import BandIndex, band_keys
 from .outcome import MatchCounters, MatchOutcome, candidate_bin
-from .similarity import jaccard
+from .similarity import jaccard, shingle_set
 
 # A record's best match among the backend's documents: (similarity, id, cluster id).
 Remote = tuple[float, str, str]
@@ -185,10 +185,10 @@ class Deduplicator:
                 out.append(None)
                 continue
             sims = []
-            mine = np.unique(hashes[k]) if self._exact else signatures[k]
+            mine = shingle_set(hashes[k]) if self._exact else signatures[k]
             for _, _, payload in held:  # earliest first: the earliest document wins a tie
                 other = np.frombuffer(payload, dtype=dtype)
-                sim = jaccard(mine, np.unique(other)) if self._exact else estimate_jaccard(mine, other)
+                sim = jaccard(mine, shingle_set(other)) if self._exact else estimate_jaccard(mine, other)
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
             # Documents held elsewhere are not in this matcher's clusters: nothing to join, only the best.
@@ -213,10 +213,10 @@ class Deduplicator:
             stored = docs.stored
             sims = []
             # Stored shingle hashes are multisets (see compute_features): verification compares the sets.
-            mine = np.unique(hashes) if self._exact else signature
+            mine = shingle_set(hashes) if self._exact else signature
             for j in candidates:
                 other = stored.get(j)
-                sim = jaccard(mine, np.unique(other)) if self._exact else estimate_jaccard(mine, other)
+                sim = jaccard(mine, shingle_set(other)) if self._exact else estimate_jaccard(mine, other)
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
             best, best_sim = take(i, candidates, sims, self.threshold, docs.join)

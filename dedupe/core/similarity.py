@@ -19,6 +19,23 @@ def _intersection_size(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.count_nonzero(b[pos] == a))
 
 
+def shingle_set(hashes: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a shingle multiset (``np.unique``, several times faster on short arrays).
+
+    Example:
+        >>> import numpy as np
+        >>> shingle_set(np.array([5, 1, 5, 3], dtype=np.uint64)).tolist()
+        [1, 3, 5]
+    """
+    out = np.sort(hashes)
+    if len(out) > 1:
+        keep = np.empty(len(out), dtype=bool)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
+
+
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard similarity |A & B| / |A | B| of two sorted unique hash arrays.
 

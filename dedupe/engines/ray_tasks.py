@@ -16,7 +16,7 @@ import numpy as np
 import xxhash
 
 from ..core.matcher import Match, Result
-from ..core.similarity import jaccard
+from ..core.similarity import jaccard, shingle_set
 from ..features.batch import compute_features
 from ..features.minhash import estimate_jaccard
 from ..index.segments import pack_strings
@@ -171,7 +171,7 @@ def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict
     for k, (i, j) in enumerate(zip(pairs_i.tolist(), pairs_j.tolist())):
         a, b = get(i), get(j)
         # Shingle hashes are multisets (see compute_features): exact verification compares the sets.
-        sims[k] = jaccard(np.unique(a), np.unique(b)) if exact else estimate_jaccard(a, b)
+        sims[k] = jaccard(shingle_set(a), shingle_set(b)) if exact else estimate_jaccard(a, b)
     return sims
 
 

@@ -20,7 +20,7 @@ from ..index.errors import IndexStoreError
 from ..index.redis import RedisIndex, SharedIndexError
 from ..index.shared import RedisBackend
 from ..index.store import Checkpointer
-from ..io.outfiles import WholeFile, open_stream
+from ..io.outfiles import BatchWriter, WholeFile, open_stream
 from ..io.records import InputError, ReadStats, Rejected, read_records
 from ..io.render import write_result
 from ..io.shards import InputShards, check_output
@@ -66,7 +66,9 @@ def run_stream(
             f"nothing to resume: there is no index at {opts.index} (--resume continues a run that "
             "was interrupted on that index)"
         )
-    out: Any = stdout() if opts.output is None else None  # with --output: the shards (below)
+    # Standard output takes a batch's lines in one write (flushed after each batch, so output still appears
+    # batch by batch, and before every checkpoint); with --output: the shards (below).
+    out: Any = BatchWriter(stdout()) if opts.output is None else None
     stdin_stream = stdin() if "-" in opts.inputs else None
     read = ReadStats()
     stats = RunStats()
@@ -106,6 +108,8 @@ def run_stream(
         }
 
     def after_batch() -> None:
+        if opts.output is None:
+            out.flush()
         if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
             out.flush()  # what the checkpoint holds has been handed on first
             index.save(last_run(False, "checkpoint"))

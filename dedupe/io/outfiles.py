@@ -22,7 +22,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from ..config import ConfigError
 
@@ -151,6 +151,28 @@ def _where(path: str, exc: OSError) -> str:
     if not os.path.isdir(parent):
         return f"no such directory {parent} (create it first)"
     return _describe(exc)
+
+
+class BatchWriter:
+    """Lines gathered in memory and handed to ``stream`` in one write at each :meth:`flush`.
+
+    The streaming engine writes standard output through it and flushes after each batch: one system call per
+    batch rather than one per record (standard output may be unbuffered, as under ``python -u``), and output
+    still appears batch by batch. Nothing is closed when it is dropped.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._lines: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self._lines.append(data)
+
+    def flush(self) -> None:
+        if self._lines:
+            data, self._lines = b"".join(self._lines), []
+            self.stream.write(data)
+        self.stream.flush()
 
 
 class WholeFile:
