@@ -400,3 +400,28 @@ def test_a_copy_of_the_second_of_two_records_sharing_an_id_names_only_that_id(cl
                                             {"id": "y", "text": TEXT_2}])
     assert anns[2] == {"cluster": "x", "duplicate_of": "x", "similarity": 1.0}  # it copies the second "x"
     assert report["clusters"] == [{"cluster": "x", "size": 2, "members": ["x", "y"]}]
+
+
+def test_the_batch_writer_writes_again_what_an_unbuffered_stream_did_not_take():
+    import io
+
+    from dedupe.io.outfiles import BatchWriter
+
+    class Short(io.RawIOBase):  # takes at most 5 bytes per write, as a raw file at its size limit may
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.data += bytes(b[:5])
+            return min(5, len(b))
+
+    raw = Short()
+    writer = BatchWriter(raw)
+    for k in range(7):
+        writer.write(f'{{"n":{k}}}\n'.encode())
+    assert raw.data == b""  # nothing until the batch ends
+    writer.flush()
+    assert raw.data == b"".join(f'{{"n":{k}}}\n'.encode() for k in range(7))

@@ -170,8 +170,15 @@ class BatchWriter:
 
     def flush(self) -> None:
         if self._lines:
-            data, self._lines = b"".join(self._lines), []
-            self.stream.write(data)
+            view, self._lines = memoryview(b"".join(self._lines)), []
+            # An unbuffered stream (``python -u``) may take part of a write and say so (at a file size limit,
+            # say): the rest is written again, so that the next write reports the error instead of data
+            # going missing silently.
+            while len(view):
+                written = self.stream.write(view)
+                if written is None:  # a non-blocking stream that took nothing: not one we are given
+                    raise OSError("standard output would block")
+                view = view[written:]
         self.stream.flush()
 
 
