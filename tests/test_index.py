@@ -207,8 +207,38 @@ def test_a_manifest_naming_a_file_outside_the_index_is_refused(saved_index):
 
 def test_an_index_of_another_format_version_is_refused(saved_index):
     _rewrite_manifest(saved_index, lambda m: m.update(version=99))
-    with pytest.raises(IndexCorrupt, match="version 99"):
+    with pytest.raises(IndexCorrupt, match=r"version 99 is not supported \(this dedupe reads versions 1, 2\)"):
         _open(saved_index)
+
+
+def _sets_only(path: Path) -> Deduplicator:
+    """Make ``path`` a version 1 index: every document's stored shingle hashes as their sorted set."""
+    dedup = _open(path)
+    docs = dedup.docs
+    values, offsets = docs.stored.export(0, len(docs))
+    sets = [np.unique(values[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+    assert any(s.tolist() != values[a:b].tolist() for s, a, b in zip(sets, offsets[:-1], offsets[1:]))  # multisets
+    docs.stored = type(docs.stored)(docs.stored.dtype)
+    docs.stored.extend(np.concatenate(sets), np.concatenate(([0], np.cumsum([len(s) for s in sets]))))
+    return dedup
+
+
+def test_a_version_1_index_of_sets_decides_as_its_version_2_form_and_is_upgraded_on_save(saved_index, clean_corpus):
+    from dedupe.index.store import VERSION
+
+    records = [r for r in read_records([str(clean_corpus.path)]) if isinstance(r, Record)]
+    later = records[40:]
+    multisets = [r.match for r in _open(saved_index).run(later, workers=1)]
+    # The same documents with their stored hashes as sets (what version 1 wrote), under a version 1 manifest.
+    dedup = _sets_only(saved_index)
+    assert [r.match for r in dedup.run(later, workers=1)] == multisets
+    _rewrite_manifest(saved_index, lambda m: m.update(version=1))
+    dedup = Deduplicator()
+    index = Checkpointer.open(str(saved_index), dedup)
+    assert [r.match for r in dedup.run(later, workers=1)] == multisets
+    index.save({"complete": True})
+    index.close()
+    assert json.loads((saved_index / MANIFEST).read_text())["version"] == VERSION == 2
 
 
 def _craft_segment(path: Path, header: dict, payload: bytes) -> tuple[int, str]:

@@ -313,8 +313,12 @@ class BandIndex:
 
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""
-        recent = len(self._table) if self._table is not None else len(self._recent)
-        if recent >= FLUSH_ENTRIES:
+        table = self._table
+        if table is not None:
+            # Keys, and entries too: a corpus of copies adds entries under few keys.
+            if len(table) >= FLUSH_ENTRIES or table.entries >= 4 * FLUSH_ENTRIES:
+                self.flush()
+        elif len(self._recent) >= FLUSH_ENTRIES:
             self.flush()
 
     def flush(self) -> None:
@@ -389,16 +393,22 @@ class RecentTable:
     def __init__(self, slots: int = 1 << 12) -> None:
         self._mask = slots - 1
         self._keys = np.zeros(slots, dtype=np.uint64)
-        self._head = np.full(slots, -1, dtype=np.int64)  # first entry of the key in the slot; -1: empty slot
-        self._tail = np.zeros(slots, dtype=np.int64)
+        # int32: a table holds at most 4 * FLUSH_ENTRIES entries (plus a batch) before the index flushes it.
+        self._head = np.full(slots, -1, dtype=np.int32)  # first entry of the key in the slot; -1: empty slot
+        self._tail = np.zeros(slots, dtype=np.int32)
         self._pos = np.empty(1024, dtype=np.int64)  # entry -> position
-        self._next = np.empty(1024, dtype=np.int64)  # entry -> next entry of the same key, -1 at the end
+        self._next = np.empty(1024, dtype=np.int32)  # entry -> next entry of the same key, -1 at the end
         self._entries = 0
         self._used = 0  # distinct keys
 
     def __len__(self) -> int:
         """Distinct keys held."""
         return self._used
+
+    @property
+    def entries(self) -> int:
+        """Entries held (a key once per position under it)."""
+        return self._entries
 
     def clear(self) -> None:
         """Forget every entry (the slots stay allocated)."""
@@ -456,7 +466,7 @@ class RecentTable:
         last = np.ones(m, dtype=bool)
         last[:-1] = ordered[1:] != ordered[:-1]
         chained = entry[order]
-        nxt = np.full(m, -1, dtype=np.int64)
+        nxt = np.full(m, -1, dtype=np.int32)
         nxt[:-1] = chained[1:]
         nxt[last] = -1
         self._next[chained] = nxt
@@ -501,8 +511,8 @@ class RecentTable:
         keys, heads, tails = self._keys[held], self._head[held], self._tail[held]
         self._mask = slots - 1
         self._keys = np.zeros(slots, dtype=np.uint64)
-        self._head = np.full(slots, -1, dtype=np.int64)
-        self._tail = np.zeros(slots, dtype=np.int64)
+        self._head = np.full(slots, -1, dtype=np.int32)
+        self._tail = np.zeros(slots, dtype=np.int32)
         self._used = 0
         self._place(keys, heads, tails)
 

@@ -148,14 +148,12 @@ class Deduplicator:
                     out.append(Match(rid))
                     continue
                 out.append(self._decide(first + k, hashes[k], signatures[k], candidates or [], remote[k]))
-            stored = hashes if self._exact else signatures
+
+            def payload(k: int) -> bytes:  # a shared index holds shingle sets, as every dedupe version reads them
+                return (shingle_set(hashes[k]) if self._exact else np.ascontiguousarray(signatures[k])).tobytes()
 
             def indexed_rows() -> list[tuple[str, str, np.ndarray, bytes]]:  # every record with shingles
-                return [
-                    (rid, out[k].cluster, keys[k], np.ascontiguousarray(stored[k]).tobytes())
-                    for k, rid in enumerate(ids)
-                    if indexed[k]
-                ]
+                return [(rid, out[k].cluster, keys[k], payload(k)) for k, rid in enumerate(ids) if indexed[k]]
 
             self.backend.add(indexed_rows)
         self.index.maybe_flush()

@@ -64,7 +64,11 @@ if TYPE_CHECKING:
     from ..core.matcher import Deduplicator
 
 FORMAT = "dedupe-index"
-VERSION = 1
+# Version 2 stores each document's shingle hashes as a multiset (in text order, repeats kept; version 1: the
+# sorted set). Version 1 indexes are read as they are (a set is a multiset, and verification takes the sets),
+# and a save writes version 2; a dedupe that reads version 1 only refuses a version 2 index by name.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "MANIFEST.json"
 
 
@@ -268,6 +272,7 @@ class IndexStore:
     def _commit(self, segments: list[dict[str, Any]], documents: int, last_run: dict[str, Any] | None) -> None:
         self.manifest["segments"] = segments
         self.manifest["documents"] = documents
+        self.manifest["version"] = VERSION  # a version 1 index holds version 2 segments from its first save on
         if last_run is not None:
             self.manifest["last_run"] = last_run
         self.manifest["saved"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -320,10 +325,10 @@ def _read_manifest(path: str) -> dict[str, Any]:
         raise IndexCorrupt(f"{path}: the index manifest fails its checksum (edited or damaged)")
     if manifest.get("format") != FORMAT:
         raise IndexCorrupt(f"{path}: not a dedupe index manifest")
-    if manifest.get("version") != VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS:
         raise IndexCorrupt(
             f"{path}: index format version {manifest.get('version')} is not supported "
-            f"(this dedupe reads version {VERSION})"
+            f"(this dedupe reads versions {', '.join(map(str, READABLE_VERSIONS))})"
         )
     manifest["checksum"] = checksum
     for seg in manifest.get("segments", []):
