@@ -195,3 +195,67 @@ def test_batch_multisets_are_each_texts_windows_in_order(texts, unit, n):
         windows = window_hashes(units, min(n, len(units))) if len(units) else units
         assert multiset.dtype == np.uint64 and multiset.tolist() == windows.tolist()
         assert np.unique(multiset).tolist() == shingle_hashes(text, config).tolist()
+
+
+# --------------------------------------------------------------------------- the kernel against a plain reference
+
+_MASK = (1 << 64) - 1
+
+
+def _reference_normalize(text: str) -> str:
+    """The normalization as specified, one character at a time: NFKC, case folding, every character that is not
+    a letter, digit, underscore or combining mark (and every whitespace) to a space, runs of spaces collapsed."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).casefold()
+    kept = [c if (c.isalnum() or c == "_" or unicodedata.category(c)[0] == "M") and not c.isspace() else " "
+            for c in text]
+    return " ".join("".join(kept).split())
+
+
+def _reference_fmix64(v: int) -> int:
+    v ^= v >> 33
+    v = (v * 0xFF51AFD7ED558CCD) & _MASK
+    v ^= v >> 33
+    v = (v * 0xC4CEB9FE1A85EC53) & _MASK
+    return v ^ (v >> 33)
+
+
+def _reference_shingles(text: str, unit: str, n: int) -> list[int]:
+    """Word or character n-gram hashes with Python ints: each unit hashed (xxh3-64 of a word's UTF-8 bytes, or
+    fmix64 of a character's code point + 1), an n-gram = fmix64(sum_k C_k * h_k + n) mod 2^64; a text of fewer
+    than n units is one shingle of all of them. Sorted and distinct."""
+    import xxhash
+
+    from dedupe.features.shingles import _POSITION
+
+    norm = _reference_normalize(text)
+    if not norm:
+        return []
+    if unit == "word":
+        units = [xxhash.xxh3_64_intdigest(w.encode("utf-8")) for w in norm.split(" ")]
+    else:
+        units = [_reference_fmix64(ord(c) + 1) for c in norm]
+    k = min(n, len(units))
+    position = [int(c) for c in _POSITION[:k]]
+    out = set()
+    for start in range(len(units) - k + 1):
+        acc = sum(position[j] * units[start + j] for j in range(k)) & _MASK
+        out.add(_reference_fmix64((acc + k) & _MASK))
+    return sorted(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=120), st.sampled_from(["word", "char"]), st.integers(min_value=1, max_value=6))
+def test_shingles_equal_a_plain_python_reference_on_random_unicode(text, unit, n):
+    from dedupe.features.normalize import normalize, prepare_utf8
+    from dedupe.features.shingles import shingle_batch
+
+    assert normalize(text) == _reference_normalize(text)
+    expected = _reference_shingles(text, unit, n)
+    config = ShingleConfig(unit=unit, ngram=n)
+    assert text_shingles(text, config).tolist() == expected
+    # The batch kernel as the document path runs it: prepared UTF-8 for words, multisets, then the set.
+    source = prepare_utf8(text) if unit == "word" else normalize(text)
+    (multiset,) = shingle_batch([source], config, unique=False)
+    assert np.unique(multiset).tolist() == expected
