@@ -6,13 +6,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("scipy", "datasketch", "pyarrow", "ray", "matplotlib", "redis")
+HEAVY = ("scipy", "datasketch", "pyarrow", "ray", "matplotlib", "redis", "pydantic")
 
 
 def loaded_after(code: str) -> set[str]:
     script = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL
+    )
+    return set(out.stdout.splitlines()[-1].split())
 
 
 def test_the_cli_and_a_scan_import_no_heavy_package():
@@ -24,6 +26,21 @@ def test_the_cli_and_a_scan_import_no_heavy_package():
         "list(Deduplicator().run([Record('a', text), Record('b', text)], workers=1))"
     )
     assert "dedupe" in modules and "numpy" in modules  # the probe works
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_a_command_line_run_imports_no_heavy_package():
+    modules = loaded_after(
+        "import contextlib, io, sys\n"
+        "from dedupe.cli.app import main\n"
+        "sys.argv = ['dedupe', 'scan', '-w', '1']\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as stop:\n"
+        "        assert stop.code in (0, None), stop.code\n"
+    )
+    assert "typer" in modules  # the command line was parsed
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
 
 
