@@ -362,6 +362,7 @@ def test_unwritable_report_path_exits_4(cli, small, tmp_path):
         (["--threshold", "0"], "threshold"),
         (["--unit", "foo"], "unit"),
         (["--workers", "0"], "workers"),
+        (["--batch-size", "0"], "batch-size"),
         (["--ngram", "0"], "ngram"),
         (["--num-perm", "1"], "num_perm"),
         (["--verify", "maybe"], "verify"),

@@ -224,7 +224,7 @@ def test_lone_run_with_redis_index_writes_the_same_output(tmp_path: Path, redis_
     in process (the same code; it saves an interpreter start-up)."""
     corpus = generate_corpus(tmp_path / "corpus.jsonl", seed=13, bases=300, exact=120, edited=150)
     assert len(corpus.records) > 2 * 256
-    common = [mode, corpus.path, "--rejects", tmp_path / "rejects.jsonl"]
+    common = [mode, corpus.path, "--rejects", tmp_path / "rejects.jsonl", "--batch-size", "256"]
     if mode == "filter":
         common += ["--dropped", tmp_path / "dropped.jsonl"]
     plain = cli([*common, "--report", tmp_path / "plain.json"])

@@ -195,6 +195,7 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                 output_format=kw["output_format"],
                 engine=kw["engine"],
                 ray_address=kw["ray_address"],
+                batch_size=kw["batch_size"],
             )
             outcome = run(
                 spec, stdout=lambda: _std_stream("stdout"), stdin=lambda: _std_stream("stdin"), notify=_notify

@@ -15,6 +15,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from ..config import (
+    BATCH_RECORDS,
     DEFAULT_BUCKET_CAP,
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_ENGINE,
@@ -63,6 +64,13 @@ FnWeight = Annotated[
 Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
 Workers = Annotated[
     int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")
+]
+BatchSize = Annotated[
+    int,
+    typer.Option(
+        help="Records per batch (stream engine): larger is a little faster, and a slow input sees its first "
+        "output after this many records. Output does not depend on it."
+    ),
 ]
 Report = Annotated[
     list[str] | None,
@@ -218,6 +226,7 @@ OPTIONS: dict[str, Option] = {
     "bucket_cap": Option(BucketCap, DEFAULT_BUCKET_CAP, _RUN),
     "verify": Option(Verify, VerifyConfig.mode, _ALL),
     "workers": Option(Workers, DEFAULT_WORKERS, _RUN),
+    "batch_size": Option(BatchSize, BATCH_RECORDS, _RUN),
     "output": Option(Output, None, _RUN),
     "output_format": Option(OutputFormat, DEFAULT_OUTPUT_FORMAT, _RUN),
     "engine": Option(Engine, DEFAULT_ENGINE, _RUN),

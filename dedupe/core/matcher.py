@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DEFAULT_WORKERS, DedupeConfig
+from ..config import BATCH_RECORDS, DEFAULT_WORKERS, DedupeConfig
 from ..features.batch import HashRows, PackedHashes
 from ..features.minhash import estimate_jaccard
 from ..features.pool import featurized
-from ..io.records import Record, Rejected
+from ..io.records import Record, Rejected, Waiting
 from ..passages.matcher import PassageMatch, PassageMatcher
 from .backend import Held, IndexBackend, InMemory
 from .clusters import cluster_entries
@@ -235,9 +235,9 @@ class Deduplicator:
 
     def run(
         self,
-        items: Iterable[Record | Rejected],
+        items: Iterable[Record | Rejected | Waiting],
         workers: int = DEFAULT_WORKERS,
-        batch_size: int = 256,
+        batch_size: int = BATCH_RECORDS,
         stop: Callable[[], bool] | None = None,
         after_batch: Callable[[], None] | None = None,
         stop_at_reject: bool = False,
@@ -245,7 +245,8 @@ class Deduplicator:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
         Args:
-            items: Records (and rejects) in stream order.
+            items: Records (and rejects) in stream order; a :class:`~dedupe.io.records.Waiting` (the input has
+                nothing more yet) ends the current batch early.
             workers: Processes computing features; 1 computes them in this process.
                 The output does not depend on it.
             batch_size: Records per feature batch.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..config import (
+    BATCH_RECORDS,
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_ENGINE,
     DEFAULT_ID_FIELD,
@@ -57,6 +58,7 @@ class RunSpec:
         output_format: "jsonl" or "parquet" for ``output``.
         engine: "stream" (this process) or "ray".
         ray_address: The Ray cluster for engine "ray".
+        batch_size: Records per batch of the streaming engine (the output does not depend on it).
     """
 
     mode: Mode
@@ -76,6 +78,7 @@ class RunSpec:
     output_format: str = DEFAULT_OUTPUT_FORMAT
     engine: str = DEFAULT_ENGINE
     ray_address: str | None = None
+    batch_size: int = BATCH_RECORDS
 
     @property
     def local_index(self) -> str | None:

@@ -54,6 +54,8 @@ def run_stream(
     """
     if opts.workers < 1:
         raise ConfigError(f"--workers must be at least 1; got {opts.workers}")
+    if opts.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1; got {opts.batch_size}")
     if opts.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be 0 (only at the end) or more; got {opts.checkpoint_every}")
     if opts.max_chars < 0:
@@ -157,10 +159,12 @@ def run_stream(
             stdin=stdin_stream,
             skip=skip,
             warn=lambda message: notify(f"warning: {message}"),
+            waits=True,
         )
         items = dedup.run(
             signals.guard(records),
             workers=opts.workers,
+            batch_size=opts.batch_size,
             stop=signals.stopped,
             after_batch=after_batch,
             stop_at_reject=rejects is None,

@@ -12,36 +12,41 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..config import DedupeConfig
-from ..io.records import Record, Rejected
+from ..config import BATCH_CHARS, DedupeConfig
+from ..io.records import Record, Rejected, Waiting
 from ..passages.segment import DocPassages
 from .batch import Features, all_features
 
-# A batch ends at this many characters of text even before it has its number of records, so that a few huge
-# documents do not make one huge batch.
-BATCH_CHARS = 4_000_000
 
-
-def batches(items: Iterable[Record | Rejected], batch_size: int) -> Iterator[list[Record | Rejected]]:
-    """``items`` in consecutive lists of ``batch_size`` items (fewer when they hold :data:`BATCH_CHARS` characters)."""
+def batches(
+    items: Iterable[Record | Rejected | Waiting], batch_size: int
+) -> Iterator[tuple[list[Record | Rejected], bool]]:
+    """``items`` in consecutive lists of ``batch_size`` items (fewer when they hold :data:`BATCH_CHARS` characters,
+    or when the input has to wait: a :class:`~dedupe.io.records.Waiting` ends a batch), each with whether the
+    input waits after it."""
     batch: list[Record | Rejected] = []
     chars = 0
     try:
         for item in items:
+            if isinstance(item, Waiting):
+                if batch:
+                    yield batch, True
+                    batch, chars = [], 0
+                continue
             batch.append(item)
             if isinstance(item, Record):
                 chars += len(item.text)
             if len(batch) >= batch_size or chars >= BATCH_CHARS:
-                yield batch
+                yield batch, False
                 batch, chars = [], 0
     except Exception:
         # The input broke (e.g. a damaged compressed stream): the records read
         # before the break are still decided and written, then the error goes on.
         if batch:
-            yield batch
+            yield batch, False
         raise
     if batch:
-        yield batch
+        yield batch, False
 
 
 def _texts(batch: list[Record | Rejected], max_chars: int | None) -> list[str]:
@@ -49,7 +54,7 @@ def _texts(batch: list[Record | Rejected], max_chars: int | None) -> list[str]:
 
 
 def featurized(
-    items: Iterable[Record | Rejected],
+    items: Iterable[Record | Rejected | Waiting],
     config: DedupeConfig,
     workers: int,
     batch_size: int,
@@ -59,10 +64,11 @@ def featurized(
     """Each batch of ``items`` with the features of its records (texts cut at ``max_chars``), in input order.
 
     With ``workers`` > 1 the features are computed in that many processes, at most 2 batches per worker in
-    flight. ``stop`` is asked while waiting for a worker: when it answers True the iteration ends.
+    flight (all of them handed on before the input is waited for). ``stop`` is asked while waiting for a
+    worker: when it answers True the iteration ends.
     """
     if workers <= 1:
-        for batch in batches(items, batch_size):
+        for batch, _ in batches(items, batch_size):
             yield batch, all_features(_texts(batch, max_chars), config)
         return
     # At most 2 batches per worker in flight: memory stays bounded however
@@ -73,11 +79,11 @@ def featurized(
         pending: deque[tuple[list[Record | Rejected], Any]] = deque()
         broken: Exception | None = None
         try:
-            for batch in batches(items, batch_size):
+            for batch, waits in batches(items, batch_size):
                 pending.append((batch, pool.apply_async(all_features, (_texts(batch, max_chars), config))))
-                # Hand on finished batches at once (a slow input still sees its output), and wait
-                # only when the window is full.
-                while pending and (len(pending) >= 2 * workers or pending[0][1].ready()):
+                # Hand on finished batches at once, every batch before the input waits (a slow input sees
+                # its output), and wait for a worker otherwise only when the window is full.
+                while pending and (waits or len(pending) >= 2 * workers or pending[0][1].ready()):
                     done, result = pending.popleft()
                     if not _wait(result, stop):
                         return

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 import orjson
 
@@ -53,6 +53,17 @@ class Record:
     raw: bytes = b""
     has_annotation: bool = False
     number: int = 0
+
+
+class Waiting:
+    """What :func:`read_records` yields, when asked to, before it would wait for a pipe or terminal to send more:
+    a reader that batches records hands on what it holds instead of waiting with it (a slow input sees its
+    output as it comes, whatever the batch size)."""
+
+    __slots__ = ()
+
+
+WAITING = Waiting()
 
 
 @dataclass(frozen=True)
@@ -406,6 +417,39 @@ def id_field_warning(id_field: str, stats: ReadStats, limit: int = ID_CHECK_RECO
     return f"--id-field {id_field!r} is absent from {which}: ids are line numbers ({seen})"
 
 
+def _waitable(stream: io.BufferedIOBase) -> int | None:
+    """The file descriptor under ``stream`` when reading it may wait (a pipe, socket or terminal, read without
+    decompression), else None."""
+    if not isinstance(stream, io.BufferedReader):  # a decompressing stream, or a stream given in memory
+        return None
+    import stat
+
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError):
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) else None
+
+
+def _lines_marking_waits(stream: io.BufferedIOBase, fd: int) -> Iterator[bytes | None]:
+    """The lines of ``stream`` (as iterating it gives them), with None before each read that would wait."""
+    import select
+
+    rest = b""
+    while True:
+        chunk = stream.read1(1 << 16)  # what the buffer holds, else one read of the descriptor
+        if not chunk:
+            break
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+        if not select.select([fd], [], [], 0)[0]:  # the buffer is empty now: the next read would wait
+            yield None
+    if rest:
+        yield rest
+
+
 def is_parquet(path: str) -> bool:
     """Whether ``path`` is read as Parquet: its name ends in ``.parquet``, or it is a regular file starting
     with the Parquet magic ``PAR1``. Only a regular file is looked into (a pipe's first bytes would be lost)."""
@@ -424,6 +468,34 @@ def is_parquet(path: str) -> bool:
         return False
 
 
+@overload
+def read_records(
+    paths: Iterable[str],
+    text_field: str = ...,
+    id_field: str = ...,
+    stats: ReadStats | None = ...,
+    stdin: IO[bytes] | None = ...,
+    skip: int = ...,
+    parquet_batch_rows: int = ...,
+    warn: Callable[[str], None] | None = ...,
+    waits: Literal[False] = ...,
+) -> Iterator[Record | Rejected]: ...
+
+
+@overload
+def read_records(
+    paths: Iterable[str],
+    text_field: str = ...,
+    id_field: str = ...,
+    stats: ReadStats | None = ...,
+    stdin: IO[bytes] | None = ...,
+    skip: int = ...,
+    parquet_batch_rows: int = ...,
+    warn: Callable[[str], None] | None = ...,
+    waits: Literal[True] = ...,
+) -> Iterator[Record | Rejected | Waiting]: ...
+
+
 def read_records(
     paths: Iterable[str],
     text_field: str = DEFAULT_TEXT_FIELD,
@@ -433,7 +505,8 @@ def read_records(
     skip: int = 0,
     parquet_batch_rows: int = PARQUET_BATCH_ROWS,
     warn: Callable[[str], None] | None = None,
-) -> Iterator[Record | Rejected]:
+    waits: bool = False,
+) -> Iterator[Record | Rejected | Waiting]:
     """Read JSONL or Parquet records from files ('-' is standard input), in order.
 
     ``skip`` passes over the first ``skip`` lines counted across all inputs
@@ -455,6 +528,9 @@ def read_records(
     to the field names those records have, and ``warn`` (when given) is called
     with :func:`id_field_warning`'s message, as soon as that is known.
 
+    With ``waits``, :data:`WAITING` is yielded each time an uncompressed pipe, socket or terminal has nothing
+    more to read yet (never for a regular file).
+
     Raises:
         InputError: if an input cannot be opened, its compressed stream is corrupt,
             or a Parquet file cannot be read (or pyarrow is missing).
@@ -467,7 +543,11 @@ def read_records(
     """
     stats = stats if stats is not None else ReadStats()
     check = _IdFieldCheck(id_field, stats, warn)
-    for item in _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows):
+    for item in _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows, waits):
+        if item is WAITING:
+            yield item
+            continue
+        assert not isinstance(item, Waiting)
         if check.active:
             check.see(item)
         yield item
@@ -482,7 +562,8 @@ def _read_all(
     stdin: IO[bytes] | None,
     skip: int,
     parquet_batch_rows: int,
-) -> Iterator[Record | Rejected]:
+    waits: bool = False,
+) -> Iterator[Record | Rejected | Waiting]:
     for path in paths:
         if is_parquet(path):
             from .parquet import read_parquet  # Parquet reading imports these records types
@@ -493,8 +574,12 @@ def _read_all(
         stats.sources.append(name)
         stats.starts.append(stats.lines)
         line = 0
+        fd = _waitable(stream) if waits else None
         try:
-            for raw in stream:
+            for raw in stream if fd is None else _lines_marking_waits(stream, fd):
+                if raw is None:
+                    yield WAITING
+                    continue
                 line += 1
                 stats.lines += 1
                 if stats.lines <= skip:
