@@ -9,6 +9,7 @@ allowed threshold, and can be overridden.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -80,6 +81,22 @@ BATCH_CHARS = 4_000_000
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.
 LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
+
+# How shingle units are hashed, saved with an index as its "hash" parameter: words as 8-byte integers mixed by
+# fmix64 (dedupe.features.shingles.word_hashes). Indexes saved while words were hashed with xxh3-64 say "xxh3_64";
+# their hashes cannot be compared with these.
+UNIT_HASH = "fmix64-words"
+
+
+def unit_hash_note(differing: Iterable[str]) -> str:
+    """What to say when an index's parameters differ from a run's in ``differing`` keys: nothing, or, when the
+    unit hash differs, that no option makes the index usable again."""
+    if "hash" not in differing:
+        return ""
+    return (
+        " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
+        "makes it comparable: build a new index."
+    )
 
 
 @dataclass(frozen=True)
@@ -471,7 +488,7 @@ class DedupeConfig:
                 "verify",
                 "normalize",
             )
-        } | {"hash": "xxh3_64", "passages": passages}
+        } | {"hash": UNIT_HASH, "passages": passages}
 
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""

@@ -232,7 +232,7 @@ def render(e: Explanation) -> str:
           B  b: 191 characters, 14 shingles
         ...
         Verdict: DUPLICATE
-          duplicate: candidate (14 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
+          duplicate: candidate (7 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
     """
     lines = [
         f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "

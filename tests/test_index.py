@@ -287,6 +287,15 @@ def test_an_index_refuses_a_run_with_incomparable_parameters(saved_index):
         Checkpointer.open(str(saved_index), Deduplicator(DedupeConfig(minhash=__import__("dedupe").MinHashConfig(num_perm=64))))
 
 
+def test_an_index_of_words_hashed_with_xxh3_is_refused_and_the_message_says_to_build_a_new_one(saved_index, clean_corpus, cli):
+    _rewrite_manifest(saved_index, lambda m: m["parameters"].update(hash="xxh3_64"))  # as saved before fmix64 words
+    with pytest.raises(IndexMismatch, match=r'hash="xxh3_64" \(this run: "fmix64-words"\).*build a new index'):
+        Checkpointer.open(str(saved_index), Deduplicator())
+    result = cli(["scan", clean_corpus.path, "--index", saved_index])
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    assert "no option makes it comparable" in result.stderr
+
+
 def test_another_threshold_with_the_same_bands_and_rows_is_accepted(saved_index):
     b, r = DedupeConfig().bands_rows
     Checkpointer.open(str(saved_index), Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=0.6, bands=b, rows=r))))

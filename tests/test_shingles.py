@@ -221,19 +221,27 @@ def _reference_fmix64(v: int) -> int:
     return v ^ (v >> 33)
 
 
-def _reference_shingles(text: str, unit: str, n: int) -> list[int]:
-    """Word or character n-gram hashes with Python ints: each unit hashed (xxh3-64 of a word's UTF-8 bytes, or
-    fmix64 of a character's code point + 1), an n-gram = fmix64(sum_k C_k * h_k + n) mod 2^64; a text of fewer
-    than n units is one shingle of all of them. Sorted and distinct."""
-    import xxhash
+def _reference_word_hash(word: bytes) -> int:
+    """A word's hash as specified: its bytes as little-endian 64-bit integers, 8 bytes each (the last one
+    shorter), chained h = fmix64(h) ^ c, then fmix64(h + length * K)."""
+    chunks = [int.from_bytes(word[at : at + 8], "little") for at in range(0, len(word), 8)]
+    h = chunks[0]
+    for c in chunks[1:]:
+        h = _reference_fmix64(h) ^ c
+    return _reference_fmix64((h + len(word) * 0x9E3779B97F4A7C15) & _MASK)
 
+
+def _reference_shingles(text: str, unit: str, n: int) -> list[int]:
+    """Word or character n-gram hashes with Python ints: each unit hashed (:func:`_reference_word_hash` of a
+    word's UTF-8 bytes, or fmix64 of a character's code point + 1), an n-gram = fmix64(sum_k C_k * h_k + n)
+    mod 2^64; a text of fewer than n units is one shingle of all of them. Sorted and distinct."""
     from dedupe.features.shingles import _POSITION
 
     norm = _reference_normalize(text)
     if not norm:
         return []
     if unit == "word":
-        units = [xxhash.xxh3_64_intdigest(w.encode("utf-8")) for w in norm.split(" ")]
+        units = [_reference_word_hash(w.encode("utf-8")) for w in norm.split(" ")]
     else:
         units = [_reference_fmix64(ord(c) + 1) for c in norm]
     k = min(n, len(units))
@@ -259,3 +267,29 @@ def test_shingles_equal_a_plain_python_reference_on_random_unicode(text, unit, n
     source = prepare_utf8(text) if unit == "word" else normalize(text)
     (multiset,) = shingle_batch([source], config, unique=False)
     assert np.unique(multiset).tolist() == expected
+
+
+_WORD_BYTES = st.binary(max_size=40) | st.lists(
+    st.sampled_from([b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c", b"\x1c", b"a", b"ab", b"\xc3\xa9", b"\x00",
+                     b"abcdefgh", b"abcdefghi", b"x" * 17, b"\xe4\xb8\xad"]),
+    max_size=30,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORD_BYTES, max_size=6))
+def test_word_hashes_equal_the_reference_for_every_word_of_every_text(texts):
+    from dedupe.features.shingles import word_hashes
+
+    hashes, counts = word_hashes(texts)
+    words = [t.split() for t in texts]  # bytes.split(): ASCII whitespace
+    assert counts.tolist() == [len(w) for w in words]
+    assert hashes.tolist() == [_reference_word_hash(w) for ws in words for w in ws]
+
+
+def test_words_of_up_to_8_bytes_never_collide_and_length_counts():
+    from dedupe.features.shingles import word_hashes
+
+    words = [b"a", b"a\x00", b"a\x00\x00", b"ab", b"ba", b"abcdefgh", b"abcdefg\x00", b"\x00"]
+    hashes, _ = word_hashes([b" ".join(words)])
+    assert len(set(hashes.tolist())) == len(words)

@@ -1,8 +1,10 @@
 """Shingling: normalized text -> sorted unique 64-bit shingle hashes (numpy uint64).
 
-Words are hashed once each with xxh3-64; characters are their code points
-passed through a 64-bit mixer. An n-gram's hash is then combined from the
-hashes of its n units without building a Python object per shingle:
+Words are hashed a batch at a time in numpy, with no Python call per word (:func:`word_hashes`): each word's
+UTF-8 bytes are read 8 at a time as little-endian 64-bit integers (the first chunk exactly: a word of up to 8
+bytes is its own integer), chunks after the first are chained through fmix64, and the word's length is mixed
+in at the end. Characters are their code points passed through the same mixer. An n-gram's hash is then
+combined from the hashes of its n units without building a Python object per shingle:
 
     h(u_1..u_n) = fmix64(sum_k C_k * h(u_k)  mod 2^64)
 
@@ -14,7 +16,6 @@ bits). The combination is vectorised over all positions of a document.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 import xxhash
@@ -46,6 +47,59 @@ def fmix64(values: np.ndarray) -> np.ndarray:
     return out
 
 
+# The low n bytes of a 64-bit integer, for n = 0..8.
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
+# An odd constant that mixes a word's length into its hash.
+_LENGTH = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _separators(data: np.ndarray) -> np.ndarray:
+    """Where ``data`` (uint8) holds ASCII whitespace, as ``bytes.split()`` sees it (space, \\t \\n \\v \\f \\r)."""
+    out: np.ndarray = (data == 32) | ((data - np.uint8(9)) <= 4)
+    return out
+
+
+def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The hash of every word of many texts (UTF-8 bytes, words split on ASCII whitespace as ``bytes.split()``
+    does), concatenated in text order, and the number of words of each text.
+
+    A word's hash depends only on its bytes: a word of up to 8 bytes is read as one little-endian integer
+    ``c``, and hashed ``fmix64(c + length * K)``; a longer word's first integer is chained with the next 8
+    bytes as ``fmix64(h) ^ c_k`` before that. Integers of a word of up to 8 bytes differ for different words,
+    so such words never collide; longer words collide with probability about 2^-64 per pair.
+
+    Example:
+        >>> hashes, counts = word_hashes([b"to be or not to be", b"", b"  be "])
+        >>> counts.tolist(), bool(hashes[1] == hashes[5] == hashes[6]), bool(hashes[0] == hashes[1])
+        ([6, 0, 1], True, False)
+    """
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    # One buffer: a separator before each text and after the last, then 8 bytes of padding so that reading
+    # 8 bytes at the start of the last word stays inside it.
+    buffer = b" " + b" ".join(texts) + b" " + bytes(8)
+    data = np.frombuffer(buffer, dtype=np.uint8)[:-8]
+    sep = _separators(data)
+    edges = np.flatnonzero(sep[1:] != sep[:-1]) + 1  # word starts and ends, alternating (data starts with sep)
+    starts, ends = edges[0::2], edges[1::2]
+    lengths = ends - starts
+    # Every 8-byte window of the buffer as a little-endian uint64 (a strided view: nothing is copied).
+    windows = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    hashes = windows[starts] & _LOW_BYTES[np.minimum(lengths, 8)]
+    longer = np.flatnonzero(lengths > 8)
+    done = 8
+    while len(longer):
+        rest = lengths[longer] - done
+        hashes[longer] = fmix64(hashes[longer]) ^ (windows[starts[longer] + done] & _LOW_BYTES[np.minimum(rest, 8)])
+        done += 8
+        longer = longer[rest > 8]
+    with np.errstate(over="ignore"):
+        hashes = fmix64(hashes + lengths.astype(np.uint64) * _LENGTH)
+    # Words of text k start inside its span of the buffer, which ends at the separator after it.
+    text_ends = np.cumsum(sizes + 1)
+    counts = np.diff(np.searchsorted(starts, text_ends), prepend=0)
+    return hashes, counts
+
+
 def unit_hashes(normalized: str, unit: str) -> np.ndarray:
     """Hash each unit (word or character) of already normalized text.
 
@@ -55,8 +109,7 @@ def unit_hashes(normalized: str, unit: str) -> np.ndarray:
     if not normalized:
         return _EMPTY
     if unit == "word":
-        words = normalized.encode("utf-8").split(b" ")
-        return np.fromiter(map(xxhash.xxh3_64_intdigest, words), dtype=np.uint64, count=len(words))
+        return word_hashes([normalized.encode("utf-8")])[0]
     points = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     # +1 keeps code point 0 away from the fixed point fmix64(0) == 0.
     return fmix64(points + _U64(1))
@@ -118,12 +171,8 @@ def text_shingles(
 def _units_of_batch(normalized: Sequence[str | bytes], unit: str) -> tuple[np.ndarray, np.ndarray]:
     """Unit hashes of many normalized texts, concatenated, and the unit count of each."""
     if unit == "word":
-        # bytes.split() splits on ASCII whitespace only: right for normalized
-        # or prepared text, whose only whitespace is " ".
-        pieces = [(t if isinstance(t, bytes) else t.encode("utf-8")).split() for t in normalized]
-        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        words = map(xxhash.xxh3_64_intdigest, chain.from_iterable(pieces))
-        return np.fromiter(words, dtype=np.uint64, count=int(lengths.sum())), lengths
+        # Words split on ASCII whitespace: right for normalized or prepared text, whose only whitespace is " ".
+        return word_hashes([t if isinstance(t, bytes) else t.encode("utf-8") for t in normalized])
     texts = [t.decode("utf-8") if isinstance(t, bytes) else t for t in normalized]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)

@@ -302,7 +302,10 @@ class RedisIndex:
             theirs = None
         if not isinstance(theirs, dict):
             raise self._corrupt(f"{self._params_key} is not a JSON object")
-        from ..config import LEGACY_INDEX_PARAMETERS  # here: the module itself imports nothing of the package
+        from ..config import (
+            LEGACY_INDEX_PARAMETERS,
+            unit_hash_note,
+        )  # here: the module imports nothing else of the package
 
         # A key added after the index was made: it was built with the value that key's absence meant.
         theirs = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in mine} | theirs
@@ -319,7 +322,8 @@ class RedisIndex:
 
         raise SharedIndexError(
             f"the index at {self.url} was built with {show(theirs)}; this run has {show(mine)}. "
-            "Run with the same parameters, or use another ?prefix=NAME (or clear that index)"
+            "Run with the same parameters, or use another ?prefix=NAME (or clear that index)."
+            + unit_hash_note(differing)
         )
 
     # ------------------------------------------------------------- lock

@@ -54,7 +54,7 @@ import numpy as np
 import orjson
 import xxhash
 
-from ..config import LEGACY_INDEX_PARAMETERS
+from ..config import LEGACY_INDEX_PARAMETERS, unit_hash_note
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexStoreError, IndexWriteError
 from .lock import LOCK, IndexLock, stale_note
 from .segments import read_segment, segment_chunks, write_atomic
@@ -228,16 +228,15 @@ class IndexStore:
     def _check_parameters(self, parameters: dict[str, Any]) -> None:
         # A key added after the index was saved: it was built with the value that key's absence meant.
         stored = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in parameters} | self.manifest["parameters"]
+        differing = [key for key in sorted(set(stored) | set(parameters)) if stored.get(key) != parameters.get(key)]
         diffs = [
-            f"{key}={json.dumps(stored.get(key))} (this run: {json.dumps(parameters.get(key))})"
-            for key in sorted(set(stored) | set(parameters))
-            if stored.get(key) != parameters.get(key)
+            f"{key}={json.dumps(stored.get(key))} (this run: {json.dumps(parameters.get(key))})" for key in differing
         ]
         if diffs:
             raise IndexMismatch(
                 f"{self.path}: the index was built with " + ", ".join(diffs) + "; what it holds cannot be compared "
                 "with what this run computes. Run with the index's options (--passages included), or use a new "
-                "--index path."
+                "--index path." + unit_hash_note(differing)
             )
 
     def load(self) -> list[dict[str, np.ndarray]]:
