@@ -68,7 +68,8 @@ DEFAULT_MAX_CHARS = 1_000_000
 # The record fields read by default: the text to match, and the id that names the record.
 DEFAULT_TEXT_FIELD = "text"
 DEFAULT_ID_FIELD = "id"
-# Processes computing features (--workers; the output does not depend on it), the --output format, the engine.
+# Processes, the main one included (--workers; with 2 or more, workers - 1 compute features; the output does not
+# depend on it), the --output format, the engine.
 DEFAULT_WORKERS = 1
 DEFAULT_OUTPUT_FORMAT = "jsonl"
 DEFAULT_ENGINE = "stream"

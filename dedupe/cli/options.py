@@ -63,7 +63,13 @@ FnWeight = Annotated[
 ]
 Verify = Annotated[str, typer.Option(help="Candidate check: exact (Jaccard of shingle sets) or estimate (MinHash).")]
 Workers = Annotated[
-    int, typer.Option("--workers", "-w", help="Processes computing signatures; output does not depend on it.")
+    int,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Processes, this one included: with 2 or more, this one reads, matches and writes while the others "
+        "compute features (one per core is fastest). Output does not depend on it.",
+    ),
 ]
 BatchSize = Annotated[
     int,

@@ -46,7 +46,8 @@ class RunSpec:
         inputs: JSONL or Parquet paths in reading order ('-' is stdin).
         config: The matching parameters.
         text_field, id_field: Field names of the text and the id.
-        workers: Processes computing features (the output does not depend on it).
+        workers: Processes, this one included: with 2 or more, ``workers - 1`` compute features (the output does
+            not depend on it).
         report: Report paths (at most one JSON and one HTML).
         rejects: Bad lines go here (the run goes on); None stops at the first.
         dropped: With "filter", the duplicates go here, annotated.
