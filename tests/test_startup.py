@@ -51,3 +51,32 @@ def test_the_reference_index_still_imports_datasketch_when_asked():
         "DatasketchIndex(num_perm=8, bands=4, rows=2, seed=1).insert(0, np.arange(8, dtype=np.uint32))"
     )
     assert "datasketch" in modules
+
+
+def _probe(code: str, env_value: str | None) -> str:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if env_value is not None:
+        env["OPENBLAS_NUM_THREADS"] = env_value
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return out.stdout.strip()
+
+
+def test_the_command_line_asks_for_one_blas_thread_before_numpy_is_loaded():
+    code = (
+        "import sys, os\n"
+        "import dedupe\n"
+        "assert 'numpy' not in sys.modules, 'import dedupe loads numpy'\n"
+        "import dedupe.cli.app\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    )
+    assert _probe(code, None) == "1"
+    assert _probe(code, "3") == "3"  # a value the user set is kept
+
+
+def test_the_library_leaves_blas_alone():
+    assert (
+        _probe("import os\nfrom dedupe import Deduplicator\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))", None)
+        == "None"
+    )
