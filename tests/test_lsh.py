@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedupe import BandIndex, DatasketchIndex, DedupeConfig, Deduplicator, LSHConfig, MinHashConfig, band_keys
 
@@ -150,3 +152,25 @@ def test_band_keys_differ_between_bands_with_equal_rows():
     sig = np.zeros((1, 8), dtype=np.uint32)  # every band holds the same rows
     keys = band_keys(sig, 4, 2)[0]
     assert len(set(keys.tolist())) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(0, 2**64 - 1), max_size=300), others=st.lists(st.integers(0, 2**64 - 1), max_size=50))
+def test_a_run_filter_never_rules_out_a_key_the_run_holds(keys, others):
+    from dedupe.core.lsh import KeyFilter
+
+    held = np.sort(np.array(keys, dtype=np.uint64))
+    key_filter = KeyFilter(held)
+    assert key_filter.may_hold(held).all()
+    queries = np.array(others, dtype=np.uint64)
+    # What it lets through is a superset of what the run holds (the binary search decides the rest).
+    assert set(queries[np.isin(queries, held)].tolist()) <= set(queries[key_filter.may_hold(queries)].tolist())
+
+
+def test_a_run_filter_rules_out_most_keys_a_large_run_does_not_hold():
+    from dedupe.core.lsh import KeyFilter
+
+    rng = np.random.default_rng(7)
+    held = np.sort(rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64))
+    others = rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64)
+    assert KeyFilter(held).may_hold(others).mean() < 0.13  # 8 to 16 bits per key: about 6% to 12% pass
