@@ -116,3 +116,18 @@ def test_prepare_utf8_equals_prepare_encoded(text, casefold, strip_punctuation):
 
     config = NormalizeConfig(casefold=casefold, strip_punctuation=strip_punctuation)
     assert prepare_utf8(text, config) == prepare(text, config).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=127), max_size=30), max_size=8),
+    casefold=st.booleans(),
+    punctuation=st.booleans(),
+    form=st.sampled_from(["NFKC", "NFC", ""]),
+)
+def test_the_batch_preparation_equals_prepare_utf8_text_by_text(texts, casefold, punctuation, form):
+    from dedupe.features.normalize import prepare_batch_utf8, prepare_utf8
+
+    config = NormalizeConfig(unicode_form=form, casefold=casefold, strip_punctuation=punctuation)
+    texts = [t for t in texts if not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]  # what a record can hold
+    assert prepare_batch_utf8(texts, config) == [prepare_utf8(t, config) for t in texts]

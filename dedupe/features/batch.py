@@ -15,7 +15,7 @@ from ..config import DedupeConfig
 from ..core.lsh import band_keys
 from ..passages.segment import DocPassages, passage_features
 from .minhash import MinHasher
-from .normalize import normalize, prepare_utf8
+from .normalize import normalize, prepare_batch_utf8
 from .shingles import shingle_batch
 
 
@@ -74,9 +74,12 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
     if hasher is None or hasher.config != config.minhash:
         hasher = _WORKER_STATE["hasher"] = MinHasher(config.minhash)
     # Word shingles only need the words, which prepare() already separates.
-    clean = prepare_utf8 if config.shingle.unit == "word" else normalize
+    if config.shingle.unit == "word":
+        cleaned: list[str] | list[bytes] = prepare_batch_utf8(texts, config.normalize)
+    else:
+        cleaned = [normalize(t, config.normalize) for t in texts]
     # The shingle multisets (unsorted, repeats kept): signatures are the same, and verification takes the sets.
-    hashes = shingle_batch([clean(t, config.normalize) for t in texts], config.shingle, unique=False)
+    hashes = shingle_batch(cleaned, config.shingle, unique=False)
     signatures = hasher.signatures(hashes)
     keys = band_keys(signatures, *config.bands_rows)
     return PackedHashes(hashes), signatures, keys, time.perf_counter() - start
