@@ -309,10 +309,17 @@ class BandIndex:
                 r, band = divmod(h, bands)
                 # The earlier rows under the key (a row holding the key in two bands is there twice, as the
                 # incremental form inserts it), never the row itself.
-                earlier = [e for e in (order[group_start[t] : t] // bands).tolist() if e != r]
+                start = int(group_start[t])
                 if cap:
                     room = cap - (taken[r][band] if r in taken else 0)
-                    earlier = earlier[: max(room, 0)]
+                    if room <= 0:
+                        continue
+                    # The row's own entries come last (just before t): room + bands entries hold the first
+                    # `room` others, so a group of thousands of copies costs no more than a small one.
+                    earlier = [e for e in (order[start : min(t, start + room + bands)] // bands).tolist() if e != r]
+                    earlier = earlier[:room]
+                else:
+                    earlier = [e for e in (order[start:t] // bands).tolist() if e != r]
                 if earlier:
                     found.setdefault(r, []).extend(int(rows[e]) + first for e in earlier)
         table.insert(flat, np.repeat(rows.astype(np.int64) + first, bands), order, slots)
