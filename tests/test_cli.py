@@ -532,3 +532,15 @@ def test_version_option_prints_the_package_version():
     proc = subprocess.run([sys.executable, "-m", "dedupe", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"dedupe {dedupe.__version__}"
+
+
+def test_the_batch_size_and_the_workers_never_change_the_output(run_dedupe, tmp_path):
+    from conftest import generate_corpus
+
+    corpus = generate_corpus(tmp_path / "c.jsonl", seed=31, bases=300, exact=60, edited=80, with_rejects=False)
+    base = run_dedupe(["scan", str(corpus.path)])
+    assert base.returncode == 0 and base.stdout.count(b'"duplicate_of":"') > 50  # duplicates were found
+    for options in (["--batch-size", "1"], ["--batch-size", "7"], ["-w", "2", "--batch-size", "13"], ["-w", "3"]):
+        run = run_dedupe(["scan", str(corpus.path), *options])
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == base.stdout, options
