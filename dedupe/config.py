@@ -73,11 +73,12 @@ DEFAULT_ID_FIELD = "id"
 DEFAULT_WORKERS = 1
 DEFAULT_OUTPUT_FORMAT = "jsonl"
 DEFAULT_ENGINE = "stream"
-# Records per feature batch, and characters of text at which a batch ends early (a few huge documents do not make
-# one huge batch). Larger batches spend less per record on numpy calls (1,024 against 256: about 10% of a
-# Reuters run); a slow input sees its first output after this many records. Decisions never depend on it.
+# Records per feature batch, and characters of text at which a batch ends early (long texts do not make huge
+# batches: two batches are in flight, with a few copies of their text each, so this bounds that memory). Larger
+# batches spend less per record on numpy calls (1,024 against 256: about 10% of a Reuters run); a batch also ends
+# when a pipe has nothing more to read yet. Decisions never depend on either.
 BATCH_RECORDS = 1024
-BATCH_CHARS = 4_000_000
+BATCH_CHARS = 500_000
 
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.

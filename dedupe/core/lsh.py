@@ -50,10 +50,12 @@ FLUSH_ENTRIES = 1 << 18
 # Runs stop merging at this many entries: a merge needs about 2.5x its size in
 # temporaries, which would otherwise set the peak memory of a large run.
 MAX_RUN_ENTRIES = 1 << 23
-# Slots of a batched index's recent-key table: the size it grows to before its first flush (at most a quarter
-# full), allocated at once. Growing to it step by step re-placed every key six times, a third of the matching
-# time of a Reuters run; its head array (4 bytes a slot) is all that is touched at once.
-RECENT_SLOTS = 1 << (4 * FLUSH_ENTRIES).bit_length()
+# A batched index's recent-key table starts with this many slots and grows 4x at a time (at most a quarter full), up
+# to the size it needs before its first flush (2^21 slots of 16 bytes). Growing 2x at a time re-placed every key
+# about six times, a third of the matching time of a Reuters run; allocating the largest size at once cost a small
+# run 32 MB (random slots touch every page).
+RECENT_SLOTS = 1 << 15
+RECENT_GROWTH = 4
 
 
 def _constants(count: int, label: str) -> np.ndarray:
@@ -560,7 +562,7 @@ class RecentTable:
     def _grow(self, needed: int) -> None:
         slots = len(self._keys)
         while 4 * needed > slots:
-            slots *= 2
+            slots *= RECENT_GROWTH
         held = np.flatnonzero(self._head >= 0)
         keys, heads, tails = self._keys[held], self._head[held], self._tail[held]
         self._mask = slots - 1
