@@ -9,7 +9,6 @@ allowed threshold, and can be overridden.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -88,17 +87,6 @@ LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
 # fmix64 (dedupe.features.shingles.word_hashes). Indexes saved while words were hashed with xxh3-64 say "xxh3_64";
 # their hashes cannot be compared with these.
 UNIT_HASH = "fmix64-words"
-
-
-def unit_hash_note(differing: Iterable[str]) -> str:
-    """What to say when an index's parameters differ from a run's in ``differing`` keys: nothing, or, when the
-    unit hash differs, that no option makes the index usable again."""
-    if "hash" not in differing:
-        return ""
-    return (
-        " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
-        "makes it comparable: build a new index."
-    )
 
 
 @dataclass(frozen=True)

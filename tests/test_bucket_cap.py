@@ -432,7 +432,7 @@ def test_the_batched_form_gives_the_incremental_forms_pairs(data, cap, bands, n)
 
 
 def test_the_recent_table_grows_and_keeps_every_chain():
-    from dedupe.core.lsh import RecentTable
+    from dedupe.core.keytables import RecentTable
 
     table = RecentTable(slots=4)
     rng = np.random.default_rng(0)

@@ -281,6 +281,14 @@ def test_parameters_stored_then_checked(redis_url: str, index: RedisIndex) -> No
         other.close()
 
 
+def test_an_index_of_words_hashed_with_xxh3_is_refused_with_the_reason(index: RedisIndex) -> None:
+    index.check_parameters(dict(PARAMS, hash="xxh3_64"))  # as an index saved before words were hashed in numpy
+    with pytest.raises(SharedIndexError) as info:
+        index.check_parameters(dict(PARAMS, hash="fmix64-words"))
+    message = str(info.value)
+    assert 'hash="xxh3_64"' in message and "no option makes it comparable: build a new index" in message
+
+
 def test_parameters_first_writer_wins(redis_url: str) -> None:
     indexes = [RedisIndex(redis_url) for _ in range(6)]
     barrier = threading.Barrier(len(indexes))

@@ -247,9 +247,9 @@ class Deduplicator:
         Args:
             items: Records (and rejects) in stream order; a :class:`~dedupe.io.records.Waiting` (the input has
                 nothing more yet) ends the current batch early.
-            workers: Processes, this one included: 1 computes features in this process; more compute them in
-                ``workers - 1`` others while this one matches. The output does not depend on it.
-                The output does not depend on it.
+            workers: Processes, this one included: with 1 a helper thread of this process computes the features;
+                with more, ``workers - 1`` other processes do while this one matches. The output does not depend
+                on it.
             batch_size: Records per feature batch.
             stop: Asked before each batch is decided; when it answers True the run ends there, so
                 everything decided has been yielded (read-ahead batches are dropped undecided).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -38,3 +39,14 @@ class IndexLocked(IndexStoreError):
         super().__init__(message)
         self.holder = holder
         self.lock_path = lock_path
+
+
+def unit_hash_note(differing: Iterable[str]) -> str:
+    """What to say when an index's parameters differ from a run's in ``differing`` keys: nothing, or, when the
+    unit hash differs, that no option makes the index usable again."""
+    if "hash" not in differing:
+        return ""
+    return (
+        " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
+        "makes it comparable: build a new index."
+    )

@@ -302,10 +302,9 @@ class RedisIndex:
             theirs = None
         if not isinstance(theirs, dict):
             raise self._corrupt(f"{self._params_key} is not a JSON object")
-        from ..config import (
-            LEGACY_INDEX_PARAMETERS,
-            unit_hash_note,
-        )  # here: the module imports nothing else of the package
+        # Imported here: the module itself imports nothing of the package.
+        from ..config import LEGACY_INDEX_PARAMETERS
+        from .errors import unit_hash_note
 
         # A key added after the index was made: it was built with the value that key's absence meant.
         theirs = {k: v for k, v in LEGACY_INDEX_PARAMETERS.items() if k in mine} | theirs

@@ -54,8 +54,16 @@ import numpy as np
 import orjson
 import xxhash
 
-from ..config import LEGACY_INDEX_PARAMETERS, unit_hash_note
-from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexStoreError, IndexWriteError
+from ..config import LEGACY_INDEX_PARAMETERS
+from .errors import (
+    IndexCorrupt,
+    IndexLocked,
+    IndexMismatch,
+    IndexNotFound,
+    IndexStoreError,
+    IndexWriteError,
+    unit_hash_note,
+)
 from .lock import LOCK, IndexLock, stale_note
 from .segments import read_segment, segment_chunks, write_atomic
 from .snapshot import export_arrays, restore_arrays, track_changes

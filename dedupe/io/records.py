@@ -21,6 +21,7 @@ from typing import IO, Any, Literal, overload
 import orjson
 
 from ..config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD
+from .pipes import lines_marking_waits, waitable_fd
 
 _BOM = b"\xef\xbb\xbf"
 PARQUET_MAGIC = b"PAR1"
@@ -417,39 +418,6 @@ def id_field_warning(id_field: str, stats: ReadStats, limit: int = ID_CHECK_RECO
     return f"--id-field {id_field!r} is absent from {which}: ids are line numbers ({seen})"
 
 
-def _waitable(stream: io.BufferedIOBase) -> int | None:
-    """The file descriptor under ``stream`` when reading it may wait (a pipe, socket or terminal, read without
-    decompression), else None."""
-    if not isinstance(stream, io.BufferedReader):  # a decompressing stream, or a stream given in memory
-        return None
-    import stat
-
-    try:
-        fd = stream.fileno()
-        mode = os.fstat(fd).st_mode
-    except (OSError, ValueError):
-        return None
-    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) else None
-
-
-def _lines_marking_waits(stream: io.BufferedIOBase, fd: int) -> Iterator[bytes | None]:
-    """The lines of ``stream`` (as iterating it gives them), with None before each read that would wait."""
-    import select
-
-    rest = b""
-    while True:
-        chunk = stream.read1(1 << 16)  # what the buffer holds, else one read of the descriptor
-        if not chunk:
-            break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-        if not select.select([fd], [], [], 0)[0]:  # the buffer is empty now: the next read would wait
-            yield None
-    if rest:
-        yield rest
-
-
 def is_parquet(path: str) -> bool:
     """Whether ``path`` is read as Parquet: its name ends in ``.parquet``, or it is a regular file starting
     with the Parquet magic ``PAR1``. Only a regular file is looked into (a pipe's first bytes would be lost)."""
@@ -574,9 +542,9 @@ def _read_all(
         stats.sources.append(name)
         stats.starts.append(stats.lines)
         line = 0
-        fd = _waitable(stream) if waits else None
+        fd = waitable_fd(stream) if waits else None
         try:
-            for raw in stream if fd is None else _lines_marking_waits(stream, fd):
+            for raw in stream if fd is None else lines_marking_waits(stream, fd):
                 if raw is None:
                     yield WAITING
                     continue
