@@ -223,11 +223,16 @@ def _reference_fmix64(v: int) -> int:
 
 def _reference_word_hash(word: bytes) -> int:
     """A word's hash as specified: its bytes as little-endian 64-bit integers, 8 bytes each (the last one
-    shorter), chained h = fmix64(h) ^ c, then fmix64(h + length * K)."""
+    shorter), chained h = fmix64(h) ^ c (past 64 bytes, h is the word's xxh3-64 instead), then
+    fmix64(h + length * K)."""
+    import xxhash
+
     chunks = [int.from_bytes(word[at : at + 8], "little") for at in range(0, len(word), 8)]
     h = chunks[0]
     for c in chunks[1:]:
         h = _reference_fmix64(h) ^ c
+    if len(word) > 64:
+        h = xxhash.xxh3_64_intdigest(word)
     return _reference_fmix64((h + len(word) * 0x9E3779B97F4A7C15) & _MASK)
 
 
@@ -271,7 +276,7 @@ def test_shingles_equal_a_plain_python_reference_on_random_unicode(text, unit, n
 
 _WORD_BYTES = st.binary(max_size=40) | st.lists(
     st.sampled_from([b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c", b"\x1c", b"a", b"ab", b"\xc3\xa9", b"\x00",
-                     b"abcdefgh", b"abcdefghi", b"x" * 17, b"\xe4\xb8\xad"]),
+                     b"abcdefgh", b"abcdefghi", b"x" * 17, b"y" * 64, b"z" * 65, b"\xe4\xb8\xad" * 30]),
     max_size=30,
 ).map(b"".join)
 
@@ -293,3 +298,12 @@ def test_words_of_up_to_8_bytes_never_collide_and_length_counts():
     words = [b"a", b"a\x00", b"a\x00\x00", b"ab", b"ba", b"abcdefgh", b"abcdefg\x00", b"\x00"]
     hashes, _ = word_hashes([b" ".join(words)])
     assert len(set(hashes.tolist())) == len(words)
+
+
+def test_a_word_of_a_megabyte_is_hashed_as_specified():
+    from dedupe.features.shingles import word_hashes
+
+    word = bytes(range(256)).replace(b" ", b"_").translate(bytes.maketrans(b"\t\n\x0b\x0c\r", b"_____")) * 4096
+    hashes, counts = word_hashes([b"before " + word + b" after"])
+    assert counts.tolist() == [3]
+    assert hashes.tolist() == [_reference_word_hash(w) for w in (b"before", word, b"after")]

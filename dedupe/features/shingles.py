@@ -51,6 +51,9 @@ def fmix64(values: np.ndarray) -> np.ndarray:
 _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 # An odd constant that mixes a word's length into its hash.
 _LENGTH = np.uint64(0x9E3779B97F4A7C15)
+# Words longer than this many bytes (rare: a URL, a base64 blob, a run of CJK text) are hashed by xxh3 one call each,
+# so that chaining 8-byte chunks never takes more than 8 vectorised rounds.
+_CHAINED_BYTES = 64
 
 
 def _separators(data: np.ndarray) -> np.ndarray:
@@ -64,9 +67,10 @@ def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     does), concatenated in text order, and the number of words of each text.
 
     A word's hash depends only on its bytes: a word of up to 8 bytes is read as one little-endian integer
-    ``c``, and hashed ``fmix64(c + length * K)``; a longer word's first integer is chained with the next 8
-    bytes as ``fmix64(h) ^ c_k`` before that. Integers of a word of up to 8 bytes differ for different words,
-    so such words never collide; longer words collide with probability about 2^-64 per pair.
+    ``c``, and hashed ``fmix64(c + length * K)``; a word of up to 64 bytes has its first integer chained with
+    the next 8 bytes as ``fmix64(h) ^ c_k`` before that, and a longer one starts from its xxh3-64 instead.
+    Integers of a word of up to 8 bytes differ for different words, so such words never collide; longer words
+    collide with probability about 2^-64 per pair.
 
     Example:
         >>> hashes, counts = word_hashes([b"to be or not to be", b"", b"  be "])
@@ -85,13 +89,15 @@ def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     # Every 8-byte window of the buffer as a little-endian uint64 (a strided view: nothing is copied).
     windows = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
     hashes = windows[starts] & _LOW_BYTES[np.minimum(lengths, 8)]
-    longer = np.flatnonzero(lengths > 8)
+    longer = np.flatnonzero((lengths > 8) & (lengths <= _CHAINED_BYTES))
     done = 8
     while len(longer):
         rest = lengths[longer] - done
         hashes[longer] = fmix64(hashes[longer]) ^ (windows[starts[longer] + done] & _LOW_BYTES[np.minimum(rest, 8)])
         done += 8
         longer = longer[rest > 8]
+    for k in np.flatnonzero(lengths > _CHAINED_BYTES).tolist():
+        hashes[k] = xxhash.xxh3_64_intdigest(buffer[starts[k] : ends[k]])
     with np.errstate(over="ignore"):
         hashes = fmix64(hashes + lengths.astype(np.uint64) * _LENGTH)
     # Words of text k start inside its span of the buffer, which ends at the separator after it.
