@@ -403,17 +403,25 @@ def test_an_index_saved_before_the_cap_existed_is_used_only_without_a_cap(cli, t
     assert cli(["scan", path, "--index", index, "--bucket-cap", "0"]).exit_code == 0
 
 
-def _batched_pairs(rows: np.ndarray, indexed: list[bool], cap: int, cuts: list[int]) -> Counter:
-    """The candidate pairs of :meth:`BandIndex.match_batch` (the numpy table; a batch queried and inserted at
-    once), with the same batches and flushes as :func:`_incremental_pairs`."""
+def _batched_pairs(rows: np.ndarray, indexed: list[bool], cap: int, cuts: list[int]) -> tuple[Counter, set]:
+    """The candidate pairs of :meth:`BandIndex.match_pairs` (the numpy table; a batch queried and inserted at
+    once; a pair once per key that gives it) and of :meth:`BandIndex.match_batch` (each pair once, sorted), with
+    the same batches and flushes as :func:`_incremental_pairs`."""
     index = BandIndex(bands=rows.shape[1], cap=cap, batched=True)
+    unique = BandIndex(bands=rows.shape[1], cap=cap, batched=True)
     pairs: Counter = Counter()
+    once: list[tuple[int, int]] = []
     for lo, hi in zip([0, *cuts], [*cuts, len(rows)]):
-        found = index.match_batch(rows[lo:hi], lo, np.array(indexed[lo:hi], dtype=bool))
-        for k, positions in found.items():
-            pairs.update((lo + k, j) for j in positions)
+        mask = np.array(indexed[lo:hi], dtype=bool)
+        found_rows, found_positions = index.match_pairs(rows[lo:hi], lo, mask)
+        pairs.update(zip((lo + found_rows).tolist(), found_positions.tolist()))
+        batch_rows, batch_positions = unique.match_batch(rows[lo:hi], lo, mask)
+        batch = list(zip(batch_rows.tolist(), batch_positions.tolist()))
+        assert batch == sorted(set(batch))  # each pair once, by row then position
+        once.extend((lo + r, j) for r, j in batch)
         index.maybe_flush()
-    return pairs
+        unique.maybe_flush()
+    return pairs, set(once)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -428,7 +436,10 @@ def test_the_batched_form_gives_the_incremental_forms_pairs(data, cap, bands, n)
     flush_at = data.draw(st.integers(1, 2 * alphabet + 2), label="flush at")
     max_run = data.draw(st.sampled_from([4, 16, 1 << 23]), label="max run")
     with mock.patch("dedupe.core.lsh.FLUSH_ENTRIES", flush_at), mock.patch("dedupe.core.lsh.MAX_RUN_ENTRIES", max_run):
-        assert _batched_pairs(rows, indexed, cap, cuts) == _incremental_pairs(rows, indexed, cap, cuts)
+        expected = _incremental_pairs(rows, indexed, cap, cuts)
+        pairs, once = _batched_pairs(rows, indexed, cap, cuts)
+        assert pairs == expected
+        assert once == set(expected)
 
 
 def test_the_recent_table_grows_and_keeps_every_chain():

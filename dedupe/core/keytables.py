@@ -56,8 +56,9 @@ class RecentTable:
 
     Open addressing with linear probing over ``uint64`` keys (band keys are fmix64 outputs, so their low bits
     are uniform and index the slots directly); each key's entries form a chain (positions ascending, as
-    inserted). Lookups and inserts take a whole batch of keys in a few numpy calls (one per probe round);
-    only hits (rare) walk a chain in Python, and a capped walk stops after ``cap`` entries. The table grows
+    inserted). Lookups and inserts take a whole batch of keys in a few numpy calls (one per probe round); the
+    chains of a batch's hits are walked together, a step per numpy call (:meth:`heads`, :meth:`successors`), and
+    a capped walk stops after ``cap`` entries. The table grows
     :data:`RECENT_GROWTH` times past a quarter full, which keeps probe runs short.
     """
 
@@ -108,6 +109,22 @@ class RecentTable:
         while entry >= 0 and len(out) != limit:
             out.append(int(pos[entry]))
             entry = int(nxt[entry])
+        return out
+
+    def heads(self, slots: np.ndarray) -> np.ndarray:
+        """The first entry of the key in each slot: with :meth:`positions` and :meth:`successors`, many chains
+        are walked at once, a step per call."""
+        out: np.ndarray = self._head[slots].astype(np.int64)
+        return out
+
+    def positions(self, entries: np.ndarray) -> np.ndarray:
+        """The position of each entry."""
+        out: np.ndarray = self._pos[entries]
+        return out
+
+    def successors(self, entries: np.ndarray) -> np.ndarray:
+        """The next entry of each entry's key, -1 at the end of its chain."""
+        out: np.ndarray = self._next[entries].astype(np.int64)
         return out
 
     def insert(

@@ -156,9 +156,21 @@ class BandIndex:
         of ``bands`` ints), which :meth:`query_recent` needs to stop at the cap. ``order``: an argsort
         of ``keys.ravel()``, when at hand.
         """
-        out: dict[int, list[int]] = {}
+        rows, positions, used = self._runs_pairs(keys, order)
+        out = _grouped(rows, positions)
+        if taken is not None and used is not None:
+            for h in out:
+                taken[h] = used[h].tolist()
+        return out
+
+    def _runs_pairs(
+        self, keys: np.ndarray, order: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The hits of ``keys`` (n, bands) in the sorted runs as arrays (row of ``keys``, position), a position once
+        per key that gives it (runs oldest first), and with a cap, what each (row, band) took (n, bands)."""
+        none = np.empty(0, dtype=np.int64)
         if not self._runs or keys.shape[0] == 0:
-            return out
+            return none, none, None
         # Sorted queries walk each run in order (numpy narrows each search from
         # the previous one): ~4x faster than random probes once runs outgrow
         # the cache. Only hits (rare) need the end of their equal range.
@@ -168,6 +180,8 @@ class BandIndex:
         queries = flat[order]
         cap = self.cap
         left: np.ndarray | None = None  # with a cap: what each query may still take, in query order
+        got_rows: list[np.ndarray] = []
+        got_positions: list[np.ndarray] = []
         for (run_keys, run_pos), key_filter in zip(self._runs, self._filters):
             # The filter rules out most queries (a run rarely holds a new key) before the binary search, whose
             # probes into a run larger than the cache cost most of a batch's matching time.
@@ -189,18 +203,19 @@ class BandIndex:
                     left = np.full(len(queries), cap, dtype=np.int64)
                 end = np.minimum(end, start + left[hit])
                 left[hit] -= end - start
-            for h, a, b in zip((order[hit] // self.bands).tolist(), start.tolist(), end.tolist()):
-                found = out.get(h)
-                if found is None:
-                    out[h] = found = []
-                found.extend(run_pos[a:b].tolist())
-        if taken is not None and left is not None:
-            used = np.empty(len(queries), dtype=np.int64)
-            used[order] = cap - left
-            per_band = used.reshape(keys.shape)
-            for h in out:
-                taken[h] = per_band[h].tolist()
-        return out
+            # Every hit's equal range at once: range k covers run entries start[k] .. end[k] - 1.
+            spans = end - start
+            at = np.repeat(start - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))
+            got_rows.append(np.repeat(order[hit] // self.bands, spans))
+            got_positions.append(run_pos[at])
+        used: np.ndarray | None = None
+        if left is not None:
+            per_query = np.empty(len(queries), dtype=np.int64)
+            per_query[order] = cap - left
+            used = per_query.reshape(keys.shape)
+        if not got_rows:
+            return none, none, used
+        return np.concatenate(got_rows), np.concatenate(got_positions).astype(np.int64, copy=False), used
 
     def query_recent(self, keys: list[int], taken: list[int] | None = None) -> list[int]:
         """Positions among the recent (dict) entries sharing a key with ``keys``.
@@ -262,68 +277,112 @@ class BandIndex:
         _remember(self._recent, keys, positions)
         self._size += len(keys)
 
-    def match_batch(self, keys: np.ndarray, first: int, indexed: np.ndarray) -> dict[int, list[int]]:
+    def match_batch(self, keys: np.ndarray, first: int, indexed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Query then insert a batch of documents (positions ``first``, ``first + 1``, ...) in one go.
 
         Each row of ``keys`` (n, bands) where ``indexed`` is set gets the positions sharing a band key with it
-        among everything before it, earlier rows of the batch included, with the bucket cap: exactly what
-        :meth:`query_runs_sparse` then :meth:`query_recent` then :meth:`insert`, row by row, give (a list with
-        a position once per shared key; ``tests/test_bucket_cap.py`` checks the two agree). Rows not indexed
-        (empty shingle sets) are neither queried nor inserted. Returns {row: positions} for the rows with any.
-        Needs an index built with ``batched=True``.
+        among everything before it, earlier rows of the batch included, with the bucket cap: exactly the
+        positions :meth:`query_runs_sparse` then :meth:`query_recent` then :meth:`insert`, row by row, give
+        (``tests/test_bucket_cap.py`` checks the two agree). Rows not indexed (empty shingle sets) are neither
+        queried nor inserted. Returns the candidate pairs as two arrays (row, position), each pair once,
+        sorted by row then position. Needs an index built with ``batched=True``.
         """
+        rows, positions = self.match_pairs(keys, first, indexed)
+        if len(rows) == 0:
+            return rows, positions
+        order = np.lexsort((positions, rows))
+        rows, positions = rows[order], positions[order]
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = (rows[1:] != rows[:-1]) | (positions[1:] != positions[:-1])
+        return rows[new], positions[new]
+
+    def match_pairs(self, keys: np.ndarray, first: int, indexed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`match_batch`'s pairs before they are made unique: a pair once per band key that gives it, in no
+        particular order (what the incremental form gives, as a multiset)."""
         table = self._table
         if table is None:
             raise ValueError("match_batch needs a BandIndex(batched=True)")
         cap, bands = self.cap, self.bands
         rows = np.flatnonzero(indexed)
+        none = np.empty(0, dtype=np.int64)
         if len(rows) == 0:
-            return {}
+            return none, none
         keys = np.ascontiguousarray(keys[rows])
         flat = keys.ravel()
         order = np.argsort(flat, kind="stable")
-        taken: dict[int, list[int]] = {}
-        found = self.query_runs_sparse(keys, taken, order)  # by row of `keys` (the indexed rows)
-        # From the recent table: each hit walks its key's chain (positions ascending), up to the room the runs left.
+        # Pairs by row of `keys` (the indexed rows); positions are document positions, or for rows of this batch
+        # (the last part) their row of `keys`.
+        run_rows, run_positions, used = self._runs_pairs(keys, order)
+        got_rows, got_positions = [run_rows], [run_positions]
+        if cap and used is None:
+            used = np.zeros(keys.shape, dtype=np.int64)
+        taken = used.ravel() if used is not None else None  # by query: row * bands + band
+        # From the recent table: every hit's chain (positions ascending) walked at once, a step per round, up to
+        # the room the runs left.
         slots = table.lookup(flat)
-        for h in np.flatnonzero(slots >= 0).tolist():
-            r, band = divmod(h, bands)
-            room = (cap - taken[r][band] if r in taken else cap) if cap else -1
-            if room == 0:
-                continue
-            got = table.chain(int(slots[h]), room)
-            if cap:
-                taken.setdefault(r, [0] * bands)[band] += len(got)
-            found.setdefault(r, []).extend(got)
-        # Within the batch: rows sharing a key, each with the earlier ones (up to the room left).
+        hits = np.flatnonzero(slots >= 0)
+        if len(hits):
+            entry = table.heads(slots[hits])
+            room = cap - taken[hits] if taken is not None else None
+            step = 0
+            while True:
+                live = entry >= 0
+                if room is not None:
+                    live &= room > step
+                if not live.any():
+                    break
+                hits, entry = hits[live], entry[live]
+                if room is not None:
+                    room = room[live]
+                got_rows.append(hits // bands)
+                got_positions.append(table.positions(entry))
+                if taken is not None:
+                    taken[hits] += 1
+                entry = table.successors(entry)
+                step += 1
+        # Within the batch: rows sharing a key, each with the earlier ones (up to the room left). In key order,
+        # the entries of one key are in row order: each takes the group's first entries before it, skipping
+        # its own row (a row holding the key in two bands is there twice, as the incremental form inserts it).
         ordered = flat[order]
-        same = np.flatnonzero(ordered[1:] == ordered[:-1])
+        same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1  # entries with an earlier one under their key
+        mine_rows, mine_earlier = none, none
         if len(same):
             new_group = np.concatenate(([True], ordered[1:] != ordered[:-1]))
             group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(flat)), 0))
-            for t in (same + 1).tolist():  # the later member of each equal pair, ascending within its group
-                h = int(order[t])
-                r, band = divmod(h, bands)
-                # The earlier rows under the key (a row holding the key in two bands is there twice, as the
-                # incremental form inserts it), never the row itself.
-                start = int(group_start[t])
-                if cap:
-                    room = cap - (taken[r][band] if r in taken else 0)
-                    if room <= 0:
-                        continue
-                    # The row's own entries come last (just before t): room + bands entries hold the first
-                    # `room` others, so a group of thousands of copies costs no more than a small one.
-                    earlier = [e for e in (order[start : min(t, start + room + bands)] // bands).tolist() if e != r]
-                    earlier = earlier[:room]
-                else:
-                    earlier = [e for e in (order[start:t] // bands).tolist() if e != r]
-                if earlier:
-                    found.setdefault(r, []).extend(int(rows[e]) + first for e in earlier)
+            later = same
+            row_of = order[later] // bands
+            room = cap - taken[order[later]] if taken is not None else None
+            count = np.zeros(len(later), dtype=np.int64)
+            parts_rows, parts_earlier = [], []
+            cursor = group_start[later]
+            while len(later):
+                # The next entry of each group before `later`: another row's entry is taken while room is left.
+                live = cursor < later
+                if room is not None:
+                    live &= count < room
+                later, row_of, cursor, count = later[live], row_of[live], cursor[live], count[live]
+                if room is not None:
+                    room = room[live]
+                if not len(later):
+                    break
+                other = order[cursor] // bands
+                take = other != row_of
+                parts_rows.append(row_of[take])
+                parts_earlier.append(other[take])
+                count += take
+                cursor = cursor + 1
+            if parts_rows:
+                mine_rows, mine_earlier = np.concatenate(parts_rows), np.concatenate(parts_earlier)
         table.insert(flat, np.repeat(rows.astype(np.int64) + first, bands), order, slots)
         self._pending_rows.append(flat)
         self._pending_positions.extend((rows + first).tolist())
         self._size += len(rows)
-        return {int(rows[r]): v for r, v in found.items()}
+        earlier_rows = np.concatenate(got_rows)
+        out_rows = np.concatenate((rows[earlier_rows], rows[mine_rows]))
+        out_positions = np.concatenate(
+            (np.concatenate(got_positions).astype(np.int64, copy=False), rows[mine_earlier] + first)
+        )
+        return out_rows.astype(np.int64, copy=False), out_positions
 
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""
@@ -395,6 +454,19 @@ class BandIndex:
             del self._filters[-2:]
             self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
             self._filters.append(KeyFilter(self._runs[-1][0]))
+
+
+def _grouped(rows: np.ndarray, values: np.ndarray) -> dict[int, list[int]]:
+    """{row: its values, in the order given} for the rows present."""
+    if len(rows) == 0:
+        return {}
+    order = np.argsort(rows, kind="stable")
+    rows, values = rows[order], values[order]
+    cuts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    ends = np.concatenate((cuts, [len(rows)])).tolist()
+    flat = values.tolist()
+    return {r: flat[a:b] for r, a, b in zip(rows[starts].tolist(), starts, ends)}
 
 
 def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions: Iterable[int]) -> None:

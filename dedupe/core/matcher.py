@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -122,10 +123,10 @@ class Deduplicator:
     def add_batch(self, ids: list[str], hashes: HashRows, signatures: np.ndarray, keys: np.ndarray) -> list[Match]:
         """Decide consecutive records, each against everything before it (earlier ones of the batch included).
 
-        The batch's candidates come from one :meth:`BandIndex.match_batch` (every band key of the batch
+        The batch's candidate pairs come from one :meth:`BandIndex.match_batch` (every band key of the batch
         looked up and inserted at once; the candidates of a record never depend on decisions), its
-        verification data is stored at once, and only the records with candidates (a few in a hundred) are
-        verified and decided one by one, in stream order.
+        verification data is stored at once, every pair is verified (:meth:`_verify`), and then the records are
+        decided one by one, in stream order (only those with candidates, a few in a hundred, take any work).
         """
         n = len(ids)
         docs = self.docs
@@ -134,20 +135,37 @@ class Deduplicator:
         indexed = lengths > 0
         with self.backend.lock():
             remote = self._remote_best(self.backend.candidates(keys, self.cap), hashes, signatures)
-            found = self.index.match_batch(keys, first, indexed)
+            pair_rows, pair_positions = self.index.match_batch(keys, first, indexed)
             # Every record with shingles is indexed, an exact copy of an earlier one too: with capped buckets,
             # which records fill a bucket decides what later records see, and the rule must not depend on matches.
             self._store(hashes, signatures, lengths)
             docs.clusters.extend(n)
             docs.ids.extend(ids)
+            # Similarities never depend on decisions: every pair of the batch is verified first, then the records
+            # are decided one by one, in stream order.
+            # A row's pairs are pair_rows[bounds[g]:bounds[g + 1]] for its group g (rows with pairs ascending).
+            starts = np.flatnonzero(np.diff(pair_rows, prepend=-1))
+            bounds = [*starts.tolist(), len(pair_rows)]
+            sims = self._verify(pair_rows, pair_positions, bounds, hashes, signatures, first)
+            self.counters.candidates += len(pair_rows)
+            counts = self.counters.similarity_counts
+            for sim in sims:
+                counts[candidate_bin(sim)] += 1
+            group_of = {r: g for g, r in enumerate(pair_rows[starts].tolist())}
+            positions = pair_positions.tolist()
             out: list[Match] = []
-            for k, rid in enumerate(ids):
-                candidates = found.get(k)
-                if candidates is None and remote[k] is None:  # nothing to verify: a new singleton
+            for k, (rid, has_shingles) in enumerate(zip(ids, indexed.tolist())):
+                g = group_of.get(k)
+                # Nothing to verify (a new singleton), or an empty text: kept, and it never matches.
+                if (g is None and remote[k] is None) or not has_shingles:
                     docs.labels.append(first + k)
                     out.append(Match(rid))
                     continue
-                out.append(self._decide(first + k, hashes[k], signatures[k], candidates or [], remote[k]))
+                best, best_sim = -1, -1.0
+                if g is not None:
+                    lo, hi = bounds[g], bounds[g + 1]
+                    best, best_sim = take(first + k, positions[lo:hi], sims[lo:hi], self.threshold, docs.join)
+                out.append(self._decided(first + k, best, best_sim, remote[k]))
 
             def payload(k: int) -> bytes:  # a shared index holds shingle sets, as every dedupe version reads them
                 return (shingle_set(hashes[k]) if self._exact else np.ascontiguousarray(signatures[k])).tobytes()
@@ -194,31 +212,44 @@ class Deduplicator:
             out.append((sim, held[best][0], held[best][1]) if best >= 0 else None)
         return out
 
-    def _decide(
-        self, i: int, hashes: np.ndarray, signature: np.ndarray, candidates: list[int], remote: Remote | None
-    ) -> Match:
-        """Decide record i from its candidates (the earlier indexed records under its band keys, at most
-        ``bucket_cap`` of them per key, the earliest; a position once per key it shares): verify each once."""
-        docs = self.docs
-        if len(hashes) == 0:  # an empty text is kept and never matches
-            docs.labels.append(i)
-            return Match(docs.ids[i])
-        best, best_sim = -1, -1.0
-        if candidates:
-            candidates = sorted(set(candidates))
-            self.counters.candidates += len(candidates)
-            counts = self.counters.similarity_counts
-            stored = docs.stored
-            sims = []
-            # Stored shingle hashes are multisets (see compute_features): verification compares the sets.
-            mine = shingle_set(hashes) if self._exact else signature
-            for j in candidates:
-                other = stored.get(j)
-                sim = jaccard(mine, shingle_set(other)) if self._exact else estimate_jaccard(mine, other)
-                counts[candidate_bin(sim)] += 1
-                sims.append(sim)
-            best, best_sim = take(i, candidates, sims, self.threshold, docs.join)
-        return self._decided(i, best, best_sim, remote)
+    def _verify(
+        self,
+        rows: np.ndarray,
+        positions: np.ndarray,
+        bounds: list[int],
+        hashes: HashRows,
+        signatures: np.ndarray,
+        first: int,
+    ) -> list[float]:
+        """The similarity of each candidate pair (batch row, earlier position; sorted by row, a row's pairs between
+        consecutive ``bounds``): exact Jaccard of the shingle sets, or the MinHash estimate. One numpy pass per
+        row: a candidate's stored data is read once for the batch, and the row's set is searched for every
+        candidate's values at once."""
+        if len(rows) == 0:
+            return []
+        stored = self.docs.stored
+        if not self._exact:
+            return [estimate_jaccard(signatures[r], stored.get(j)) for r, j in zip(rows.tolist(), positions.tolist())]
+        sets: dict[int, np.ndarray] = {}
+        out: list[float] = []
+        all_positions = positions.tolist()
+        for lo, hi in pairwise(bounds):
+            mine = shingle_set(hashes[int(rows[lo])])
+            others = []
+            for j in all_positions[lo:hi]:
+                other = sets.get(j)
+                if other is None:
+                    other = sets[j] = shingle_set(hashes[j - first] if j >= first else stored.get(j))
+                others.append(other)
+            sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+            values = np.concatenate(others)
+            at = np.searchsorted(mine, values)
+            at[at == len(mine)] = 0
+            found = (mine[at] == values).astype(np.int64)
+            inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
+            # As similarity.jaccard computes it: |A & B| / |A | B| (exact integers, one rounding).
+            out.extend((inter / (len(mine) + sizes - inter)).tolist())
+        return out
 
     def _decided(self, i: int, best: int, similarity: float, remote: Remote | None = None) -> Match:
         ids = self.docs.ids
