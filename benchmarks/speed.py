@@ -37,6 +37,10 @@ Every contender is a fresh subprocess that reads gzip JSONL and writes annotated
                  flag}})`. Its "duplicates" count is the flagged records, which includes the first copy
                  of each group, so it is not comparable with the others'.
 
+`--corpus copies` runs them on Reuters four times in a row (ids of copy k > 0 suffixed "~k"), where
+every record after the first 21,578 has three exact copies: the case of a crawl with many copies,
+where every such record has candidates to verify.
+
 Runs are interleaved: round i runs every contender once, and the order rotates by one
 contender per round. Throughput is input records (and UTF-8 megabytes, 10^6 bytes, of the
 text fields) per wall-clock second of the whole process, start-up included. Reported: the
@@ -55,6 +59,7 @@ file and compares the sets of duplicate records with dedupe-w1's (and checks tha
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import importlib.util
 import statistics
@@ -69,6 +74,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _runner import DATA, corpus_stats, dedupe_cmd, header_lines, open_jsonl, run_measured, spread  # noqa: E402
 
 CORPORA = {"reuters": DATA / "reuters21578.jsonl.gz", "bbc": DATA / "bbc.jsonl.gz"}
+COPIES_PATH = Path(tempfile.gettempdir()) / "dedupe-bench" / "reuters-x4.jsonl.gz"
+COPIES = 4
+
+
+def build_copies() -> Path:
+    """Reuters-21578 four times in a row (copy k > 0 with ids "<id>~k"): every record has three exact copies,
+    21,578 records apart. Written once to COPIES_PATH (gzip level 1) and reused."""
+    if COPIES_PATH.exists():
+        return COPIES_PATH
+    COPIES_PATH.parent.mkdir(parents=True, exist_ok=True)
+    partial = COPIES_PATH.with_suffix(".partial")
+    with open_jsonl(CORPORA["reuters"]) as fh:
+        objs = [orjson.loads(line) for line in fh if line.strip()]
+    with gzip.open(partial, "wb", compresslevel=1) as out:
+        for k in range(COPIES):
+            for obj in objs:
+                out.write(orjson.dumps({**obj, "id": f"{obj['id']}~{k}" if k else obj["id"]}) + b"\n")
+    partial.rename(COPIES_PATH)
+    return COPIES_PATH
 BATCH = 1000
 
 
@@ -291,7 +315,9 @@ def bench_corpus(name: str, path: Path, runs: int, table: dict, agreement: bool)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per contender and corpus (default 5)")
-    parser.add_argument("--corpus", choices=["reuters", "bbc", "both"], default="both")
+    parser.add_argument("--corpus", choices=["reuters", "bbc", "both", "copies"], default="both",
+                        help="both: reuters then bbc; copies: Reuters four times in a row (every record with three "
+                             f"exact copies; built once in {COPIES_PATH.parent})")
     parser.add_argument("--agreement", action="store_true",
                         help="also compare the duplicates each contender finds (one extra untimed run each)")
     parser.add_argument("--run", choices=["reference", "rensa", "rensa-bulk"], help=argparse.SUPPRESS)
@@ -319,7 +345,8 @@ def main() -> None:
         lines += ["Note: rensa is not importable, so the rensa contender is skipped "
                   "(`pip install -e '.[bench]'`).", ""]
     for name in corpora:
-        lines += bench_corpus(name, CORPORA[name], args.runs, table, args.agreement)
+        path = build_copies() if name == "copies" else CORPORA[name]
+        lines += bench_corpus(name, path, args.runs, table, args.agreement)
     print("\n".join(lines).rstrip())
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,9 +35,8 @@ from .similarity import jaccard, shingle_set
 Remote = tuple[float, str, str]
 
 
-@dataclass(frozen=True)
-class Match:
-    """The decision for one record.
+class Match(NamedTuple):
+    """The decision for one record (immutable).
 
     Attributes:
         cluster: Id of the first-seen member of the record's cluster, as known
@@ -56,9 +54,8 @@ class Match:
         return {"cluster": self.cluster, "duplicate_of": self.duplicate_of, "similarity": self.similarity}
 
 
-@dataclass(frozen=True)
-class Result:
-    """A record and the decision about it."""
+class Result(NamedTuple):
+    """A record and the decision about it (immutable)."""
 
     record: Record
     match: Match

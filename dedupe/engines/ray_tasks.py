@@ -54,7 +54,7 @@ def _records(
     read.lines = base
     try:
         for item in read_records([path], text_field, id_field, read):
-            yield replace(item, source=source)
+            yield item._replace(source=source) if isinstance(item, Record) else replace(item, source=source)
     except InputError as exc:  # named as the user named the input, not by the absolute path the task opened
         raise InputError(str(exc).replace(display_name(path), source, 1)) from exc
 
