@@ -179,8 +179,8 @@ def test_bucket_pairs_are_each_member_with_the_cap_earliest_before_it(rows, cap)
 
 
 def _incremental_pairs(rows: np.ndarray, indexed: list[bool], cap: int, cuts: list[int]) -> Counter:
-    """The candidate pairs (i, j) of the incremental form, queried and filled as ``Deduplicator._add_batch`` and
-    ``_decide`` do: per batch, the runs once (query_runs_sparse), then record by record the recent entries
+    """The candidate pairs (i, j) of the incremental form (what the batched form must give): per batch, the runs
+    once (query_runs_sparse), then record by record the recent entries
     (query_recent, less what the runs gave) before it is inserted; runs are flushed between batches only."""
     index = BandIndex(bands=rows.shape[1], cap=cap)
     pairs: Counter = Counter()

@@ -523,7 +523,7 @@ def test_a_missing_id_field_warning_lists_few_field_names_and_escapes_odd_ones()
     row = {"a, b": 1} | {f"f{k}": k for k in range(14)} | {"text": "x"}
     stats = ReadStats()
     list(read_records(["-"], id_field="uid", stats=stats, stdin=io.BytesIO(json.dumps(row).encode())))
-    from dedupe.io.records import id_field_warning
+    from dedupe.io.idfield import id_field_warning
 
     message = id_field_warning("uid", stats)
     assert message.startswith("--id-field 'uid' is absent from the only record: ids are line numbers (fields seen: "

@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..config import BATCH_RECORDS, DEFAULT_WORKERS, DedupeConfig
+from ..config import BATCH_RECORDS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, DEFAULT_WORKERS, DedupeConfig
 from ..features.batch import HashRows, PackedHashes
 from ..features.minhash import estimate_jaccard
 from ..features.pool import featurized
-from ..io.records import Record, Rejected, Waiting
+from ..io.records import Line, Record, Rejected, Waiting
 from ..passages.matcher import PassageMatch, PassageMatcher
 from .backend import Held, IndexBackend, InMemory
 from .clusters import cluster_entries
@@ -263,18 +263,21 @@ class Deduplicator:
 
     def run(
         self,
-        items: Iterable[Record | Rejected | Waiting],
+        items: Iterable[Record | Rejected | Line | Waiting],
         workers: int = DEFAULT_WORKERS,
         batch_size: int = BATCH_RECORDS,
         stop: Callable[[], bool] | None = None,
         after_batch: Callable[[], None] | None = None,
         stop_at_reject: bool = False,
+        fields: tuple[str, str] = (DEFAULT_TEXT_FIELD, DEFAULT_ID_FIELD),
     ) -> Iterator[Result | Rejected]:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
         Args:
-            items: Records (and rejects) in stream order; a :class:`~dedupe.io.records.Waiting` (the input has
-                nothing more yet) ends the current batch early.
+            items: Records (and rejects) in stream order, or JSONL lines not parsed yet (a
+                :class:`~dedupe.io.records.Line`, from :func:`~dedupe.io.records.read_lines`: parsed where the
+                features are computed, into the Record or the Rejected that comes out here); a
+                :class:`~dedupe.io.records.Waiting` (the input has nothing more yet) ends the current batch early.
             workers: Processes, this one included: with 1 a helper thread of this process computes the features;
                 with more, ``workers - 1`` other processes do while this one matches. The output does not depend
                 on it.
@@ -285,11 +288,12 @@ class Deduplicator:
                 matches what was yielded (the moment to checkpoint).
             stop_at_reject: End the run at the first Rejected, deciding nothing after it (for a
                 caller that stops there: the state then holds exactly the records yielded).
+            fields: The text field and the id field lines are parsed with.
         """
         hashes: HashRows
         counters = self.counters
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in featurized(
-            items, self.config, workers, batch_size, self.max_chars, stop
+            items, self.config, workers, batch_size, self.max_chars, stop, fields
         ):
             if stop is not None and stop():
                 return

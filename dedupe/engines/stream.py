@@ -20,8 +20,9 @@ from ..index.errors import IndexStoreError
 from ..index.redis import RedisIndex, SharedIndexError
 from ..index.shared import RedisBackend
 from ..index.store import Checkpointer
+from ..io.idfield import IdFieldCheck
 from ..io.outfiles import BatchWriter, WholeFile, open_stream
-from ..io.records import InputError, ReadStats, Rejected, read_records
+from ..io.records import InputError, ReadStats, Rejected, read_lines
 from ..io.render import write_result
 from ..io.shards import InputShards, check_output
 from ..report.build import RunStats, accounting_gap, build_report, is_html, progress, run_page, summary
@@ -151,23 +152,18 @@ def run_stream(
         signals = stack.enter_context(SignalStop())
         if shared is not None:
             stack.callback(shared.close)
-        records = read_records(
-            opts.inputs,
-            opts.text_field,
-            opts.id_field,
-            read,
-            stdin=stdin_stream,
-            skip=skip,
-            warn=lambda message: notify(f"warning: {message}"),
-            waits=True,
-        )
-        items = dedup.run(
-            signals.guard(records),
-            workers=opts.workers,
-            batch_size=opts.batch_size,
-            stop=signals.stopped,
-            after_batch=after_batch,
-            stop_at_reject=rejects is None,
+        # Lines are parsed where their features are computed (in the feature workers).
+        lines = read_lines(opts.inputs, opts.text_field, opts.id_field, read, stdin=stdin_stream, skip=skip, waits=True)
+        items = IdFieldCheck(opts.id_field, read, lambda message: notify(f"warning: {message}")).watch(
+            dedup.run(
+                signals.guard(lines),
+                workers=opts.workers,
+                batch_size=opts.batch_size,
+                stop=signals.stopped,
+                after_batch=after_batch,
+                stop_at_reject=rejects is None,
+                fields=(opts.text_field, opts.id_field),
+            )
         )
 
         finished: list[dict[str, Any]] = []

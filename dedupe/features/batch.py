@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import DedupeConfig
 from ..core.lsh import band_keys
+from ..io.records import Record, Rejected, parse_line
 from ..passages.segment import DocPassages, passage_features
 from .minhash import MinHasher
 from .normalize import normalize, prepare_batch_utf8
@@ -94,3 +95,52 @@ def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list
     found = passage_features(texts, config.passages)
     hashes, signatures, keys, seconds = features
     return (hashes, signatures, keys, seconds + time.perf_counter() - start), found
+
+
+# What parse_and_featurize makes of each entry: (id, text, has_annotation) for a line read as a record, the
+# Rejected of a line that is not one, None for a text given as such.
+Parsed = tuple[str, str, bool] | Rejected | None
+
+
+def parse_and_featurize(
+    entries: list[bytes | str],
+    meta: tuple[list[int], list[str], list[int]],
+    fields: tuple[str, str],
+    config: DedupeConfig,
+    max_chars: int | None,
+) -> tuple[list[Parsed], tuple[Features, list[DocPassages] | None]]:
+    """Parse a batch's JSONL lines, then :func:`all_features` of its records' texts (cut at ``max_chars``).
+
+    What a feature worker does for the streaming engine, so that the main process only decides and writes.
+
+    Args:
+        entries: In input order, a JSONL line (bytes; parsed with :func:`~dedupe.io.records.parse_line`) or the
+            text of a record read already (str).
+        meta: For the lines, in order: their line numbers, sources and numbers across inputs.
+        fields: The text field and the id field.
+        config: The matching configuration.
+        max_chars: Texts are cut at this many characters for the features (None: whole).
+
+    Returns:
+        What each entry is (see :data:`Parsed`), and the features of the records, in order.
+    """
+    lines, sources, numbers = meta
+    text_field, id_field = fields
+    parsed: list[Parsed] = []
+    texts: list[str] = []
+    m = 0
+    for entry in entries:
+        if isinstance(entry, str):
+            parsed.append(None)
+            texts.append(entry)
+            continue
+        item = parse_line(entry, lines[m], sources[m], numbers[m], text_field, id_field)
+        m += 1
+        if isinstance(item, Record):
+            parsed.append((item.id, item.text, item.has_annotation))
+            texts.append(item.text)
+        else:
+            parsed.append(item)
+    if max_chars is not None:
+        texts = [t[:max_chars] for t in texts]
+    return parsed, all_features(texts, config)

@@ -66,6 +66,23 @@ class Waiting:
 WAITING = Waiting()
 
 
+class Line(NamedTuple):
+    """A JSONL input line not parsed yet (what :func:`read_lines` yields): the streaming engine parses lines where
+    it computes features, in its worker processes, with :func:`parse_line`.
+
+    Args:
+        raw: The line's bytes without the line ending or surrounding whitespace.
+        line: 1-based line number in ``source``.
+        source: Input name.
+        number: 1-based line number across all inputs.
+    """
+
+    raw: bytes
+    line: int
+    source: str
+    number: int
+
+
 @dataclass(frozen=True)
 class Rejected:
     """An input line that is not a usable record, and why.
@@ -353,70 +370,6 @@ def parse_line(raw: bytes, line: int, source: str, number: int, text_field: str,
     return Record(rid, text, line, source, raw, ANNOTATION_KEY in obj, number)
 
 
-ID_CHECK_RECORDS = 1000  # records a non-default id field is looked for in before a typo is suspected
-_FIELDS_LISTED = 12  # field names a missing-id-field warning lists at most
-
-
-class _IdFieldCheck:
-    """Watches the first records for a non-default id field that none of them has (a typo, most likely).
-
-    Missing ids are normal (the line number is the id), so only a field the user named is looked for,
-    and only until it is first seen: the records after that cost nothing.
-    """
-
-    def __init__(
-        self, id_field: str, stats: ReadStats, warn: Callable[[str], None] | None, limit: int = ID_CHECK_RECORDS
-    ) -> None:
-        self.id_field = id_field
-        self.stats = stats
-        self.warn = warn
-        self.limit = limit
-        self.active = id_field != DEFAULT_ID_FIELD
-        self.records = 0
-        self.seen: dict[str, None] = {}
-
-    def see(self, item: Record | Rejected) -> None:
-        if isinstance(item, Rejected):
-            if item.code == "bad_id":  # the field is there, with a value that is not an id
-                self.active = False
-            return
-        if item.id != str(item.number):  # an id that is not the line number came from the field
-            self.active = False
-            return
-        obj = parse_json(item.raw) if item.raw else {}  # a null id, or an id equal to the line number?
-        if self.id_field in obj:
-            self.active = False
-            return
-        for name in obj:
-            self.seen[name] = None
-        self.records += 1
-        if self.records >= self.limit:
-            self.report()
-
-    def report(self) -> None:
-        """Record (and pass to ``warn``) that the field was absent from every record looked at."""
-        if not self.active or not self.records:
-            return
-        self.active = False
-        self.stats.id_field_missing = list(self.seen)
-        self.stats.id_field_checked = self.records
-        if self.warn is not None:
-            self.warn(id_field_warning(self.id_field, self.stats, self.limit))
-
-
-def id_field_warning(id_field: str, stats: ReadStats, limit: int = ID_CHECK_RECORDS) -> str:
-    """The warning for ``stats.id_field_missing`` (see :func:`read_records`), e.g. ``--id-field 'uid' is
-    absent from the first 1,000 records: ids are line numbers (fields seen: id, text, title)``."""
-    fields = stats.id_field_missing or []
-    n = stats.id_field_checked
-    which = f"the first {n:,} records" if n >= limit else "the only record" if n == 1 else f"all {n:,} records"
-    names = [f if f.isprintable() and ", " not in f and f else repr(f) for f in fields[:_FIELDS_LISTED]]
-    if len(fields) > _FIELDS_LISTED:
-        names.append(f"and {len(fields) - _FIELDS_LISTED:,} more")
-    seen = f"fields seen: {', '.join(names)}" if names else "they have no fields"
-    return f"--id-field {id_field!r} is absent from {which}: ids are line numbers ({seen})"
-
-
 def is_parquet(path: str) -> bool:
     """Whether ``path`` is read as Parquet: its name ends in ``.parquet``, or it is a regular file starting
     with the Parquet magic ``PAR1``. Only a regular file is looked into (a pipe's first bytes would be lost)."""
@@ -490,10 +443,10 @@ def read_records(
     for the record each row becomes).
 
     An ``id_field`` other than the default ``"id"`` that none of the first
-    :data:`ID_CHECK_RECORDS` records has (or none of all records, when there
+    :data:`~dedupe.io.idfield.ID_CHECK_RECORDS` records has (or none of all records, when there
     are fewer) is most likely misspelt: ``stats.id_field_missing`` is then set
     to the field names those records have, and ``warn`` (when given) is called
-    with :func:`id_field_warning`'s message, as soon as that is known.
+    with :func:`~dedupe.io.idfield.id_field_warning`'s message, as soon as that is known.
 
     With ``waits``, :data:`WAITING` is yielded each time an uncompressed pipe, socket or terminal has nothing
     more to read yet (never for a regular file).
@@ -508,17 +461,40 @@ def read_records(
         >>> [type(r).__name__ for r in read_records(["-"], stdin=data)]
         ['Record', 'Rejected']
     """
+    from .idfield import IdFieldCheck  # the check reads records: imported here, as it imports this module
+
     stats = stats if stats is not None else ReadStats()
-    check = _IdFieldCheck(id_field, stats, warn)
+    check = IdFieldCheck(id_field, stats, warn)
     for item in _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows, waits):
         if item is WAITING:
             yield item
             continue
-        assert not isinstance(item, Waiting)
+        assert not isinstance(item, (Waiting, Line))
         if check.active:
             check.see(item)
         yield item
     check.report()  # fewer records than the check looks at: all of them lacked the field
+
+
+def read_lines(
+    paths: Iterable[str],
+    text_field: str,
+    id_field: str,
+    stats: ReadStats,
+    stdin: IO[bytes] | None = None,
+    skip: int = 0,
+    parquet_batch_rows: int = PARQUET_BATCH_ROWS,
+    waits: bool = False,
+) -> Iterator[Line | Record | Rejected | Waiting]:
+    """:func:`read_records` without parsing JSONL lines: each yields a :class:`Line`, for :func:`parse_line` to
+    turn into a Record or a Rejected where the features are computed (Parquet rows come parsed, as Records and
+    Rejected). Blank and skipped lines, line numbers, ``stats`` and ``waits`` are as :func:`read_records` has
+    them; the id field check is the caller's (:class:`~dedupe.io.idfield.IdFieldCheck`).
+
+    Raises:
+        InputError: as :func:`read_records`.
+    """
+    return _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows, waits, parse=False)
 
 
 def _read_all(
@@ -530,7 +506,8 @@ def _read_all(
     skip: int,
     parquet_batch_rows: int,
     waits: bool = False,
-) -> Iterator[Record | Rejected | Waiting]:
+    parse: bool = True,
+) -> Iterator[Line | Record | Rejected | Waiting]:
     for path in paths:
         if is_parquet(path):
             from .parquet import read_parquet  # Parquet reading imports these records types
@@ -558,7 +535,10 @@ def _read_all(
                 if not raw:
                     stats.blank_lines += 1
                     continue
-                yield parse_line(raw, line, name, stats.lines, text_field, id_field)
+                if parse:
+                    yield parse_line(raw, line, name, stats.lines, text_field, id_field)
+                else:
+                    yield Line(raw, line, name, stats.lines)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{name}: after line {line}: cannot read input: {exc}") from exc
         finally:
