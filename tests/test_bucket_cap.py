@@ -440,21 +440,3 @@ def test_the_batched_form_gives_the_incremental_forms_pairs(data, cap, bands, n)
         pairs, once = _batched_pairs(rows, indexed, cap, cuts)
         assert pairs == expected
         assert once == set(expected)
-
-
-def test_the_recent_table_grows_and_keeps_every_chain():
-    from dedupe.core.keytables import RecentTable
-
-    table = RecentTable(slots=4)
-    rng = np.random.default_rng(0)
-    keys = rng.integers(0, 300, size=5000).astype(np.uint64)  # many repeats, many distinct keys: growth
-    for lo in range(0, 5000, 700):
-        table.insert(keys[lo:lo + 700], np.arange(lo, min(lo + 700, 5000), dtype=np.int64))
-    assert len(table) == len(np.unique(keys))
-    slots = table.lookup(np.arange(0, 310, dtype=np.uint64))
-    for key, slot in enumerate(slots.tolist()):
-        expected = np.flatnonzero(keys == key).tolist()
-        assert (slot >= 0) == bool(expected)
-        if expected:
-            assert table.chain(slot, -1) == expected
-            assert table.chain(slot, 2) == expected[:2]

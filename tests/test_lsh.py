@@ -157,7 +157,7 @@ def test_band_keys_differ_between_bands_with_equal_rows():
 @settings(max_examples=200, deadline=None)
 @given(keys=st.lists(st.integers(0, 2**64 - 1), max_size=300), others=st.lists(st.integers(0, 2**64 - 1), max_size=50))
 def test_a_run_filter_never_rules_out_a_key_the_run_holds(keys, others):
-    from dedupe.core.keytables import KeyFilter
+    from dedupe.core.keyfilter import KeyFilter
 
     held = np.sort(np.array(keys, dtype=np.uint64))
     key_filter = KeyFilter(held)
@@ -168,7 +168,7 @@ def test_a_run_filter_never_rules_out_a_key_the_run_holds(keys, others):
 
 
 def test_a_run_filter_rules_out_most_keys_a_large_run_does_not_hold():
-    from dedupe.core.keytables import KeyFilter
+    from dedupe.core.keyfilter import KeyFilter
 
     rng = np.random.default_rng(7)
     held = np.sort(rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64))

@@ -1,10 +1,12 @@
 """LSH indexes over MinHash signatures.
 
 :class:`BandIndex` is the index the pipeline uses: each band of a signature
-is hashed to one 64-bit key (vectorised over a batch), recent keys live in a
-dict, and older ones in sorted numpy runs (key, position) searched with
-``np.searchsorted``, merged geometrically as they grow (a small log-structured
-merge tree). That keeps about 16 bytes per (document, band) instead of the
+is hashed to one 64-bit key (vectorised over a batch), and the keys live in
+sorted numpy runs (key, position) searched with ``np.searchsorted``, merged
+geometrically as they grow (a small log-structured merge tree). The streaming
+engine's index (``batched=True``) makes each batch's keys a run at once; the
+incremental form (record by record: :meth:`BandIndex.insert`) keeps recent keys
+in a dict until a flush. That keeps about 16 bytes per (document, band) instead of the
 ~100 bytes of Python objects per entry a dict of lists costs, and answers a
 whole batch's queries against the runs in a few numpy calls.
 
@@ -39,7 +41,7 @@ import numpy as np
 import xxhash
 
 from ..features.shingles import fmix64
-from .keytables import RECENT_SLOTS, KeyFilter, RecentTable
+from .keyfilter import KeyFilter
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -114,11 +116,11 @@ class BandIndex:
             raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         self.bands = bands
         self.cap = cap
+        # batched: each batch's entries become a sorted run at once (match_batch), with no Python call per key;
+        # else the recent entries live in a dict (query_recent, insert) until a flush.
+        self.batched = batched
         self._recent: dict[int, int | list[int]] = {}
-        # batched: the recent entries live in a numpy hash table and are queried and inserted a batch at a time
-        # (match_batch), with no Python call per key; else in the dict (query_recent, insert).
-        self._table: RecentTable | None = RecentTable(RECENT_SLOTS) if batched else None
-        # The same recent entries as arrays, so that a flush needs no walk over the dict.
+        # The recent entries as arrays, so that a flush needs no walk over the dict.
         self._pending_rows: list[np.ndarray] = []
         self._pending_positions: list[int] = []
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -299,8 +301,7 @@ class BandIndex:
     def match_pairs(self, keys: np.ndarray, first: int, indexed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`match_batch`'s pairs before they are made unique: a pair once per band key that gives it, in no
         particular order (what the incremental form gives, as a multiset)."""
-        table = self._table
-        if table is None:
+        if not self.batched:
             raise ValueError("match_batch needs a BandIndex(batched=True)")
         cap, bands = self.cap, self.bands
         rows = np.flatnonzero(indexed)
@@ -317,29 +318,6 @@ class BandIndex:
         if cap and used is None:
             used = np.zeros(keys.shape, dtype=np.int64)
         taken = used.ravel() if used is not None else None  # by query: row * bands + band
-        # From the recent table: every hit's chain (positions ascending) walked at once, a step per round, up to
-        # the room the runs left.
-        slots = table.lookup(flat)
-        hits = np.flatnonzero(slots >= 0)
-        if len(hits):
-            entry = table.heads(slots[hits])
-            room = cap - taken[hits] if taken is not None else None
-            step = 0
-            while True:
-                live = entry >= 0
-                if room is not None:
-                    live &= room > step
-                if not live.any():
-                    break
-                hits, entry = hits[live], entry[live]
-                if room is not None:
-                    room = room[live]
-                got_rows.append(hits // bands)
-                got_positions.append(table.positions(entry))
-                if taken is not None:
-                    taken[hits] += 1
-                entry = table.successors(entry)
-                step += 1
         # Within the batch: rows sharing a key, each with the earlier ones (up to the room left). In key order,
         # the entries of one key are in row order: each takes the group's first entries before it, skipping
         # its own row (a row holding the key in two bands is there twice, as the incremental form inserts it).
@@ -373,9 +351,8 @@ class BandIndex:
                 cursor = cursor + 1
             if parts_rows:
                 mine_rows, mine_earlier = np.concatenate(parts_rows), np.concatenate(parts_earlier)
-        table.insert(flat, np.repeat(rows.astype(np.int64) + first, bands), order, slots)
-        self._pending_rows.append(flat)
-        self._pending_positions.extend((rows + first).tolist())
+        # The batch becomes a sorted run (positions ascend within a key: the sort is stable, rows ascend).
+        self._push_run(ordered, np.repeat(rows.astype(np.int64) + first, bands)[order])
         self._size += len(rows)
         earlier_rows = np.concatenate(got_rows)
         out_rows = np.concatenate((rows[earlier_rows], rows[mine_rows]))
@@ -386,12 +363,7 @@ class BandIndex:
 
     def maybe_flush(self) -> None:
         """Move recent entries into a sorted run once there are many (call between batches)."""
-        table = self._table
-        if table is not None:
-            # Keys, and entries too: a corpus of copies adds entries under few keys.
-            if len(table) >= FLUSH_ENTRIES or table.entries >= 4 * FLUSH_ENTRIES:
-                self.flush()
-        elif len(self._recent) >= FLUSH_ENTRIES:
+        if len(self._recent) >= FLUSH_ENTRIES:
             self.flush()
 
     def flush(self) -> None:
@@ -401,8 +373,6 @@ class BandIndex:
         keys = np.concatenate(self._pending_rows)
         positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
         self._recent, self._pending_rows, self._pending_positions = {}, [], []
-        if self._table is not None:
-            self._table.clear()  # keeps its size: the next window of recent keys is as large
         self._push_run(*_sorted_run(keys, positions))
 
     def export(self, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
