@@ -80,3 +80,28 @@ def test_the_library_leaves_blas_alone():
         _probe("import os\nfrom dedupe import Deduplicator\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))", None)
         == "None"
     )
+
+
+def test_a_command_line_run_freezes_start_up_and_collects_less_often(tmp_path):
+    from dedupe.cli.collector import FIRST_GENERATION
+
+    seen = tmp_path / "seen.txt"  # the run owns standard output
+    code = (
+        "import gc, sys\n"
+        "import dedupe.cli.app\n"
+        "app = sys.modules['dedupe.cli.app']  # the package's name `app` is the typer app\n"
+        "real = app.run\n"
+        "def spy(*a, **k):\n"
+        f"    open({str(seen)!r}, 'w').write(f'{{gc.get_threshold()[0]}} {{gc.get_freeze_count()}}')\n"
+        "    return real(*a, **k)\n"
+        "app.run = spy\n"
+        "app.main(['scan', '-w', '1'])\n"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, stdin=subprocess.DEVNULL)
+    threshold, frozen = map(int, seen.read_text().split())
+    assert threshold == FIRST_GENERATION and frozen > 1000  # start-up's objects: tens of thousands
+
+
+def test_the_library_leaves_the_collector_alone():
+    assert _probe("import gc\nfrom dedupe import Deduplicator\nprint(gc.get_threshold()[0], gc.get_freeze_count())",
+                  None) == "700 0"

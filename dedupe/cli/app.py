@@ -30,6 +30,7 @@ from ..io.outfiles import WholeFile, check_paths
 from ..io.records import InputError
 from ..report.annotated import annotated_report
 from ..report.build import is_html, need_plots
+from .collector import settle
 from .help import EPILOG_APP, EPILOG_EXPLAIN, EPILOG_FILTER, EPILOG_REPORT, EPILOG_SCAN
 from .options import IdField, TextField, dedupe_config, parameters
 
@@ -197,6 +198,7 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                 ray_address=kw["ray_address"],
                 batch_size=kw["batch_size"],
             )
+            settle()  # start-up's objects are made by now
             outcome = run(
                 spec, stdout=lambda: _std_stream("stdout"), stdin=lambda: _std_stream("stdin"), notify=_notify
             )
