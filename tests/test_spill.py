@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -30,6 +31,10 @@ def test_the_spill_store_holds_what_an_array_store_holds(blocks, dtype, ram_byte
     assert len(spill) == len(memory)
     for k in range(len(memory)):
         assert spill.get(k).dtype == np.dtype(dtype) and spill.get(k).tolist() == memory.get(k).tolist()
+    wanted = sorted(data.draw(st.sets(st.integers(0, len(memory) - 1))) if len(memory) else [])
+    gap = data.draw(st.sampled_from([0, 8, 1 << 16]))  # never, sometimes, always reading neighbours at once
+    with mock.patch("dedupe.core.spill.READ_GAP_BYTES", gap):
+        assert [a.tolist() for a in spill.get_many(wanted)] == [memory.get(k).tolist() for k in wanted]
     first = data.draw(st.integers(0, len(memory)))
     stop = data.draw(st.integers(first, len(memory) + 3))
     for got, expected in zip(spill.export(first, stop), memory.export(first, stop)):
@@ -42,6 +47,8 @@ def test_a_position_out_of_range_is_a_key_error_and_bad_offsets_are_refused():
     store.extend(np.array([1, 2], dtype=np.uint64), np.array([0, 2]))
     with pytest.raises(KeyError):
         store.get(1)
+    with pytest.raises(KeyError):
+        store.get_many([0, 1])
     with pytest.raises(ValueError, match="inconsistent stored array offsets"):
         store.extend(np.array([1, 2], dtype=np.uint64), np.array([0, 3]))
     assert len(store) == 1
@@ -89,3 +96,16 @@ def test_a_spill_file_that_cannot_be_written_is_an_error_naming_the_directory(tm
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
     assert f"cannot write verification data to {tmp_path} (TMPDIR): File too large" in out.stdout, out.stderr
+
+
+def test_candidates_stored_side_by_side_are_read_with_one_system_call(monkeypatch):
+    store = SpillStore(np.uint64, ram_bytes=0)  # everything in the file
+    for k in range(50):
+        store.extend(np.arange(k * 10, k * 10 + 10, dtype=np.uint64), np.array([0, 10]))
+    reads = []
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: reads.append(n) or real(fd, n, at))
+    got = store.get_many([3, 4, 5, 7, 40])
+    assert [a[0] for a in got] == [30, 40, 50, 70, 400]
+    assert len(reads) == 1  # 80-byte arrays: all within the read gap
+    store.close()

@@ -227,16 +227,18 @@ class Deduplicator:
         stored = self.docs.stored
         if not self._exact:
             return [estimate_jaccard(signatures[r], stored.get(j)) for r, j in zip(rows.tolist(), positions.tolist())]
+        all_positions = positions.tolist()
+        earlier = sorted({j for j in all_positions if j < first})  # read from the store at once
+        stored_rows = dict(zip(earlier, stored.get_many(earlier)))
         sets: dict[int, np.ndarray] = {}
         out: list[float] = []
-        all_positions = positions.tolist()
         for lo, hi in pairwise(bounds):
             mine = shingle_set(hashes[int(rows[lo])])
             others = []
             for j in all_positions[lo:hi]:
                 other = sets.get(j)
                 if other is None:
-                    other = sets[j] = shingle_set(hashes[j - first] if j >= first else stored.get(j))
+                    other = sets[j] = shingle_set(hashes[j - first] if j >= first else stored_rows[j])
                 others.append(other)
             sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
             values = np.concatenate(others)

@@ -21,6 +21,9 @@ import numpy as np
 from ..config import SPILL_AFTER_BYTES
 from .similarity import check_offsets
 
+# Stored arrays closer than this are read with one read (the bytes between them are read and dropped).
+READ_GAP_BYTES = 1 << 16
+
 
 class SpillStore:
     """Append-only store of variable-length numpy arrays by position: the first ``ram_bytes`` of values in RAM,
@@ -122,6 +125,29 @@ class SpillStore:
         if not 0 <= position < len(self):
             raise KeyError(position)
         return self._read(self._offsets[position], self._offsets[position + 1])
+
+    def get_many(self, positions: list[int]) -> list[np.ndarray]:
+        """:meth:`get` of each of ``positions`` (ascending), with one read for positions stored close together
+        (less than :data:`READ_GAP_BYTES` apart): copies of one text are often indexed side by side, and one
+        system call per candidate cost more than its comparison."""
+        out: list[np.ndarray] = []
+        if not positions:
+            return out
+        if positions[0] < 0 or positions[-1] >= len(self):
+            raise KeyError(positions[0] if positions[0] < 0 else positions[-1])
+        offsets = self._offsets
+        gap = READ_GAP_BYTES // self.dtype.itemsize
+        k, n = 0, len(positions)
+        while k < n:
+            start = offsets[positions[k]]
+            end = k + 1  # positions[k:end] are read at once
+            while end < n and offsets[positions[end]] - offsets[positions[end - 1] + 1] < gap:
+                end += 1
+            block = self._read(start, offsets[positions[end - 1] + 1])
+            for j in positions[k:end]:
+                out.append(block[offsets[j] - start : offsets[j + 1] - start])
+            k = end
+        return out
 
     def export(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions ``first .. stop-1`` as (values, offsets); positions past the end are empty."""
