@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     )
     from .core.backend import IndexBackend, InMemory
     from .core.clusters import UnionFind
-    from .core.lsh import BandIndex, DatasketchIndex, band_keys
+    from .core.lsh import BandIndex, band_keys
     from .core.matcher import Deduplicator, Match, Result, deduplicate
+    from .core.reference_index import DatasketchIndex
     from .core.similarity import containment, jaccard
     from .features.minhash import MinHasher, estimate_jaccard
     from .features.normalize import normalize
@@ -49,7 +50,7 @@ _HOMES: dict[str, str] = {
     "InMemory": ".core.backend",
     "UnionFind": ".core.clusters",
     "BandIndex": ".core.lsh",
-    "DatasketchIndex": ".core.lsh",
+    "DatasketchIndex": ".core.reference_index",
     "band_keys": ".core.lsh",
     "Deduplicator": ".core.matcher",
     "Match": ".core.matcher",

@@ -47,7 +47,7 @@ def test_a_command_line_run_imports_no_heavy_package():
 def test_the_reference_index_still_imports_datasketch_when_asked():
     modules = loaded_after(
         "import numpy as np\n"
-        "from dedupe.core.lsh import DatasketchIndex\n"
+        "from dedupe.core.reference_index import DatasketchIndex\n"
         "DatasketchIndex(num_perm=8, bands=4, rows=2, seed=1).insert(0, np.arange(8, dtype=np.uint32))"
     )
     assert "datasketch" in modules

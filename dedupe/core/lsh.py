@@ -10,10 +10,9 @@ in a dict until a flush. That keeps about 16 bytes per (document, band) instead 
 ~100 bytes of Python objects per entry a dict of lists costs, and answers a
 whole batch's queries against the runs in a few numpy calls.
 
-:class:`DatasketchIndex` wraps datasketch's ``MinHashLSH`` behind the same
+:class:`~dedupe.core.reference_index.DatasketchIndex` wraps datasketch's ``MinHashLSH`` behind the same
 query/insert interface; it is the reference the tests compare against (same
-candidates for the same signatures and bands/rows) and the backend for shared
-storage.
+candidates for the same signatures and bands/rows).
 
 Keys stored are 0-based stream positions (ints), never user ids, which may
 repeat.
@@ -35,16 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
 
 from ..features.shingles import fmix64
 from .keyfilter import KeyFilter
-
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash
 
 _U64 = np.uint64
 # Recent entries are moved from the dict (~100 bytes per entry) into a sorted
@@ -498,49 +493,3 @@ def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray
     if not found_i:
         return {"i": np.empty(0, dtype=np.int64), "j": np.empty(0, dtype=np.int64)}
     return {"i": np.concatenate(found_i), "j": np.concatenate(found_j)}
-
-
-class DatasketchIndex:
-    """datasketch's ``MinHashLSH`` behind a query/insert interface (the reference index).
-
-    Args:
-        num_perm: Signature length.
-        bands: Number of bands.
-        rows: Rows per band.
-        seed: MinHash seed (stored in the wrapped ``LeanMinHash`` objects).
-
-    Example:
-        >>> import numpy as np
-        >>> index = DatasketchIndex(num_perm=8, bands=4, rows=2, seed=1)
-        >>> sig = np.arange(8, dtype=np.uint32)
-        >>> index.insert(0, sig)
-        >>> index.query(sig)
-        [0]
-    """
-
-    def __init__(self, num_perm: int, bands: int, rows: int, seed: int) -> None:
-        self.num_perm = num_perm
-        self.bands = bands
-        self.rows = rows
-        self.seed = seed
-        from datasketch import MinHashLSH  # the reference only: not imported on the fast path
-
-        self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def _wrap(self, signature: np.ndarray) -> LeanMinHash:
-        from datasketch import LeanMinHash
-
-        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
-
-    def query(self, signature: np.ndarray) -> list[int]:
-        """Keys that share at least one band with ``signature``, in ascending order."""
-        return sorted(self._lsh.query(self._wrap(signature)))
-
-    def insert(self, key: int, signature: np.ndarray) -> None:
-        """Add ``signature`` under ``key`` (keys must be unique)."""
-        self._lsh.insert(key, self._wrap(signature), check_duplication=False)
-        self._size += 1

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ..config import DEFAULT_ID_FIELD
-from .records import ReadStats, Record, Rejected, parse_json
+from .jsonline import parse_json
+from .records import ReadStats, Record, Rejected
 
 T = TypeVar("T")
 

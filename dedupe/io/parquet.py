@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from .jsonline import json_kind
 from .records import (
     ANNOTATION_KEY,
     InputError,
@@ -20,7 +21,6 @@ from .records import (
     Record,
     Rejected,
     display_name,
-    json_kind,
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .records import parse_exact
+from .jsonline import parse_exact
 from .shards import ShardError, annotation_type
 
 _LONG_DIGITS = re.compile(rb"[0-9]{20}")  # maybe an integer beyond 64 bits, which orjson reads as a float

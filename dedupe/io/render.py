@@ -16,7 +16,8 @@ import orjson
 
 from ..core.matcher import Result
 from ..passages.matcher import remove_spans
-from .records import ANNOTATION_KEY, EXACT_DECODER, Record, parse_exact, room_for_nesting
+from .jsonline import EXACT_DECODER, parse_exact, room_for_nesting
+from .records import ANNOTATION_KEY, Record
 
 
 def write_result(mode: str, text_field: str, out: Any, dropped: Any, item: Result) -> None:

@@ -23,7 +23,8 @@ import orjson
 
 from ..core.clusters import UnionFind
 from ..core.matcher import Match, Result
-from ..io.records import ANNOTATION_KEY, Record, Rejected, json_kind, parse_json
+from ..io.jsonline import json_kind, parse_json
+from ..io.records import ANNOTATION_KEY, Record, Rejected
 from ..passages.matcher import PassageMatch
 
 REPEAT_KINDS = ("exact", "near", "boilerplate", "quote")
