@@ -116,3 +116,28 @@ def test_export_then_extend_round_trips_with_gaps_and_chunk_boundaries(monkeypat
         for k in range(stop - first):
             want = expected.get(first + k, np.empty(0, dtype=np.uint64))
             assert copy.get(k).tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=30), min_size=1, max_size=5), st.data())
+def test_a_batch_s_pairs_get_the_exact_jaccard_of_their_sets(multisets, data):
+    """Deduplicator._verify against jaccard() of the sets: exact copies (the same multiset, taken without a set),
+    the same set in another order or with other repeats, and anything else."""
+    from dedupe import Deduplicator
+    from dedupe.core.similarity import shingle_set
+
+    earlier = [np.array(m, dtype=np.uint64) for m in multisets]
+    batch = [
+        data.draw(st.sampled_from(earlier)).copy(),  # an exact copy
+        np.array(data.draw(st.permutations(multisets[0])), dtype=np.uint64),  # the same set, maybe reordered
+        np.array(data.draw(st.lists(st.integers(0, 12), min_size=1, max_size=30)), dtype=np.uint64),
+    ]
+    dedup = Deduplicator()
+    dedup.docs.stored.extend(np.concatenate(earlier), np.concatenate(([0], np.cumsum([len(m) for m in earlier]))))
+    first = len(earlier)
+    rows = np.repeat(np.arange(len(batch)), first)
+    positions = np.tile(np.arange(first), len(batch))
+    bounds = [k * first for k in range(len(batch) + 1)]
+    sims = dedup._verify(rows, positions, bounds, batch, np.zeros((len(batch), 1), dtype=np.uint32), first)
+    expected = [jaccard(shingle_set(batch[r]), shingle_set(earlier[j])) for r, j in zip(rows, positions)]
+    assert sims == expected

@@ -233,21 +233,32 @@ class Deduplicator:
         sets: dict[int, np.ndarray] = {}
         out: list[float] = []
         for lo, hi in pairwise(bounds):
-            mine = shingle_set(hashes[int(rows[lo])])
-            others = []
-            for j in all_positions[lo:hi]:
+            own = hashes[int(rows[lo])]
+            sims = [1.0] * (hi - lo)
+            others, at_pair = [], []
+            for t, j in enumerate(all_positions[lo:hi]):
+                stored_hashes = hashes[j - first] if j >= first else stored_rows[j]
+                # The same shingles in the same order (an exact copy, after normalization): the same set, whose
+                # similarity is exactly 1.0, as the formula below gives it; no set needed.
+                if len(stored_hashes) == len(own) and bool((stored_hashes == own).all()):
+                    continue
                 other = sets.get(j)
                 if other is None:
-                    other = sets[j] = shingle_set(hashes[j - first] if j >= first else stored_rows[j])
+                    other = sets[j] = shingle_set(stored_hashes)
                 others.append(other)
-            sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-            values = np.concatenate(others)
-            at = np.searchsorted(mine, values)
-            at[at == len(mine)] = 0
-            found = (mine[at] == values).astype(np.int64)
-            inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
-            # As similarity.jaccard computes it: |A & B| / |A | B| (exact integers, one rounding).
-            out.extend((inter / (len(mine) + sizes - inter)).tolist())
+                at_pair.append(t)
+            if others:
+                mine = shingle_set(own)
+                sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+                values = np.concatenate(others)
+                at = np.searchsorted(mine, values)
+                at[at == len(mine)] = 0
+                found = (mine[at] == values).astype(np.int64)
+                inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
+                # As similarity.jaccard computes it: |A & B| / |A | B| (exact integers, one rounding).
+                for t, sim in zip(at_pair, (inter / (len(mine) + sizes - inter)).tolist()):
+                    sims[t] = sim
+            out.extend(sims)
         return out
 
     def _decided(self, i: int, best: int, similarity: float, remote: Remote | None = None) -> Match:
