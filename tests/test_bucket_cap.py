@@ -440,3 +440,13 @@ def test_the_batched_form_gives_the_incremental_forms_pairs(data, cap, bands, n)
         pairs, once = _batched_pairs(rows, indexed, cap, cuts)
         assert pairs == expected
         assert once == set(expected)
+
+
+def test_a_batched_index_takes_whole_batches_only():
+    index = BandIndex(bands=2, batched=True)
+    with pytest.raises(ValueError, match="match_batch"):
+        index.insert(0, [1, 2])
+    rows, positions = index.match_batch(np.array([[1, 2], [1, 3]], dtype=np.uint64), 0, np.array([True, True]))
+    assert list(zip(rows.tolist(), positions.tolist())) == [(1, 0)]  # the second shares key 1 with the first
+    rows, positions = index.match_batch(np.array([[5, 3]], dtype=np.uint64), 2, np.array([True]))
+    assert list(zip(rows.tolist(), positions.tolist())) == [(0, 1)]  # key 3 of position 1, now in a sorted run

@@ -254,7 +254,13 @@ class BandIndex:
         return sorted(set(from_runs) | set(self.query_recent(keys, taken.get(0))))
 
     def insert(self, position: int, keys: list[int], row: np.ndarray | None = None) -> None:
-        """Add a document's band keys under ``position`` (``row``: the same keys as a uint64 array, if at hand)."""
+        """Add a document's band keys under ``position`` (``row``: the same keys as a uint64 array, if at hand).
+
+        Raises:
+            ValueError: on a batched index, which takes whole batches (:meth:`match_batch`).
+        """
+        if self.batched:
+            raise ValueError("a batched BandIndex takes whole batches: match_batch")
         self._pending_rows.append(np.array(keys, dtype=np.uint64) if row is None else row)
         self._pending_positions.append(position)
         _remember(self._recent, keys, repeat(position))
@@ -267,8 +273,8 @@ class BandIndex:
 
     def insert_many(self, positions: Sequence[int], keys: list[int]) -> None:
         """Insert single-key entries (an index with one band): ``keys[i]`` under ``positions[i]``."""
-        if self.bands != 1:
-            raise ValueError("insert_many needs an index with one band")
+        if self.bands != 1 or self.batched:
+            raise ValueError("insert_many needs an index with one band, not batched")
         self._pending_rows.append(np.array(keys, dtype=np.uint64))
         self._pending_positions.extend(positions)
         _remember(self._recent, keys, positions)

@@ -171,7 +171,6 @@ class Deduplicator:
                 return [(rid, out[k].cluster, keys[k], payload(k)) for k, rid in enumerate(ids) if indexed[k]]
 
             self.backend.add(indexed_rows)
-        self.index.maybe_flush()
         return out
 
     def _store(self, hashes: HashRows, signatures: np.ndarray, lengths: np.ndarray) -> None:
