@@ -167,6 +167,20 @@ def test_a_run_filter_never_rules_out_a_key_the_run_holds(keys, others):
     assert set(queries[np.isin(queries, held)].tolist()) <= set(queries[key_filter.may_hold(queries)].tolist())
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300))
+def test_a_run_filter_sets_exactly_the_bits_of_its_keys_top_bits(keys):
+    from dedupe.core.keyfilter import KeyFilter
+
+    held = np.sort(np.array(keys, dtype=np.uint64))
+    bits = max(6, (8 * len(keys) - 1).bit_length())
+    expected = bytearray(1 << (bits - 3))
+    for key in keys:  # the plain form: bit (top % 8) of byte (top // 8), top = the key's first `bits` bits
+        top = key >> (64 - bits)
+        expected[top >> 3] |= 1 << (top & 7)
+    assert KeyFilter(held)._bytes.tobytes() == bytes(expected)
+
+
 def test_a_run_filter_rules_out_most_keys_a_large_run_does_not_hold():
     from dedupe.core.keyfilter import KeyFilter
 
