@@ -141,3 +141,13 @@ def test_a_batch_s_pairs_get_the_exact_jaccard_of_their_sets(multisets, data):
     sims = dedup._verify(rows, positions, bounds, batch, np.zeros((len(batch), 1), dtype=np.uint32), first)
     expected = [jaccard(shingle_set(batch[r]), shingle_set(earlier[j])) for r, j in zip(rows, positions)]
     assert sims == expected
+
+
+@settings(max_examples=200)
+@given(st.sets(st.integers(0, 40), max_size=30), st.lists(st.sets(st.integers(0, 40), max_size=30), min_size=1,
+                                                           max_size=6))
+def test_jaccard_many_gives_jaccard_of_each_pair(a, others):
+    from dedupe.core.similarity import jaccard_many
+
+    sets = [arr(o) for o in others]
+    assert jaccard_many(arr(a), sets) == [jaccard(arr(a), b) for b in sets]

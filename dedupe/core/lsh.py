@@ -312,10 +312,9 @@ class BandIndex:
         keys = np.ascontiguousarray(keys[rows])
         flat = keys.ravel()
         order = np.argsort(flat, kind="stable")
-        # Pairs by row of `keys` (the indexed rows); positions are document positions, or for rows of this batch
-        # (the last part) their row of `keys`.
+        # Pairs by row of `keys` (the indexed rows): from the runs with document positions, from this batch with
+        # the earlier row of `keys`.
         run_rows, run_positions, used = self._runs_pairs(keys, order)
-        got_rows, got_positions = [run_rows], [run_positions]
         if cap and used is None:
             used = np.zeros(keys.shape, dtype=np.int64)
         taken = used.ravel() if used is not None else None  # by query: row * bands + band
@@ -355,11 +354,8 @@ class BandIndex:
         # The batch becomes a sorted run (positions ascend within a key: the sort is stable, rows ascend).
         self._push_run(ordered, np.repeat(rows.astype(np.int64) + first, bands)[order])
         self._size += len(rows)
-        earlier_rows = np.concatenate(got_rows)
-        out_rows = np.concatenate((rows[earlier_rows], rows[mine_rows]))
-        out_positions = np.concatenate(
-            (np.concatenate(got_positions).astype(np.int64, copy=False), rows[mine_earlier] + first)
-        )
+        out_rows = np.concatenate((rows[run_rows], rows[mine_rows]))
+        out_positions = np.concatenate((run_positions, rows[mine_earlier] + first))
         return out_rows.astype(np.int64, copy=False), out_positions
 
     def maybe_flush(self) -> None:

@@ -29,7 +29,7 @@ from .decide import take
 from .documents import Documents
 from .lsh import BandIndex, band_keys
 from .outcome import MatchCounters, MatchOutcome, candidate_bin
-from .similarity import jaccard, shingle_set
+from .similarity import jaccard, jaccard_many, shingle_set
 
 # A record's best match among the backend's documents: (similarity, id, cluster id).
 Remote = tuple[float, str, str]
@@ -218,9 +218,9 @@ class Deduplicator:
         first: int,
     ) -> list[float]:
         """The similarity of each candidate pair (batch row, earlier position; sorted by row, a row's pairs between
-        consecutive ``bounds``): exact Jaccard of the shingle sets, or the MinHash estimate. One numpy pass per
-        row: a candidate's stored data is read once for the batch, and the row's set is searched for every
-        candidate's values at once."""
+        consecutive ``bounds``): exact Jaccard of the shingle sets, or the MinHash estimate. A candidate's stored
+        data is read once for the batch, and each row's set is searched for all its candidates' values at once
+        (:func:`~dedupe.core.similarity.jaccard_many`)."""
         if len(rows) == 0:
             return []
         stored = self.docs.stored
@@ -247,15 +247,7 @@ class Deduplicator:
                 others.append(other)
                 at_pair.append(t)
             if others:
-                mine = shingle_set(own)
-                sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-                values = np.concatenate(others)
-                at = np.searchsorted(mine, values)
-                at[at == len(mine)] = 0
-                found = (mine[at] == values).astype(np.int64)
-                inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
-                # As similarity.jaccard computes it: |A & B| / |A | B| (exact integers, one rounding).
-                for t, sim in zip(at_pair, (inter / (len(mine) + sizes - inter)).tolist()):
+                for t, sim in zip(at_pair, jaccard_many(shingle_set(own), others)):
                     sims[t] = sim
             out.extend(sims)
         return out
