@@ -100,11 +100,13 @@ def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list
 # What parse_and_featurize makes of each entry: (id, text, has_annotation) for a line read as a record, the
 # Rejected of a line that is not one, None for a text given as such.
 Parsed = tuple[str, str, bool] | Rejected | None
+# The lines of a batch, beside their bytes: line numbers, sources and numbers across inputs.
+LineMeta = tuple[list[int], list[str], list[int]]
 
 
 def parse_and_featurize(
     entries: list[bytes | str],
-    meta: tuple[list[int], list[str], list[int]],
+    meta: LineMeta,
     fields: tuple[str, str],
     config: DedupeConfig,
     max_chars: int | None,

@@ -18,7 +18,7 @@ from typing import Protocol
 from ..config import BATCH_CHARS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, DedupeConfig
 from ..io.records import Line, Record, Rejected, Waiting
 from ..passages.segment import DocPassages
-from .batch import Features, Parsed, parse_and_featurize
+from .batch import Features, LineMeta, Parsed, parse_and_featurize
 
 Item = Line | Record | Rejected
 
@@ -54,7 +54,7 @@ def batches(items: Iterable[Item | Waiting], batch_size: int) -> Iterator[tuple[
         yield batch, False
 
 
-def _payload(batch: list[Item]) -> tuple[list[bytes | str], tuple[list[int], list[str], list[int]]]:
+def _payload(batch: list[Item]) -> tuple[list[bytes | str], LineMeta]:
     """What a helper needs of a batch (:func:`~dedupe.features.batch.parse_and_featurize`): each line's bytes
     or each record's text, and the lines' numbers and sources, as plain lists (cheap to send)."""
     entries: list[bytes | str] = []
@@ -170,15 +170,13 @@ class _ThreadResult:
         return self._future.result()
 
 
-Submit = Callable[
-    [list[bytes | str], tuple[list[int], list[str], list[int]], tuple[str, str], DedupeConfig, int | None], _Pending
-]
+Submit = Callable[[list[bytes | str], LineMeta, tuple[str, str], DedupeConfig, int | None], _Pending]
 
 
 @contextlib.contextmanager
 def _helpers(workers: int) -> Iterator[tuple[Submit, int]]:
-    """What computes the features for :func:`featurized`: a function submitting a batch's texts, and how many
-    batches may be in flight."""
+    """What parses and computes the features for :func:`featurized`: a function submitting a batch (its lines and
+    texts, see :func:`_payload`), and how many batches may be in flight."""
     if workers <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="dedupe-features") as threads:
             yield (lambda *batch: _ThreadResult(threads.submit(parse_and_featurize, *batch))), 2
