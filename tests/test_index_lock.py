@@ -54,11 +54,12 @@ def _holder(index: Path) -> dict | None:
 
 
 def _wait_for_lock(index: Path, proc: subprocess.Popen) -> dict:
-    """Poll until ``proc`` holds the index's lock (the lock file names it)."""
+    """Poll until ``proc`` holds the index's lock (the lock file names it) and the index exists (a new index's
+    manifest is written just after its lock is taken)."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         holder = _holder(index)
-        if holder is not None and holder.get("pid") == proc.pid:
+        if holder is not None and holder.get("pid") == proc.pid and (index / MANIFEST).exists():
             return holder
         assert proc.poll() is None, proc.communicate()[1].decode()
         time.sleep(0.05)
