@@ -11,6 +11,12 @@ part of the main process's. Medians over the runs, interleaved across files and 
 
 Default inputs: Reuters-21578 (from ../shared/data) and the first 100,000 documents of the tiled corpus of
 scale.py (built as scale.py builds it when missing).
+
+It also measures what two processes get from this machine at all (the parallel ceiling, `--ceiling-runs`, 0 to
+skip): the feature work alone (`parse_and_featurize` over the first 20,000 lines of the first input, three times)
+in one process, then in two processes started together. The ceiling is 2 x (one alone) / (the later of the two
+together): 2.0 on two free cores, less where the two virtual cores share a physical one or the host is busy.
+No way of splitting the work between two processes scales beyond it.
 """
 
 from __future__ import annotations
@@ -51,15 +57,59 @@ def child(workers: int, path: str) -> None:
     print(f"{wall:.4f} {cpu:.4f} {other:.4f}", file=sys.__stdout__)
 
 
+def burn(path: str) -> None:
+    """The feature work on the first 20,000 lines of ``path``, three times; print the wall seconds."""
+    import itertools
+
+    from dedupe.config import DedupeConfig
+    from dedupe.features.batch import parse_and_featurize
+    from dedupe.io.records import open_input
+
+    fh, _ = open_input(path)  # the CLI's reader (.gz too)
+    with fh:
+        lines = [line.rstrip(b"\n") for line in itertools.islice(fh, 20_000)]
+    config = DedupeConfig()
+    meta = (list(range(len(lines))), [path] * len(lines), list(range(len(lines))))
+    start = time.perf_counter()
+    for _ in range(3):
+        for k in range(0, len(lines), 1024):
+            parse_and_featurize(lines[k : k + 1024], tuple(m[k : k + 1024] for m in meta), ("text", "id"),
+                                config, None)
+    print(f"{time.perf_counter() - start:.4f}")
+
+
+def ceiling(path: str, runs: int) -> tuple[float, float, float, list[float]]:
+    """(median seconds alone, median seconds of the later of two together, ceiling, each run's ceiling)."""
+    alone, together, ratios = [], [], []
+    cmd = [sys.executable, __file__, "--burn", path]
+    for i in range(runs):
+        one = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        a = float(one.stdout)
+        procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        b = max(float(p.communicate()[0]) for p in procs)
+        alone.append(a)
+        together.append(b)
+        ratios.append(2 * a / b)
+        print(f"  [ceiling {i + 1}/{runs}] alone {a:.2f} s, two together {b:.2f} s: {2 * a / b:.2f}x",
+              file=sys.stderr, flush=True)
+    a, b = statistics.median(alone), statistics.median(together)
+    return a, b, statistics.median(ratios), ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--ceiling-runs", type=int, default=5)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--burn", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
     if args.child:
         child(int(args.child[0]), args.child[1])
+        return
+    if args.burn:
+        burn(args.burn)
         return
     files = args.files or [str(DATA / "reuters21578.jsonl.gz"), str(TILED)]
     if not args.files and not TILED.exists():
@@ -79,6 +129,11 @@ def main() -> None:
     for (path, workers), rows in results.items():
         wall, cpu, other = (statistics.median(r[k] for r in rows) for k in range(3))
         lines.append(f"| {Path(path).name} | {workers} | {wall:.2f} | {cpu:.2f} | {other:.2f} |")
+    if args.ceiling_runs:
+        a, b, ratio, ratios = ceiling(files[0], args.ceiling_runs)
+        lines += ["", f"Parallel ceiling ({Path(files[0]).name}, first 20,000 lines, features three times; "
+                  f"{args.ceiling_runs} runs): one process alone {a:.2f} s, the later of two together {b:.2f} s: "
+                  f"{ratio:.2f}x (runs: {', '.join(f'{r:.2f}' for r in ratios)})"]
     print("\n".join(lines))
 
 
