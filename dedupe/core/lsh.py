@@ -160,6 +160,21 @@ class BandIndex:
                 taken[h] = used[h].tolist()
         return out
 
+    def run_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The hits of ``keys`` (n, bands) in the sorted runs as arrays (row of ``keys``, position), a position once
+        per key that gives it; the recent entries are not searched (see :meth:`flush`)."""
+        rows, positions, _ = self._runs_pairs(keys)
+        return rows, positions
+
+    def add_run(self, positions: np.ndarray, keys: np.ndarray) -> None:
+        """Insert documents at once, as one sorted run: ``keys[k]`` (``bands`` keys) under ``positions[k]``
+        (ascending, after every position inserted before)."""
+        self.flush()
+        if len(positions):
+            flat = np.ascontiguousarray(keys, dtype=np.uint64).ravel()
+            self._push_run(*_sorted_run(flat, np.repeat(np.asarray(positions, dtype=np.int64), self.bands)))
+            self._size += len(positions)
+
     def _runs_pairs(
         self, keys: np.ndarray, order: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -205,6 +205,47 @@ class ArrayStore:
         values = np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
         return values.astype(self.dtype, copy=False), offsets
 
+    def lengths(self, positions: np.ndarray) -> np.ndarray:
+        """How many values each of ``positions`` holds (0 when absent)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = np.frombuffer(self._start, dtype=np.int64)[positions]
+        return np.where(starts >= 0, np.frombuffer(self._length, dtype=np.int64)[positions], 0)
+
+    def get_many(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays stored under ``positions``, back to back, with their offsets: (values, offsets), the k-th
+        array being ``values[offsets[k]:offsets[k + 1]]``; an absent position is empty.
+
+        Example:
+            >>> import numpy as np
+            >>> store = ArrayStore(np.uint64)
+            >>> store.put(0, np.array([5, 7], dtype=np.uint64)); store.put(1, np.array([9], dtype=np.uint64))
+            >>> values, offsets = store.get_many(np.array([1, 0, 1]))
+            >>> values.tolist(), offsets.tolist()
+            ([9, 5, 7, 9], [0, 1, 3, 4])
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = np.frombuffer(self._start, dtype=np.int64)[positions]
+        lengths = np.frombuffer(self._length, dtype=np.int64)[positions]
+        lengths = np.where(starts >= 0, lengths, 0)
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        values = np.empty(int(offsets[-1]), dtype=self.dtype)
+        if len(values) == 0:
+            return values, offsets
+        chunk = starts >> _OFFSET_BITS
+        within = starts & ((1 << _OFFSET_BITS) - 1)
+        # Each value's place in its chunk: the array's offset plus its rank in the array.
+        rank = np.arange(len(values)) - np.repeat(offsets[:-1], lengths)
+        at = np.repeat(within, lengths) + rank
+        used = np.unique(chunk[lengths > 0]).tolist()
+        if len(used) == 1:
+            values[:] = self._chunks[used[0]][at]
+            return values, offsets
+        value_chunk = np.repeat(chunk, lengths)
+        for c in used:
+            mine = value_chunk == c
+            values[mine] = self._chunks[c][at[mine]]
+        return values, offsets
+
     def get(self, position: int) -> np.ndarray:
         """The array stored under ``position`` (a read-only view)."""
         start = self._start[position]

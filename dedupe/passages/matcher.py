@@ -35,7 +35,7 @@ import itertools
 import time
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from ..config import PassageConfig
 from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
+from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
 from .segment import DocPassages, numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
@@ -64,8 +65,10 @@ class PassageMatcher:
         [('exact', 'a')]
     """
 
-    def __init__(self, config: PassageConfig | None = None) -> None:
+    def __init__(self, config: PassageConfig | None = None, bulk: bool = True) -> None:
         self.config = config if config is not None else PassageConfig()
+        # Candidates and similarities a batch at a time (add_batch); False: each passage on its own.
+        self.bulk = bulk
         self.bands, self.rows = self.config.bands_rows
         self.stats = PassageStats()
         self._doc_ids: list[str] = []
@@ -84,6 +87,7 @@ class PassageMatcher:
         self._index = BandIndex(self.bands)
         self._shingles = ArrayStore(np.uint64)
         self._numbers = ArrayStore(np.uint64)
+        self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)
         # Word windows of earlier documents: document, word index, span.
         self._windows = BandIndex(1)
         self._w_doc = array("q")
@@ -179,6 +183,10 @@ class PassageMatcher:
         self._numbers.extend(seg["pm_numbers"], seg["pm_number_offsets"])
         if len(self._shingles) != len(self._p_doc) or len(self._numbers) != len(self._p_doc):
             raise ValueError("inconsistent passage state (shingles)")
+        # The sketches are a function of the shingles: made again rather than saved.
+        values, offsets = self._shingles.export(len(self._sketches), len(self._p_doc))
+        bounds = offsets.tolist()
+        self._sketches.append(*sketch([values[a:b] for a, b in itertools.pairwise(bounds)]))
         self._index.load(seg["pm_band_keys"], seg["pm_band_positions"])
         for column, target in zip(windows.T, (self._w_doc, self._w_word, self._w_start, self._w_end)):
             target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
@@ -192,8 +200,26 @@ class PassageMatcher:
     def add_batch(
         self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]
     ) -> list[list[PassageMatch]]:
-        """:meth:`add` for consecutive documents whose features are computed."""
+        """:meth:`add` for consecutive documents whose features are computed.
+
+        The batch's candidates and similarities are computed for the whole batch at once
+        (:mod:`dedupe.passages.bulk`), then each passage is decided in stream order; with :attr:`bulk` False
+        (or a batch too large for it), each passage looks up and verifies its own candidates. Both give the same
+        matches (``tests/test_passage_bulk.py``).
+        """
         start = time.perf_counter()
+        mine = sketch([s for f in features for s in f.shingles])
+        out = self._add_bulk(ids, texts, features, mine) if self.bulk and features else None
+        if out is None:
+            out = self._add_each(ids, texts, features)
+        self._sketches.append(*mine)
+        self.stats.seconds += time.perf_counter() - start
+        return out
+
+    def _add_each(
+        self, ids: Sequence[str], texts: Sequence[str], features: Sequence[DocPassages]
+    ) -> list[list[PassageMatch]]:
+        """Each passage's candidates looked up and verified on its own (the reference for the bulk path)."""
         # The sorted runs do not change within a batch: one query for all its passages and windows.
         from_runs = self._index.query_runs_sparse(np.concatenate([f.keys for f in features])) if features else {}
         win_runs = (
@@ -201,13 +227,102 @@ class PassageMatcher:
         )
         out = []
         p_at = w_at = 0
+        index = self._index
+
+        def near(k: int, f: DocPassages) -> tuple[int, float]:
+            candidates = from_runs.get(p_at + k, []) + index.query_recent(f.keys[k].tolist())
+            return self._near(f.shingles[k], f.numbers[k], candidates)
+
+        def insert(p: int, k: int, f: DocPassages) -> None:
+            index.insert(p, f.keys[k].tolist(), f.keys[k])
+
         for rid, text, f in zip(ids, texts, features):
-            out.append(self._decide(rid, text, f, from_runs, p_at, win_runs, w_at))
+            out.append(self._decide(rid, text, f, near, insert, win_runs, w_at))
             p_at += len(f.spans)
             w_at += len(f.windows)
-        self._index.maybe_flush()
+        index.maybe_flush()
         self._windows.maybe_flush()
-        self.stats.seconds += time.perf_counter() - start
+        return out
+
+    def _add_bulk(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        features: Sequence[DocPassages],
+        mine: tuple[np.ndarray, np.ndarray],
+    ) -> list[list[PassageMatch]] | None:
+        """The batch's candidates and similarities at once (:func:`~dedupe.passages.bulk.batch_pairs`), then each
+        passage decided in stream order; None (nothing done) when the batch is too large for it."""
+        cfg = self.config
+        shingles = [s for f in features for s in f.shingles]
+        if not shingles:
+            return self._add_each(ids, texts, features)
+        keys = np.concatenate([f.keys for f in features])
+        repeats = exact_repeats([h for f in features for h in f.exact], self._exact)
+        wordy = np.array([w for f in features for w in f.wordy], dtype=bool)
+        query = wordy & ~repeats
+        indexable = wordy | (repeats if cfg.index_below > 1.0 else np.zeros_like(repeats))
+        self._index.flush()
+        pairs = batch_pairs(
+            self._index,
+            self._shingles,
+            self._sketches,
+            keys,
+            shingles,
+            mine,
+            query,
+            indexable,
+            cfg.max_candidates,
+            cfg.threshold,
+        )
+        if pairs is None:
+            return None
+        win_runs = self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None])
+        base = len(self._p_doc)
+        indexed = np.zeros(len(shingles), dtype=bool)
+        early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
+        early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
+        late_passage, late_count, late_sim = (
+            x.tolist() for x in (pairs.late_passage, pairs.late_count, pairs.late_sim)
+        )
+        threshold = cfg.threshold
+        p_at = 0
+        new_positions: list[int] = []
+
+        def near(k: int, f: DocPassages) -> tuple[int, float]:
+            i = p_at + k
+            if len(f.shingles[k]) == 0:
+                return -1, 0.0
+            a, b, c, d = early_at[i], early_at[i + 1], late_at[i], late_at[i + 1]
+            late = [t for t in range(c, d) if indexed[late_passage[t]]]
+            raw = early_raw[i] + len(late)
+            if raw == 0:
+                return -1, 0.0
+            if not early_hit[i] and not any(late_sim[t] >= threshold for t in late):
+                self._count_chosen(raw)  # none reaches the threshold: the choice cannot matter
+                return -1, 0.0
+            positions = pairs.early_position[a:b].tolist()
+            counts = dict(zip(positions, pairs.early_count[a:b].tolist()))
+            sims = dict(zip(positions, pairs.early_sim[a:b].tolist()))
+            for t in late:
+                counts[base + late_passage[t]] = late_count[t]
+                sims[base + late_passage[t]] = late_sim[t]
+            chosen = self._chosen(counts, raw)
+            return self._best(chosen, np.array([sims[p] for p in chosen], dtype=np.float64), f.numbers[k])
+
+        def insert(p: int, k: int, f: DocPassages) -> None:
+            indexed[p - base] = True
+            new_positions.append(p)
+
+        out = []
+        w_at = 0
+        for rid, text, f in zip(ids, texts, features):
+            out.append(self._decide(rid, text, f, near, insert, win_runs, w_at))
+            p_at += len(f.spans)
+            w_at += len(f.windows)
+        positions = np.array(new_positions, dtype=np.int64)
+        self._index.add_run(positions, keys[positions - base])
+        self._windows.maybe_flush()
         return out
 
     def _register(self, doc: int, span: tuple[int, int], unit: int, group: int) -> int:
@@ -227,11 +342,13 @@ class PassageMatcher:
         rid: str,
         text: str,
         f: DocPassages,
-        earlier: dict[int, list[int]],
-        p_at: int,
+        near: Callable[[int, DocPassages], tuple[int, float]],
+        insert: Callable[[int, int, DocPassages], None],
         win_earlier: dict[int, list[int]],
         w_at: int,
     ) -> list[PassageMatch]:
+        """Decide each passage of a document in order: ``near(k, f)`` gives passage k's near repeat (position and
+        similarity; -1 for none), ``insert(p, k, f)`` puts passage k, registered as position p, in the index."""
         cfg, st = self.config, self.stats
         doc = len(self._doc_ids)
         self._doc_ids.append(rid)
@@ -239,7 +356,6 @@ class PassageMatcher:
         st.passages += len(f.spans)
         found: list[tuple[int, int, PassageMatch, int]] = []  # (unit, match unit, match, match doc)
         novel: list[int] = []
-        key_lists = f.keys.tolist()
         for k, span in enumerate(f.spans):
             h = f.exact[k]
             j = self._exact.get(h, -1)
@@ -249,15 +365,13 @@ class PassageMatcher:
             if j >= 0:
                 st.exact_hits += 1
             elif wordy:
-                j, sim = self._near(
-                    f.shingles[k], f.numbers[k], earlier.get(p_at + k, []) + self._index.query_recent(key_lists[k])
-                )
+                j, sim = near(k, f)
                 kind = "near"
             if j < 0:
                 p = self._register(doc, span, f.units[k], -1)
                 self._exact[h] = p
                 if wordy:
-                    self._index.insert(p, key_lists[k], f.keys[k])
+                    insert(p, k, f)
                     self._shingles.put(p, f.shingles[k])
                     self._numbers.put(p, f.numbers[k])
                     st.indexed += 1
@@ -277,7 +391,7 @@ class PassageMatcher:
             p = self._register(doc, span, f.units[k], g)
             self._exact.setdefault(h, p)
             if sim < cfg.index_below:  # a loose near repeat: its own neighbours may be out of its match's reach
-                self._index.insert(p, key_lists[k], f.keys[k])
+                insert(p, k, f)
                 self._shingles.put(p, f.shingles[k])
                 self._numbers.put(p, f.numbers[k])
                 st.indexed += 1
@@ -295,37 +409,42 @@ class PassageMatcher:
         return matches
 
     def _near(self, shingles: np.ndarray, numbers: np.ndarray, candidates: list[int]) -> tuple[int, float]:
+        """The near repeat of one passage among ``candidates`` (positions, once per band key shared)."""
         if not candidates or len(shingles) == 0:
             return -1, 0.0
-        st = self.stats
         counts = Counter(candidates)
-        st.raw_candidates += len(counts)
-        if len(counts) > self.config.max_candidates:
-            st.capped += 1
-            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.max_candidates]
-            chosen = sorted(p for p, _ in ranked)
-        else:
-            chosen = sorted(counts)
-        st.candidates += len(chosen)
-        st.candidates_max = max(st.candidates_max, len(chosen))
-        # Exact Jaccard of every chosen candidate in one pass: membership of
-        # their concatenated shingles in this passage's, counted per candidate.
+        chosen = self._chosen(counts, len(counts))
+        # Exact Jaccard of every chosen candidate in one pass.
         others = [self._shingles.get(j) for j in chosen]
         sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-        flat = np.concatenate(others)
-        pos = np.searchsorted(shingles, flat)
-        np.minimum(pos, len(shingles) - 1, out=pos)
-        member = shingles[pos] == flat
-        inter = np.add.reduceat(member, np.concatenate(([0], np.cumsum(sizes)[:-1]))) if len(member) else sizes * 0
-        inter = np.where(sizes > 0, inter, 0)
-        sims = inter / (sizes + len(shingles) - inter)
-        # The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree.
+        return self._best(chosen, jaccard_rows(shingles, np.concatenate(others), sizes), numbers)
+
+    def _chosen(self, counts: dict[int, int], raw: int) -> list[int]:
+        """The candidates verified, ascending: all of them, or the ``max_candidates`` sharing the most bands
+        (ties: the earliest) when there are more (``raw``: how many; ``counts`` holds at least those)."""
+        self._count_chosen(raw)
+        if raw > self.config.max_candidates:
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.max_candidates]
+            return sorted(p for p, _ in ranked)
+        return sorted(counts)
+
+    def _count_chosen(self, raw: int) -> None:
+        """Count a passage's ``raw`` candidates, of which at most ``max_candidates`` are verified."""
+        st = self.stats
+        st.raw_candidates += raw
+        chosen = min(raw, self.config.max_candidates)
+        st.capped += raw > chosen
+        st.candidates += chosen
+        st.candidates_max = max(st.candidates_max, chosen)
+
+    def _best(self, chosen: list[int], sims: np.ndarray, numbers: np.ndarray) -> tuple[int, float]:
+        """The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree."""
         for k in np.argsort(-sims, kind="stable").tolist():
             if sims[k] < self.config.threshold:
                 break
             if not self.config.numbers or numbers_agree(numbers, self._numbers.get(chosen[k])):
                 return chosen[k], float(sims[k])
-            st.number_mismatches += 1
+            self.stats.number_mismatches += 1
         return -1, 0.0
 
     def _quotes(
