@@ -85,7 +85,8 @@ LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
 
 # How shingle units are hashed, saved with an index as its "hash" parameter: words as 8-byte integers mixed by
 # fmix64 (dedupe.features.shingles.word_hashes). Indexes saved while words were hashed with xxh3-64 say "xxh3_64";
-# their hashes cannot be compared with these.
+# their hashes cannot be compared with these. Passage word windows use the same word hash (the passages'
+# "word_hash"; indexes saved while passage words were hashed with xxh3 have none).
 UNIT_HASH = "fmix64-words"
 
 
@@ -463,7 +464,8 @@ class DedupeConfig:
         passage state of its runs, so all of them must match passages alike.
         """
         p = self.parameters()
-        passages = self.passages.parameters() if self.passages is not None else None
+        # Passage windows hash words with the same kernel as documents (indexes saved before: xxh3 per word).
+        passages = self.passages.parameters() | {"word_hash": UNIT_HASH} if self.passages is not None else None
         return {
             k: p[k]
             for k in (

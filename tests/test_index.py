@@ -296,6 +296,19 @@ def test_an_index_of_words_hashed_with_xxh3_is_refused_and_the_message_says_to_b
     assert "no option makes it comparable" in result.stderr
 
 
+def test_a_passage_index_whose_words_were_hashed_with_xxh3_is_refused(clean_corpus, cli, tmp_path):
+    # Passage word windows hash words with the document kernel; an index saved before says no word_hash.
+    path = tmp_path / "pidx"
+    assert cli(["scan", clean_corpus.path, "--passages", "--index", str(path)]).exit_code == 0
+    _rewrite_manifest(path, lambda m: m["parameters"]["passages"].pop("word_hash"))
+    result = cli(["scan", clean_corpus.path, "--passages", "--index", str(path)])
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    assert "no option makes it comparable" in result.stderr
+    # Without --passages the difference is the passages themselves, not a hash: no such note.
+    result = cli(["scan", clean_corpus.path, "--index", str(path)])
+    assert result.exit_code != 0 and "no option makes it comparable" not in result.stderr
+
+
 def test_another_threshold_with_the_same_bands_and_rows_is_accepted(saved_index):
     b, r = DedupeConfig().bands_rows
     Checkpointer.open(str(saved_index), Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=0.6, bands=b, rows=r))))

@@ -175,6 +175,22 @@ def test_batch_shingling_equals_shingling_each_text(texts, unit, n):
             assert a.dtype == np.uint64 and a.tolist() == b.tolist()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("abcdefghij klm\n.,"), max_size=700), max_size=20),
+    st.integers(min_value=1, max_value=6),
+)
+def test_batch_character_shingles_of_texts_of_every_length(texts, n):
+    # Texts are sorted in rows padded to a power of two: lengths across several widths in one batch.
+    from dedupe.features.normalize import normalize
+    from dedupe.features.shingles import shingle_batch
+
+    config = ShingleConfig(unit="char", ngram=n)
+    normalized = [normalize(t) for t in texts]
+    got = shingle_batch(normalized, config)
+    assert [g.tolist() for g in got] == [shingle_hashes(t, config).tolist() for t in normalized]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.text(alphabet=st.sampled_from("ab cdé\n.,"), max_size=40), max_size=12),

@@ -15,6 +15,7 @@ bits). The combination is vectorised over all positions of a document.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -155,6 +156,16 @@ def window_hashes(units: np.ndarray, n: int) -> np.ndarray:
         return fmix64(acc + _U64(n))
 
 
+def window_batch(units: np.ndarray, lengths: np.ndarray, n: int) -> list[np.ndarray]:
+    """:func:`window_hashes` of many sequences at once: ``units`` holds them back to back, ``lengths`` long."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    windows = np.maximum(lengths - n + 1, 0)
+    hashes = _combine(units, _window_positions(starts, windows), n) if windows.any() else _EMPTY
+    bounds = np.concatenate(([0], np.cumsum(windows))).tolist()
+    return [hashes[a:b] if b > a else _EMPTY for a, b in itertools.pairwise(bounds)]
+
+
 def shingle_hashes(normalized: str, config: ShingleConfig = ShingleConfig()) -> np.ndarray:
     """Sorted unique 64-bit shingle hashes of already normalized text.
 
@@ -199,9 +210,8 @@ def shingle_batch(
     need normalized text (str, or its UTF-8 bytes).
 
     The n-gram combination runs once over the concatenated units of the batch
-    (windows that cross a text boundary are dropped); the per-text sort and
-    de-duplication become two batch-wide sorts: by hash (quicksort), then a
-    stable sort by text number, which numpy does as a radix sort on uint16.
+    (windows that cross a text boundary are dropped); each text's hashes are then sorted as one row of a
+    padded matrix (see :func:`_fill_windows`).
     """
     n = config.ngram
     units, lengths = _units_of_batch(normalized, config.unit)
@@ -216,8 +226,7 @@ def shingle_batch(
     if not unique:
         _fill_multisets(units, starts, windows, n, out)
         return out
-    for lo in range(0, len(normalized), 65536):  # text numbers must fit uint16
-        _fill_windows(units, starts[lo : lo + 65536], windows[lo : lo + 65536], n, out, lo)
+    _fill_windows(units, starts, windows, n, out, 0)
     return out
 
 
@@ -245,15 +254,30 @@ def _fill_multisets(units: np.ndarray, starts: np.ndarray, windows: np.ndarray, 
 def _fill_windows(
     units: np.ndarray, starts: np.ndarray, windows: np.ndarray, n: int, out: list[np.ndarray], first: int
 ) -> None:
-    text = np.repeat(np.arange(len(windows), dtype=np.uint16), windows)
+    """Each text's n-gram hashes, sorted and unique, into ``out[first + i]``.
+
+    Texts are sorted one per row: those with about the same number of windows are padded to one width (the next
+    power of two, at least 16) with the largest uint64 and sorted along the rows, which numpy does many times
+    faster than one sort of the whole batch (short rows stay in cache). The first ``windows[i]`` values of a
+    sorted row are the text's own (the padding is the largest value, so even a hash equal to it changes
+    nothing), and a value equal to the one before it in its row is dropped.
+    """
     hashes = _combine(units, _window_positions(starts, windows), n)
-    order = np.argsort(hashes)
-    hashes, text = hashes[order], text[order]
-    order = np.argsort(text, kind="stable")
-    hashes, text = hashes[order], text[order]
-    keep = np.ones(len(hashes), dtype=bool)
-    keep[1:] = (hashes[1:] != hashes[:-1]) | (text[1:] != text[:-1])
-    hashes, text = hashes[keep], text[keep]
-    bounds = np.searchsorted(text, np.arange(len(windows) + 1)).tolist()
-    for i in np.flatnonzero(windows).tolist():
-        out[first + i] = hashes[bounds[i] : bounds[i + 1]]
+    offsets = np.concatenate(([0], np.cumsum(windows)))
+    width = np.maximum(16, 1 << np.ceil(np.log2(np.maximum(windows, 1))).astype(np.int64))
+    for w in np.unique(width[windows > 0]).tolist():
+        texts = np.flatnonzero((width == w) & (windows > 0))
+        counts = windows[texts]
+        rows = np.full((len(texts), w), np.iinfo(np.uint64).max, dtype=np.uint64)
+        row_of = np.repeat(np.arange(len(texts)), counts)
+        rank = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows[row_of, rank] = hashes[np.repeat(offsets[texts], counts) + rank]
+        rows.sort(axis=1)
+        flat = rows[np.arange(w)[None, :] < counts[:, None]]  # row by row, each row's first counts[r] values
+        keep = np.ones(len(flat), dtype=bool)
+        keep[1:] = flat[1:] != flat[:-1]
+        keep[np.cumsum(counts)[:-1]] = True  # a row's first value is kept whatever ended the row before
+        flat, row_of = flat[keep], row_of[keep]
+        bounds = np.searchsorted(row_of, np.arange(len(texts) + 1)).tolist()
+        for r, i in enumerate(texts.tolist()):
+            out[first + i] = flat[bounds[r] : bounds[r + 1]]

@@ -41,10 +41,21 @@ class IndexLocked(IndexStoreError):
         self.lock_path = lock_path
 
 
-def unit_hash_note(differing: Iterable[str]) -> str:
-    """What to say when an index's parameters differ from a run's in ``differing`` keys: nothing, or, when the
-    unit hash differs, that no option makes the index usable again."""
-    if "hash" not in differing:
+def unit_hash_note(
+    differing: Iterable[str], stored: dict[str, Any] | None = None, current: dict[str, Any] | None = None
+) -> str:
+    """What to say when an index's parameters (``stored``) differ from a run's (``current``) in ``differing``
+    keys: nothing, or, when words were hashed another way (the unit hash, or the passages' word hash), that no
+    option makes the index usable again."""
+    differing = list(differing)
+    before, now = ((p or {}).get("passages") for p in (stored, current))
+    words_rehashed = (
+        "passages" in differing
+        and isinstance(before, dict)
+        and isinstance(now, dict)
+        and before.get("word_hash") != now.get("word_hash")
+    )
+    if "hash" not in differing and not words_rehashed:
         return ""
     return (
         " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "

@@ -322,7 +322,7 @@ class RedisIndex:
         raise SharedIndexError(
             f"the index at {self.url} was built with {show(theirs)}; this run has {show(mine)}. "
             "Run with the same parameters, or use another ?prefix=NAME (or clear that index)."
-            + unit_hash_note(differing)
+            + unit_hash_note(differing, theirs, mine)
         )
 
     # ------------------------------------------------------------- lock

@@ -244,7 +244,7 @@ class IndexStore:
             raise IndexMismatch(
                 f"{self.path}: the index was built with " + ", ".join(diffs) + "; what it holds cannot be compared "
                 "with what this run computes. Run with the index's options (--passages included), or use a new "
-                "--index path." + unit_hash_note(differing)
+                "--index path." + unit_hash_note(differing, stored, parameters)
             )
 
     def load(self) -> list[dict[str, np.ndarray]]:

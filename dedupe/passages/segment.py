@@ -29,7 +29,8 @@ import xxhash
 from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import band_keys
 from ..features.minhash import MinHasher
-from ..features.shingles import shingle_batch, window_hashes
+from ..features.shingles import shingle_batch, window_batch
+from .tokens import batch_words
 
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
@@ -172,7 +173,11 @@ def segment(
     """
     token_spans = [m.span() for m in _WORD.finditer(text)]
     tokens = [text[s:e].casefold() for s, e in token_spans]
-    starts = [s for s, _ in token_spans]
+    return passages_of(text, [s for s, _ in token_spans], config), token_spans, tokens
+
+
+def passages_of(text: str, starts: list[int], config: PassageConfig) -> list[tuple[int, int, int]]:
+    """The passages of ``text`` (as :func:`segment` returns them), its words starting at ``starts``."""
     units: list[tuple[int, int]] = []
     for ps, pe in paragraphs(text):
         units.extend(sentences(text, ps, pe) if config.unit == "sentence" else [(ps, pe)])
@@ -192,12 +197,11 @@ def segment(
         elif words:
             run.append((s, e, words))
     close_run()
-    return out, token_spans, tokens
+    return out
 
 
 def normalized_words(words: Sequence[str]) -> str:
-    joined = " ".join(words)
-    return joined if joined.isascii() else unicodedata.normalize("NFKC", joined)
+    return _nfkc(" ".join(words))
 
 
 def passage_numbers(passage: str) -> np.ndarray:
@@ -227,37 +231,42 @@ _HASHERS: dict[MinHashConfig, MinHasher] = {}
 
 
 def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig()) -> list[DocPassages]:
-    """Segment, hash, shingle and MinHash the passages of a batch of texts."""
+    """Segment, hash, shingle and MinHash the passages of a batch of texts.
+
+    The words of the whole batch are found, case-folded and hashed at once (:func:`~dedupe.passages.tokens.
+    batch_words`); segmentation into paragraphs and sentences runs per text; shingles, signatures, band keys
+    and word windows run once per batch.
+    """
     mh = MinHashConfig(num_perm=config.num_perm)
     hasher = _HASHERS.get(mh)
     if hasher is None:
         hasher = _HASHERS[mh] = MinHasher(mh)
     bands, rows = config.bands_rows
+    words = batch_words(texts)
+    offsets = words.offsets.tolist()
+    # Words that are not numbers, counted up to each word of the batch.
+    wordy_before = np.concatenate(([0], np.cumsum(~words.numeric))).tolist()
     segmented = []
     normalized: list[str] = []
-    for text in texts:
-        passages, token_spans, tokens = segment(text, config)
-        starts = [s for s, _ in token_spans]
+    first = 0  # the text's first word, in the batch
+    for text, count in zip(texts, words.counts.tolist()):
+        spans = words.spans[first : first + count]
+        starts = spans[:, 0].tolist()
+        passages = passages_of(text, starts, config)
         ranges = [(bisect_left(starts, s), bisect_left(starts, e)) for s, e, _ in passages]
-        texts_of = [normalized_words(tokens[a:b]) for a, b in ranges]
+        texts_of = [_nfkc(words.joined[offsets[first + a] : offsets[first + b] - 1]) for a, b in ranges]
         normalized.extend(texts_of)
-        segmented.append((passages, token_spans, tokens, ranges, texts_of))
+        wordy = [wordy_before[first + b] - wordy_before[first + a] >= config.min_words for a, b in ranges]
+        segmented.append((passages, spans, ranges, texts_of, wordy))
+        first += count
     shingles = shingle_batch(normalized, ShingleConfig(unit=config.shingle, ngram=config.ngram))
     signatures = hasher.signatures(shingles) if normalized else np.empty((0, config.num_perm), dtype=np.uint32)
     keys = band_keys(signatures, bands, rows)
+    windows = window_batch(words.hashes, words.counts, config.window) if config.window else [_NO_WINDOWS] * len(texts)
     out = []
     at = 0
-    for text, (passages, token_spans, tokens, ranges, texts_of) in zip(texts, segmented):
+    for text, (passages, spans, ranges, texts_of, wordy), doc_windows in zip(texts, segmented, windows):
         n = len(passages)
-        if config.window and tokens:
-            words = np.fromiter(
-                (xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in tokens),
-                dtype=np.uint64,
-                count=len(tokens),
-            )
-            windows = window_hashes(words, config.window)
-        else:
-            windows = np.empty(0, dtype=np.uint64)
         out.append(
             DocPassages(
                 spans=[(s, e) for s, e, _ in passages],
@@ -265,12 +274,19 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
                 exact=[xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts_of],
                 shingles=shingles[at : at + n],
                 keys=keys[at : at + n],
-                token_spans=np.array(token_spans, dtype=np.int64).reshape(-1, 2),
+                token_spans=spans,
                 token_ranges=ranges,
-                windows=windows,
+                windows=doc_windows,
                 numbers=[passage_numbers(text[s:e]) for s, e, _ in passages],
-                wordy=[sum(1 for t in tokens[a:b] if not t.isdigit()) >= config.min_words for a, b in ranges],
+                wordy=wordy,
             )
         )
         at += n
     return out
+
+
+_NO_WINDOWS = np.empty(0, dtype=np.uint64)
+
+
+def _nfkc(joined: str) -> str:
+    return joined if joined.isascii() else unicodedata.normalize("NFKC", joined)

@@ -1,0 +1,99 @@
+"""The batch word kernel (dedupe.passages.tokens) and passage features against the plain per-word reference."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupe.config import PassageConfig
+from dedupe.features.shingles import window_batch, window_hashes, word_hashes
+from dedupe.passages.segment import DocPassages, normalized_words, passage_features, passage_numbers, segment
+from dedupe.passages.tokens import batch_words
+
+# Text with what makes words hard: case folding that changes lengths (ß, İ, ŉ, ﬁ), digits of other scripts,
+# combining marks, underscores, a lone surrogate (JSON allows "\ud800"), sentence ends, line breaks.
+ALPHABET = st.sampled_from(list("aB z9_ .,!?\n\t'\"") + ["ß", "İ", "ŉ", "ﬁ", "٣", "²", "é", "\u0301", "Σ", "\ud800", "中", "Ⅻ"])
+TEXTS = st.lists(st.text(alphabet=ALPHABET, max_size=120), max_size=8)
+WORDS = st.lists(st.sampled_from("Shares rose 5 pct in early trading Mr Smith said the U.S. economy grew".split()), max_size=60)
+
+
+def reference_words(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    spans = [m.span() for m in re.finditer(r"\w+", text)]
+    return spans, [text[s:e].casefold() for s, e in spans]
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_batch_words_equal_the_regex_words(texts: list[str]) -> None:
+    got = batch_words(texts)
+    first = 0
+    for text, count in zip(texts, got.counts.tolist()):
+        spans, words = reference_words(text)
+        assert got.spans[first : first + count].tolist() == [list(s) for s in spans]
+        for k, word in enumerate(words):
+            i = first + k
+            assert got.joined[got.offsets[i] : got.offsets[i + 1] - 1] == word
+            assert bool(got.numeric[i]) == word.isdigit()
+            assert got.hashes[i] == word_hashes([word.encode("utf-8", "surrogatepass")])[0][0]
+        first += count
+    assert first == len(got.spans) == len(got.hashes) == len(got.numeric) == len(got.offsets) - 1
+
+
+def reference_features(text: str, config: PassageConfig) -> dict:
+    """The fields of DocPassages computed word by word, as segment() gives the words."""
+    passages, spans, tokens = segment(text, config)
+    starts = [s for s, _ in spans]
+    from bisect import bisect_left
+
+    ranges = [(bisect_left(starts, s), bisect_left(starts, e)) for s, e, _ in passages]
+    normalized = [normalized_words(tokens[a:b]) for a, b in ranges]
+    units = np.array([word_hashes([t.encode("utf-8", "surrogatepass")])[0][0] for t in tokens], dtype=np.uint64)
+    return {
+        "spans": [(s, e) for s, e, _ in passages],
+        "units": [u for _, _, u in passages],
+        "exact": [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in normalized],
+        "token_spans": [list(s) for s in spans],
+        "token_ranges": ranges,
+        "windows": window_hashes(units, config.window).tolist() if config.window else [],
+        "numbers": [passage_numbers(text[s:e]).tolist() for s, e, _ in passages],
+        "wordy": [sum(1 for t in tokens[a:b] if not t.isdigit()) >= config.min_words for a, b in ranges],
+    }
+
+
+def fields(f: DocPassages) -> dict:
+    return {
+        "spans": f.spans,
+        "units": f.units,
+        "exact": f.exact,
+        "token_spans": f.token_spans.tolist(),
+        "token_ranges": f.token_ranges,
+        "windows": f.windows.tolist(),
+        "numbers": [n.tolist() for n in f.numbers],
+        "wordy": f.wordy,
+    }
+
+
+sentences = st.lists(WORDS.map(lambda w: " ".join(w).capitalize() + "."), max_size=6).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=ALPHABET, max_size=200), sentences), max_size=6),
+       st.sampled_from([PassageConfig(), PassageConfig(min_words=2, window=3), PassageConfig(unit="paragraph", window=0)]))
+def test_passage_features_equal_the_word_by_word_reference(texts: list[str], config: PassageConfig) -> None:
+    got = passage_features(texts, config)
+    assert [fields(f) for f in got] == [reference_features(t, config) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=8), st.integers(1, 5))
+def test_window_batch_equals_window_hashes(lengths: list[int], n: int) -> None:
+    units = np.arange(1, sum(lengths) + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    got = window_batch(units, np.array(lengths, dtype=np.int64), n)
+    at = 0
+    for length, windows in zip(lengths, got):
+        assert windows.tolist() == window_hashes(units[at : at + length], n).tolist()
+        at += length
