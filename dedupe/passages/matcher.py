@@ -45,6 +45,7 @@ from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
 from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
+from .quotes import QuoteWindows
 from .segment import DocPassages, numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
@@ -88,12 +89,8 @@ class PassageMatcher:
         self._shingles = ArrayStore(np.uint64)
         self._numbers = ArrayStore(np.uint64)
         self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)
-        # Word windows of earlier documents: document, word index, span.
-        self._windows = BandIndex(1)
-        self._w_doc = array("q")
-        self._w_word = array("q")
-        self._w_start = array("q")
-        self._w_end = array("q")
+        # Word windows of earlier documents, for quotes.
+        self._windows = QuoteWindows(self.config.window)
         # What the last export covered (documents, passages, windows, exact hashes, group texts), and the
         # groups changed since; None until track() (an index keeps passages between runs).
         self._marks = (0, 0, 0, 0, 0)
@@ -108,7 +105,7 @@ class PassageMatcher:
         reads them back. Append-only state is sliced at the previous marks; groups whose counters changed
         are written again with their new values."""
         docs, passages, windows, exact, texts = self._marks
-        n_docs, n_p, n_w = len(self._doc_ids), len(self._p_doc), len(self._w_doc)
+        n_docs, n_p, n_w = len(self._doc_ids), len(self._p_doc), len(self._windows)
         doc_ids, doc_offsets = pack_strings(self._doc_ids[docs:])
         changed = sorted({g for g in (self._dirty or ()) if g < passages} | set(range(passages, n_p)))
         g_ids = np.array(changed, dtype=np.int64)
@@ -125,7 +122,6 @@ class PassageMatcher:
         shingles, shingle_offsets = self._shingles.export(passages, n_p)
         numbers, number_offsets = self._numbers.export(passages, n_p)
         keys, positions = self._index.export(passages)
-        w_keys, w_positions = self._windows.export(windows)
 
         def rows(arrays: tuple[array, ...], start: int) -> np.ndarray:
             return np.stack([np.frombuffer(a, dtype=np.int64)[start:] for a in arrays], axis=1)
@@ -147,10 +143,7 @@ class PassageMatcher:
             "pm_number_offsets": number_offsets,
             "pm_band_keys": keys,
             "pm_band_positions": positions,
-            "pm_windows": rows((self._w_doc, self._w_word, self._w_start, self._w_end), windows),
-            "pm_window_keys": w_keys,
-            "pm_window_positions": w_positions,
-        }
+        } | self._windows.export(windows)
         self._marks = (n_docs, n_p, n_w, len(self._exact), len(self._g_text))
         if self._dirty is not None:
             self._dirty = set()
@@ -163,7 +156,7 @@ class PassageMatcher:
             ValueError: the arrays are inconsistent (a damaged index).
         """
         self._doc_ids.extend(unpack_strings(seg["pm_doc_ids"], seg["pm_doc_offsets"], "passage document ids"))
-        passages, windows = seg["pm_passages"].reshape(-1, 5), seg["pm_windows"].reshape(-1, 4)
+        passages = seg["pm_passages"].reshape(-1, 5)
         for column, target in zip(passages.T, (self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group)):
             target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
         for target in (self._g_count, self._g_docs, self._g_last):
@@ -188,10 +181,8 @@ class PassageMatcher:
         bounds = offsets.tolist()
         self._sketches.append(*sketch([values[a:b] for a, b in itertools.pairwise(bounds)]))
         self._index.load(seg["pm_band_keys"], seg["pm_band_positions"])
-        for column, target in zip(windows.T, (self._w_doc, self._w_word, self._w_start, self._w_end)):
-            target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
-        self._windows.load(seg["pm_window_keys"], seg["pm_window_positions"])
-        self._marks = (len(self._doc_ids), len(self._p_doc), len(self._w_doc), len(self._exact), len(self._g_text))
+        self._windows.restore(seg)
+        self._marks = (len(self._doc_ids), len(self._p_doc), len(self._windows), len(self._exact), len(self._g_text))
 
     def add(self, record_id: str, text: str) -> list[PassageMatch]:
         """Find the repeated passages of one document, then remember its passages."""
@@ -222,8 +213,9 @@ class PassageMatcher:
         """Each passage's candidates looked up and verified on its own (the reference for the bulk path)."""
         # The sorted runs do not change within a batch: one query for all its passages and windows.
         from_runs = self._index.query_runs_sparse(np.concatenate([f.keys for f in features])) if features else {}
+        windows = self._windows
         win_runs = (
-            self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None]) if features else {}
+            windows.index.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None]) if features else {}
         )
         out = []
         p_at = w_at = 0
@@ -237,11 +229,14 @@ class PassageMatcher:
             index.insert(p, f.keys[k].tolist(), f.keys[k])
 
         for rid, text, f in zip(ids, texts, features):
-            out.append(self._decide(rid, text, f, near, insert, win_runs, w_at))
+            doc = len(self._doc_ids)
+            found, novel = self._decide(rid, text, f, near, insert)
+            quotes = windows.quotes(doc, f, novel, win_runs, w_at, self._doc_ids) if self.config.window else []
+            out.append(self._finish(found, quotes))
             p_at += len(f.spans)
             w_at += len(f.windows)
         index.maybe_flush()
-        self._windows.maybe_flush()
+        windows.index.maybe_flush()
         return out
 
     def _add_bulk(
@@ -277,7 +272,6 @@ class PassageMatcher:
         )
         if pairs is None:
             return None
-        win_runs = self._windows.query_runs_sparse(np.concatenate([f.windows for f in features])[:, None])
         base = len(self._p_doc)
         indexed = np.zeros(len(shingles), dtype=bool)
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
@@ -314,16 +308,22 @@ class PassageMatcher:
             indexed[p - base] = True
             new_positions.append(p)
 
-        out = []
-        w_at = 0
+        first_doc = len(self._doc_ids)
+        decided = []
         for rid, text, f in zip(ids, texts, features):
-            out.append(self._decide(rid, text, f, near, insert, win_runs, w_at))
+            decided.append(self._decide(rid, text, f, near, insert))
             p_at += len(f.spans)
-            w_at += len(f.windows)
         positions = np.array(new_positions, dtype=np.int64)
         self._index.add_run(positions, keys[positions - base])
-        self._windows.maybe_flush()
-        return out
+        # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
+        docs = list(range(first_doc, first_doc + len(features)))
+        novels = [novel for _, novel in decided]
+        quotes = (
+            self._windows.quotes_batch(docs, features, novels, self._doc_ids)
+            if self.config.window
+            else [[] for _ in features]
+        )
+        return [self._finish(found, q) for (found, _), q in zip(decided, quotes)]
 
     def _register(self, doc: int, span: tuple[int, int], unit: int, group: int) -> int:
         p = len(self._p_doc)
@@ -344,11 +344,14 @@ class PassageMatcher:
         f: DocPassages,
         near: Callable[[int, DocPassages], tuple[int, float]],
         insert: Callable[[int, int, DocPassages], None],
-        win_earlier: dict[int, list[int]],
-        w_at: int,
-    ) -> list[PassageMatch]:
+    ) -> tuple[list[tuple[int, int, PassageMatch, int]], list[int]]:
         """Decide each passage of a document in order: ``near(k, f)`` gives passage k's near repeat (position and
-        similarity; -1 for none), ``insert(p, k, f)`` puts passage k, registered as position p, in the index."""
+        similarity; -1 for none), ``insert(p, k, f)`` puts passage k, registered as position p, in the index.
+
+        Returns:
+            The repeats found, as (unit, matched unit, match, matched document), and the passages that matched
+            nothing (whose word windows are looked up for quotes).
+        """
         cfg, st = self.config, self.stats
         doc = len(self._doc_ids)
         self._doc_ids.append(rid)
@@ -399,9 +402,16 @@ class PassageMatcher:
                 span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]], self._p_start[j], self._p_end[j]
             )
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
+        return found, novel
+
+    def _finish(
+        self, found: list[tuple[int, int, PassageMatch, int]], quotes: list[PassageMatch]
+    ) -> list[PassageMatch]:
+        """A document's matches: adjacent repeats as one span, then its quotes, in text order; counted."""
+        st = self.stats
         matches = coalesce(found)
-        if cfg.window:
-            matches.extend(self._quotes(doc, f, novel, win_earlier, w_at))
+        if self.config.window:
+            matches.extend(quotes)
             matches.sort(key=lambda m: (m.start, m.end))
         for m in matches:
             st.found[m.kind if m.unit == "passage" else "quote"] += 1
@@ -446,76 +456,6 @@ class PassageMatcher:
                 return chosen[k], float(sims[k])
             self.stats.number_mismatches += 1
         return -1, 0.0
-
-    def _quotes(
-        self, doc: int, f: DocPassages, novel: list[int], win_earlier: dict[int, list[int]], w_at: int
-    ) -> list[PassageMatch]:
-        """Runs of word windows of this document's unmatched passages seen in earlier documents."""
-        n = self.config.window
-        out: list[PassageMatch] = []
-        spans = f.token_spans
-        ranges = [(a, b - n + 1) for a, b in (f.token_ranges[k] for k in novel) if b - n + 1 > a]
-        if not ranges:
-            return out
-        positions = np.concatenate([np.arange(a, b) for a, b in ranges])
-        hashes = f.windows[positions]
-        # Which windows were seen before: in the sorted runs (queried for the batch) or the recent dict.
-        recent = self._windows.recent
-        seen = np.fromiter(
-            (h in recent or w_at + i in win_earlier for h, i in zip(hashes.tolist(), positions.tolist())),
-            dtype=bool,
-            count=len(hashes),
-        )
-        w_doc, w_word = self._w_doc, self._w_word
-        hit_positions = positions[seen].tolist()
-        hit_at = 0
-        for _a, b in ranges:
-            run: tuple[int, int, int, int] | None = None  # (first window, last window, first entry, last entry)
-            while hit_at < len(hit_positions) and hit_positions[hit_at] < b:
-                i = hit_positions[hit_at]
-                hit_at += 1
-                h = int(f.windows[i])
-                hits = list(win_earlier.get(w_at + i, ()))
-                more = recent.get(h)
-                if more is not None:
-                    hits += [more] if isinstance(more, int) else more
-                if run is not None and run[1] == i - 1:
-                    last = run[3]
-                    follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
-                    if follow:
-                        run = (run[0], i, run[2], follow[0])
-                        continue
-                if run is not None:
-                    out.append(self._quote(run, spans))
-                e = min(hits)  # the earliest occurrence
-                run = (i, i, e, e)
-            if run is not None:
-                out.append(self._quote(run, spans))
-        # Every window of these passages is indexed (once per document), so a later copy finds the longest run.
-        _, first = np.unique(hashes, return_index=True)
-        first.sort()
-        new = positions[first]
-        self._w_doc.extend([doc] * len(new))
-        self._w_word.extend(new.tolist())
-        self._w_start.extend(spans[new, 0].tolist())
-        self._w_end.extend(spans[new + n - 1, 1].tolist())
-        start = len(self._w_doc) - len(new)
-        self._windows.insert_many(range(start, len(self._w_doc)), hashes[first].tolist())
-        return out
-
-    def _quote(self, run: tuple[int, int, int, int], spans: np.ndarray) -> PassageMatch:
-        first, last, e0, e1 = run
-        n = self.config.window
-        return PassageMatch(
-            int(spans[first, 0]),
-            int(spans[last + n - 1, 1]),
-            "exact",
-            1.0,
-            self._doc_ids[self._w_doc[e0]],
-            self._w_start[e0],
-            self._w_end[e1],
-            unit="quote",
-        )
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most repeated passage groups: text (as in the second occurrence), occurrences, documents,

@@ -223,7 +223,7 @@ def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
     """
     if len(a) == 0 or len(b) == 0:
         return True
-    shared = int(np.count_nonzero(np.isin(a, b, assume_unique=True)))
+    shared = len(set(a.tolist()).intersection(b.tolist()))  # a few numbers each: sets beat numpy here
     return 2 * shared > min(len(a), len(b))
 
 

@@ -66,7 +66,7 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
     Example:
         >>> w = batch_words(["Mr. Smith paid 5 dlrs", "", "STRASSE"])
         >>> w.counts.tolist(), w.spans[:2].tolist(), w.numeric.tolist()
-        ([4, 0, 1], [[0, 2], [4, 9]], [False, False, True, False, False])
+        ([5, 0, 1], [[0, 2], [4, 9]], [False, False, False, True, False, False])
         >>> w.joined
         'mr smith paid 5 dlrs strasse '
     """

@@ -1,0 +1,220 @@
+"""Quotes: runs of word windows that a document's unmatched passages share with earlier documents.
+
+Every window of ``window`` words of a passage that matched nothing is looked up among the windows of earlier
+documents (each document's distinct windows are indexed once, at their first position); consecutive windows
+found at consecutive positions of one earlier document form one quote, starting at the earliest occurrence of
+its first window. :meth:`QuoteWindows.quotes` does it for one document at a time (the reference);
+:meth:`QuoteWindows.quotes_batch` for a whole batch at once, with the same result: which windows a document
+indexes depends only on which of its passages matched nothing, so the batch's windows, what each document
+indexes and what earlier documents of the batch indexed are all known once the batch's passages are decided.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..core.lsh import BandIndex
+from .segment import DocPassages
+from .spans import PassageMatch
+
+# A run being built: (first window, last window, first entry, last entry).
+Run = tuple[int, int, int, int]
+
+
+class QuoteWindows:
+    """The word windows of earlier documents (entries numbered in the order they were indexed: document, word),
+    and the quotes found against them."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.index = BandIndex(1)
+        self.doc = array("q")  # per entry: document number, word index, span of the window in that document
+        self.word = array("q")
+        self.start = array("q")
+        self.end = array("q")
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def export(self, first: int) -> dict[str, np.ndarray]:
+        """The entries from ``first`` on (``pm_windows``: document, word, start, end; and their keys)."""
+        keys, positions = self.index.export(first)
+        rows = np.stack(
+            [np.frombuffer(a, dtype=np.int64)[first:] for a in (self.doc, self.word, self.start, self.end)], axis=1
+        )
+        return {"pm_windows": rows, "pm_window_keys": keys, "pm_window_positions": positions}
+
+    def restore(self, seg: dict[str, np.ndarray]) -> None:
+        """Add the entries of one :meth:`export`."""
+        for column, target in zip(seg["pm_windows"].reshape(-1, 4).T, (self.doc, self.word, self.start, self.end)):
+            target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
+        self.index.load(seg["pm_window_keys"], seg["pm_window_positions"])
+
+    def _quote(self, run: Run, spans: np.ndarray, doc_ids: Sequence[str]) -> PassageMatch:
+        first, last, e0, e1 = run
+        return PassageMatch(
+            int(spans[first, 0]),
+            int(spans[last + self.window - 1, 1]),
+            "exact",
+            1.0,
+            doc_ids[self.doc[e0]],
+            self.start[e0],
+            self.end[e1],
+            unit="quote",
+        )
+
+    def _ranges(self, f: DocPassages, novel: list[int]) -> list[tuple[int, int]]:
+        """The window positions [a, b) of each unmatched passage that holds a whole window."""
+        n = self.window
+        return [(a, b - n + 1) for a, b in (f.token_ranges[k] for k in novel) if b - n + 1 > a]
+
+    def _walk(
+        self,
+        ranges: list[tuple[int, int]],
+        hit_positions: list[int],
+        hits_of: dict[int, list[int]],
+        spans: np.ndarray,
+        doc_ids: Sequence[str],
+    ) -> list[PassageMatch]:
+        """The quotes of one document: ``hit_positions`` (ascending) are its windows found earlier, ``hits_of``
+        their earlier entries (ascending)."""
+        out: list[PassageMatch] = []
+        w_doc, w_word = self.doc, self.word
+        hit_at = 0
+        for _a, b in ranges:
+            run: Run | None = None
+            while hit_at < len(hit_positions) and hit_positions[hit_at] < b:
+                i = hit_positions[hit_at]
+                hit_at += 1
+                hits = hits_of[i]
+                if run is not None and run[1] == i - 1:
+                    last = run[3]
+                    follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
+                    if follow:
+                        run = (run[0], i, run[2], follow[0])
+                        continue
+                if run is not None:
+                    out.append(self._quote(run, spans, doc_ids))
+                e = min(hits)  # the earliest occurrence
+                run = (i, i, e, e)
+            if run is not None:
+                out.append(self._quote(run, spans, doc_ids))
+        return out
+
+    def _add(self, doc: int, positions: np.ndarray, spans: np.ndarray) -> None:
+        n = self.window
+        self.doc.extend([doc] * len(positions))
+        self.word.extend(positions.tolist())
+        self.start.extend(spans[positions, 0].tolist())
+        self.end.extend(spans[positions + n - 1, 1].tolist())
+
+    def quotes(
+        self,
+        doc: int,
+        f: DocPassages,
+        novel: list[int],
+        win_earlier: dict[int, list[int]],
+        w_at: int,
+        doc_ids: Sequence[str],
+    ) -> list[PassageMatch]:
+        """The quotes of one document (number ``doc``; ``novel``: its passages that matched nothing), then its
+        windows indexed. ``win_earlier``: the sorted runs' entries for the batch's windows (this document's start
+        at ``w_at``); the entries since the last flush are looked up one by one."""
+        ranges = self._ranges(f, novel)
+        if not ranges:
+            return []
+        positions = np.concatenate([np.arange(a, b) for a, b in ranges])
+        hashes = f.windows[positions]
+        # Which windows were seen before: in the sorted runs (queried for the batch) or the recent dict.
+        recent = self.index.recent
+        seen = np.fromiter(map(recent.__contains__, hashes.tolist()), dtype=bool, count=len(hashes))
+        if win_earlier:
+            seen |= np.fromiter(
+                map(win_earlier.__contains__, (positions + w_at).tolist()), dtype=bool, count=len(hashes)
+            )
+        hit_positions = positions[seen].tolist()
+        hits_of: dict[int, list[int]] = {}
+        for i in hit_positions:
+            hits = list(win_earlier.get(w_at + i, ()))
+            more = recent.get(int(f.windows[i]))
+            if more is not None:
+                hits += [more] if isinstance(more, int) else more
+            hits_of[i] = hits
+        out = self._walk(ranges, hit_positions, hits_of, f.token_spans, doc_ids)
+        # Every window of these passages is indexed (once per document), so a later copy finds the longest run.
+        _, first = np.unique(hashes, return_index=True)
+        first.sort()
+        start = len(self.doc)
+        self._add(doc, positions[first], f.token_spans)
+        self.index.insert_many(range(start, len(self.doc)), hashes[first].tolist())
+        return out
+
+    def quotes_batch(
+        self, docs: list[int], features: Sequence[DocPassages], novels: list[list[int]], doc_ids: Sequence[str]
+    ) -> list[list[PassageMatch]]:
+        """:meth:`quotes` of consecutive documents (numbers ``docs``), all at once."""
+        n = self.window
+        self.index.flush()
+        out: list[list[PassageMatch]] = [[] for _ in features]
+        ranges = [self._ranges(f, novel) for f, novel in zip(features, novels)]
+        # Every window looked up, as arrays over the batch: its document (in the batch), position and hash.
+        widths = np.array([b - a for r in ranges for a, b in r], dtype=np.int64)
+        if not widths.sum():
+            return out
+        range_doc = np.repeat(np.arange(len(features)), [len(r) for r in ranges])
+        firsts = np.array([a for r in ranges for a, _ in r], dtype=np.int64)
+        q_doc = np.repeat(range_doc, widths)
+        q_pos = np.repeat(firsts, widths) + (
+            np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
+        )
+        window_at = np.concatenate(([0], np.cumsum([len(f.windows) for f in features])))
+        q_hash = np.concatenate([f.windows for f in features])[window_at[q_doc] + q_pos]
+        # What each document indexes: its first window of each hash, in position order; entries numbered on.
+        base = len(self.doc)
+        order = np.lexsort((np.arange(len(q_hash)), q_hash, q_doc))
+        new_group = np.ones(len(order), dtype=bool)
+        new_group[1:] = (q_doc[order][1:] != q_doc[order][:-1]) | (q_hash[order][1:] != q_hash[order][:-1])
+        reg = np.sort(order[new_group])  # indices into the q arrays, in (document, position) order
+        reg_doc, reg_hash, reg_pos = q_doc[reg], q_hash[reg], q_pos[reg]
+        span_at = np.concatenate(([0], np.cumsum([len(f.token_spans) for f in features])))
+        spans = np.concatenate([f.token_spans for f in features]).reshape(-1, 2)
+        word = span_at[reg_doc] + reg_pos
+        self.doc.extend(np.asarray(docs, dtype=np.int64)[reg_doc].tolist())
+        self.word.extend(reg_pos.tolist())
+        self.start.extend(spans[word, 0].tolist())
+        self.end.extend(spans[word + n - 1, 1].tolist())
+        # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
+        from_runs = self.index.query_runs_sparse(q_hash[:, None])
+        by_hash = np.lexsort((reg_doc, reg_hash))  # registrations by hash, then document (= entry order)
+        sorted_hash, sorted_doc = reg_hash[by_hash], reg_doc[by_hash]
+        lo = np.searchsorted(sorted_hash, q_hash, "left")
+        found = lo < len(sorted_hash)
+        found[found] = sorted_hash[lo[found]] == q_hash[found]
+        seen = np.zeros(len(q_hash), dtype=bool)
+        seen[found] = sorted_doc[lo[found]] < q_doc[found]  # the first document indexing it came earlier
+        if from_runs:
+            seen[np.fromiter(from_runs, dtype=np.int64, count=len(from_runs))] = True
+        hit = np.flatnonzero(seen)
+        hit_doc = q_doc[hit]
+        bounds = np.searchsorted(hit_doc, np.arange(len(features) + 1)).tolist()
+        hit_list, hit_lo, hit_pos = hit.tolist(), lo[hit].tolist(), q_pos[hit].tolist()
+        entries, docs_sorted, hashes_sorted = (base + by_hash).tolist(), sorted_doc.tolist(), sorted_hash.tolist()
+        q_hashes = q_hash[hit].tolist()
+        for t in range(len(features)):
+            a, b = bounds[t], bounds[t + 1]
+            if a == b:
+                continue
+            hits_of: dict[int, list[int]] = {}
+            for k in range(a, b):
+                hits = list(from_runs.get(hit_list[k], ()))
+                j = hit_lo[k]
+                while j < len(docs_sorted) and hashes_sorted[j] == q_hashes[k] and docs_sorted[j] < t:
+                    hits.append(entries[j])
+                    j += 1
+                hits_of[hit_pos[k]] = hits
+            out[t] = self._walk(ranges[t], hit_pos[a:b], hits_of, features[t].token_spans, doc_ids)
+        self.index.add_run(np.arange(base, base + len(reg)), reg_hash[:, None])
+        return out
