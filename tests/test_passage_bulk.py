@@ -188,3 +188,27 @@ def test_jaccard_rows_with_empty_sets_last() -> None:
     query = np.array([1, 2, 3], dtype=np.uint64)
     others = np.array([2, 3, 9], dtype=np.uint64)
     assert jaccard_rows(query, others, np.array([3, 0, 0])).tolist() == [0.5, 0.0, 0.0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 99), max_size=6), max_size=10), st.lists(st.booleans(), min_size=10, max_size=10),
+       st.integers(0, 3))
+def test_put_many_equals_put(arrays, present, before) -> None:
+    # Positions after what a store holds, some absent: one put_many gives what a put each gives.
+    one, many = ArrayStore(np.uint64), ArrayStore(np.uint64)
+    for store in (one, many):
+        for k in range(before):
+            store.put(k, np.array([k], dtype=np.uint64))
+    positions = [before + k for k, keep in zip(range(len(arrays)), present) if keep]
+    values = [np.array(arrays[p - before], dtype=np.uint64) for p in positions]
+    for p, v in zip(positions, values):
+        one.put(p, v)
+    many.put_many(positions, values)
+    assert len(one) == len(many)
+    every = np.arange(len(one))
+    assert one.lengths(every).tolist() == many.lengths(every).tolist()
+    for p in every.tolist():
+        if one.lengths(np.array([p]))[0]:
+            assert one.get(p).tolist() == many.get(p).tolist()
+    many.put(len(many), np.array([7], dtype=np.uint64))  # a put after put_many starts a new chunk
+    assert many.get(len(many) - 1).tolist() == [7]

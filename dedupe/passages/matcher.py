@@ -227,6 +227,8 @@ class PassageMatcher:
 
         def insert(p: int, k: int, f: DocPassages) -> None:
             index.insert(p, f.keys[k].tolist(), f.keys[k])
+            self._shingles.put(p, f.shingles[k])
+            self._numbers.put(p, f.numbers[k])
 
         for rid, text, f in zip(ids, texts, features):
             doc = len(self._doc_ids)
@@ -273,7 +275,10 @@ class PassageMatcher:
         if pairs is None:
             return None
         base = len(self._p_doc)
-        indexed = np.zeros(len(shingles), dtype=bool)
+        indexed = bytearray(len(shingles))
+        # The numbers of the batch's indexed passages, until they are stored with its other passages' at its end.
+        numbers: dict[int, np.ndarray] = {}
+        new_shingles: list[np.ndarray] = []
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
         early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
         late_passage, late_count, late_sim = (
@@ -288,7 +293,7 @@ class PassageMatcher:
             if len(f.shingles[k]) == 0:
                 return -1, 0.0
             a, b, c, d = early_at[i], early_at[i + 1], late_at[i], late_at[i + 1]
-            late = [t for t in range(c, d) if indexed[late_passage[t]]]
+            late = [t for t in range(c, d) if indexed[late_passage[t]]] if c < d else []
             raw = early_raw[i] + len(late)
             if raw == 0:
                 return -1, 0.0
@@ -302,11 +307,14 @@ class PassageMatcher:
                 counts[base + late_passage[t]] = late_count[t]
                 sims[base + late_passage[t]] = late_sim[t]
             chosen = self._chosen(counts, raw)
-            return self._best(chosen, np.array([sims[p] for p in chosen], dtype=np.float64), f.numbers[k])
+            sims_chosen = np.array([sims[p] for p in chosen], dtype=np.float64)
+            return self._best(chosen, sims_chosen, f.numbers[k], lambda p: numbers.get(p) if p >= base else None)
 
         def insert(p: int, k: int, f: DocPassages) -> None:
-            indexed[p - base] = True
+            indexed[p - base] = 1
             new_positions.append(p)
+            new_shingles.append(f.shingles[k])
+            numbers[p] = f.numbers[k]
 
         first_doc = len(self._doc_ids)
         decided = []
@@ -315,6 +323,8 @@ class PassageMatcher:
             p_at += len(f.spans)
         positions = np.array(new_positions, dtype=np.int64)
         self._index.add_run(positions, keys[positions - base])
+        self._shingles.put_many(new_positions, new_shingles)
+        self._numbers.put_many(new_positions, [numbers[p] for p in new_positions])
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
@@ -346,7 +356,8 @@ class PassageMatcher:
         insert: Callable[[int, int, DocPassages], None],
     ) -> tuple[list[tuple[int, int, PassageMatch, int]], list[int]]:
         """Decide each passage of a document in order: ``near(k, f)`` gives passage k's near repeat (position and
-        similarity; -1 for none), ``insert(p, k, f)`` puts passage k, registered as position p, in the index.
+        similarity; -1 for none), ``insert(p, k, f)`` puts passage k, registered as position p, in the index
+        (its band keys, shingles and numbers).
 
         Returns:
             The repeats found, as (unit, matched unit, match, matched document), and the passages that matched
@@ -375,8 +386,6 @@ class PassageMatcher:
                 self._exact[h] = p
                 if wordy:
                     insert(p, k, f)
-                    self._shingles.put(p, f.shingles[k])
-                    self._numbers.put(p, f.numbers[k])
                     st.indexed += 1
                 novel.append(k)
                 continue
@@ -395,8 +404,6 @@ class PassageMatcher:
             self._exact.setdefault(h, p)
             if sim < cfg.index_below:  # a loose near repeat: its own neighbours may be out of its match's reach
                 insert(p, k, f)
-                self._shingles.put(p, f.shingles[k])
-                self._numbers.put(p, f.numbers[k])
                 st.indexed += 1
             match = PassageMatch(
                 span[0], span[1], kind, round(sim, 6), self._doc_ids[self._p_doc[j]], self._p_start[j], self._p_end[j]
@@ -447,12 +454,22 @@ class PassageMatcher:
         st.candidates += chosen
         st.candidates_max = max(st.candidates_max, chosen)
 
-    def _best(self, chosen: list[int], sims: np.ndarray, numbers: np.ndarray) -> tuple[int, float]:
-        """The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree."""
+    def _best(
+        self,
+        chosen: list[int],
+        sims: np.ndarray,
+        numbers: np.ndarray,
+        pending: Callable[[int], np.ndarray | None] | None = None,
+    ) -> tuple[int, float]:
+        """The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree
+        (``pending``: the numbers of a position not stored yet, else None)."""
         for k in np.argsort(-sims, kind="stable").tolist():
             if sims[k] < self.config.threshold:
                 break
-            if not self.config.numbers or numbers_agree(numbers, self._numbers.get(chosen[k])):
+            theirs = pending(chosen[k]) if pending is not None else None
+            if theirs is None:
+                theirs = self._numbers.get(chosen[k])
+            if not self.config.numbers or numbers_agree(numbers, theirs):
                 return chosen[k], float(sims[k])
             self.stats.number_mismatches += 1
         return -1, 0.0

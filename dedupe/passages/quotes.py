@@ -182,10 +182,13 @@ class QuoteWindows:
         span_at = np.concatenate(([0], np.cumsum([len(f.token_spans) for f in features])))
         spans = np.concatenate([f.token_spans for f in features]).reshape(-1, 2)
         word = span_at[reg_doc] + reg_pos
-        self.doc.extend(np.asarray(docs, dtype=np.int64)[reg_doc].tolist())
-        self.word.extend(reg_pos.tolist())
-        self.start.extend(spans[word, 0].tolist())
-        self.end.extend(spans[word + n - 1, 1].tolist())
+        for target, values in (
+            (self.doc, np.asarray(docs, dtype=np.int64)[reg_doc]),
+            (self.word, reg_pos),
+            (self.start, spans[word, 0]),
+            (self.end, spans[word + n - 1, 1]),
+        ):
+            target.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
         # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
         from_runs = self.index.query_runs_sparse(q_hash[:, None])
         by_hash = np.lexsort((reg_doc, reg_hash))  # registrations by hash, then document (= entry order)
