@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from dedupe.config import PassageConfig
 from dedupe.features.shingles import window_batch, window_hashes, word_hashes
-from dedupe.passages.segment import DocPassages, normalized_words, passage_features, passage_numbers, segment
+from dedupe.passages.packed import DocPassages, PassageBatch
+from dedupe.passages.segment import normalized_words, passage_features, passage_numbers, segment
 from dedupe.passages.tokens import batch_words
 
 # Text with what makes words hard: case folding that changes lengths (ß, İ, ŉ, ﬁ), digits of other scripts,
@@ -97,3 +98,21 @@ def test_window_batch_equals_window_hashes(lengths: list[int], n: int) -> None:
     for length, windows in zip(lengths, got):
         assert windows.tolist() == window_hashes(units[at : at + length], n).tolist()
         at += length
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=ALPHABET, max_size=200), sentences), max_size=6))
+def test_a_packed_batch_travels_and_unpacks_to_the_same_passages(texts: list[str]) -> None:
+    import pickle
+
+    config = PassageConfig(min_words=2)
+    batch = passage_features(texts, config)
+    assert isinstance(batch, PassageBatch) and len(batch) == len(texts)
+    sent = pickle.loads(pickle.dumps(batch))
+    repacked = PassageBatch.of(list(batch), config.bands_rows[0])
+    for k in range(len(texts)):
+        for other in (sent[k], repacked[k], batch[k - len(texts)]):
+            assert fields(other) == fields(batch[k])
+            assert [s.tolist() for s in other.shingles] == [s.tolist() for s in batch[k].shingles]
+            assert other.keys.tolist() == batch[k].keys.tolist()
+    assert [fields(f) for f in batch[1:3]] == [fields(batch[k]) for k in range(1, min(3, len(texts)))]

@@ -11,7 +11,7 @@ snapshot codec (for an index directory) in :mod:`dedupe.index.snapshot`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -23,6 +23,7 @@ from ..features.minhash import estimate_jaccard
 from ..features.pool import featurized
 from ..io.records import Line, Record, Rejected, Waiting
 from ..passages.matcher import PassageMatch, PassageMatcher
+from ..passages.packed import DocPassages
 from .backend import Held, IndexBackend, InMemory
 from .clusters import cluster_entries
 from .decide import take
@@ -295,6 +296,7 @@ class Deduplicator:
             fields: The text field and the id field lines are parsed with.
         """
         hashes: HashRows
+        passage_feats: Sequence[DocPassages] | None
         counters = self.counters
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in featurized(
             items, self.config, workers, batch_size, self.max_chars, stop, fields

@@ -14,7 +14,8 @@ import numpy as np
 from ..config import DedupeConfig
 from ..core.lsh import band_keys
 from ..io.records import Record, Rejected, parse_line
-from ..passages.segment import DocPassages, passage_features
+from ..passages.packed import PassageBatch
+from ..passages.segment import passage_features
 from .minhash import MinHasher
 from .normalize import normalize, prepare_batch_utf8
 from .shingles import shingle_batch
@@ -86,7 +87,7 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
     return PackedHashes(hashes), signatures, keys, time.perf_counter() - start
 
 
-def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, list[DocPassages] | None]:
+def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, PassageBatch | None]:
     """:func:`compute_features`, and the passage features too when ``config.passages`` is set."""
     features = compute_features(texts, config)
     if config.passages is None:
@@ -110,7 +111,7 @@ def parse_and_featurize(
     fields: tuple[str, str],
     config: DedupeConfig,
     max_chars: int | None,
-) -> tuple[list[Parsed], tuple[Features, list[DocPassages] | None]]:
+) -> tuple[list[Parsed], tuple[Features, PassageBatch | None]]:
     """Parse a batch's JSONL lines, then :func:`all_features` of its records' texts (cut at ``max_chars``).
 
     What a feature worker does for the streaming engine, so that the main process only decides and writes.

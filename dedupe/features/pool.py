@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ..config import BATCH_CHARS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, DedupeConfig
 from ..io.records import Line, Record, Rejected, Waiting
-from ..passages.segment import DocPassages
+from ..passages.packed import PassageBatch
 from .batch import Features, LineMeta, Parsed, parse_and_featurize
 
 Item = Line | Record | Rejected
@@ -99,7 +99,7 @@ def featurized(
     max_chars: int | None,
     stop: Callable[[], bool] | None = None,
     fields: tuple[str, str] = (DEFAULT_TEXT_FIELD, DEFAULT_ID_FIELD),
-) -> Iterator[tuple[list[Record | Rejected], tuple[Features, list[DocPassages] | None]]]:
+) -> Iterator[tuple[list[Record | Rejected], tuple[Features, PassageBatch | None]]]:
     """Each batch of ``items`` as records and rejects, with the features of its records (texts cut at
     ``max_chars``), in input order. A :class:`~dedupe.io.records.Line` is parsed (with ``fields``: the text
     field and the id field) where the features are computed.
@@ -141,7 +141,7 @@ def featurized(
 
 
 # A helper's answer for a batch: what each entry was parsed into, and the features.
-Done = tuple[list[Parsed], tuple[Features, list[DocPassages] | None]]
+Done = tuple[list[Parsed], tuple[Features, PassageBatch | None]]
 
 
 class _Pending(Protocol):

@@ -45,8 +45,9 @@ from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
 from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
+from .packed import DocPassages
 from .quotes import QuoteWindows
-from .segment import DocPassages, numbers_agree, passage_features
+from .segment import numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.lsh import BandIndex
-from .segment import DocPassages
+from .packed import DocPassages
 from .spans import PassageMatch
 
 # A run being built: (first window, last window, first entry, last entry).

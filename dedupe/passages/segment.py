@@ -21,7 +21,6 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import xxhash
@@ -30,6 +29,7 @@ from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import band_keys
 from ..features.minhash import MinHasher
 from ..features.shingles import shingle_batch, window_batch
+from .packed import PassageBatch, flat
 from .tokens import batch_words
 
 _WORD = re.compile(r"\w+")
@@ -126,36 +126,6 @@ def _abbreviation_before(text: str, begin: int, dot: int, digit_next: bool) -> b
     return (len(last) == 1 and last.isalpha()) or word.casefold() in ABBREVIATIONS or "." in word
 
 
-@dataclass
-class DocPassages:
-    """The passages of one text and what matching needs of them (a pure function of the text).
-
-    Attributes:
-        spans: (start, end) code point span of each matchable passage.
-        units: Unit ordinal of each passage in the document (adjacency).
-        exact: Hash of each passage's normalized words.
-        shingles: Character n-gram hashes of each passage (sorted unique).
-        keys: LSH band keys, shape (passages, bands).
-        token_spans: (start, end) of every word of the document, shape (words, 2).
-        token_ranges: [first, last) word index of each passage.
-        windows: Hash of the word window starting at each word (positional).
-        numbers: Hashes of the numbers written in each passage (sorted unique).
-        wordy: Whether each passage has at least ``min_words`` words that are
-            not numbers, which near matching needs (table rows do not).
-    """
-
-    spans: list[tuple[int, int]]
-    units: list[int]
-    exact: list[int]
-    shingles: list[np.ndarray]
-    keys: np.ndarray
-    token_spans: np.ndarray
-    token_ranges: list[tuple[int, int]]
-    windows: np.ndarray
-    numbers: list[np.ndarray]
-    wordy: list[bool]
-
-
 def segment(
     text: str, config: PassageConfig = PassageConfig()
 ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], list[str]]:
@@ -230,7 +200,7 @@ def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
 _HASHERS: dict[MinHashConfig, MinHasher] = {}
 
 
-def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig()) -> list[DocPassages]:
+def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig()) -> PassageBatch:
     """Segment, hash, shingle and MinHash the passages of a batch of texts.
 
     The words of the whole batch are found, case-folded and hashed at once (:func:`~dedupe.passages.tokens.
@@ -262,27 +232,26 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
     shingles = shingle_batch(normalized, ShingleConfig(unit=config.shingle, ngram=config.ngram))
     signatures = hasher.signatures(shingles) if normalized else np.empty((0, config.num_perm), dtype=np.uint32)
     keys = band_keys(signatures, bands, rows)
-    windows = window_batch(words.hashes, words.counts, config.window) if config.window else [_NO_WINDOWS] * len(texts)
-    out = []
-    at = 0
-    for text, (passages, spans, ranges, texts_of, wordy), doc_windows in zip(texts, segmented, windows):
-        n = len(passages)
-        out.append(
-            DocPassages(
-                spans=[(s, e) for s, e, _ in passages],
-                units=[u for _, _, u in passages],
-                exact=[xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts_of],
-                shingles=shingles[at : at + n],
-                keys=keys[at : at + n],
-                token_spans=spans,
-                token_ranges=ranges,
-                windows=doc_windows,
-                numbers=[passage_numbers(text[s:e]) for s, e, _ in passages],
-                wordy=wordy,
-            )
-        )
-        at += n
-    return out
+    if config.window:
+        windows = window_batch(words.hashes, words.counts, config.window)
+        window_values = np.concatenate(windows) if windows else _NO_WINDOWS
+        window_at = np.concatenate(([0], np.cumsum([len(w) for w in windows]))).astype(np.int64)
+    else:
+        window_values, window_at = _NO_WINDOWS, np.zeros(len(texts) + 1, dtype=np.int64)
+    passage_spans = [(s, e) for passages, *_ in segmented for s, e, _ in passages]
+    return PassageBatch(
+        np.concatenate(([0], np.cumsum([len(p) for p, *_ in segmented]))).astype(np.int64),
+        np.array(passage_spans, dtype=np.int64).reshape(-1, 2),
+        np.array([u for passages, *_ in segmented for _, _, u in passages], dtype=np.int64),
+        np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in normalized], dtype=np.uint64),
+        np.array([w for *_, wordy in segmented for w in wordy], dtype=bool),
+        np.array([r for _, _, ranges, _, _ in segmented for r in ranges], dtype=np.int64).reshape(-1, 2),
+        flat(shingles),
+        flat([passage_numbers(text[s:e]) for text, (passages, *_) in zip(texts, segmented) for s, e, _ in passages]),
+        keys.reshape(-1, bands),
+        (words.spans, np.concatenate(([0], np.cumsum(words.counts))).astype(np.int64)),
+        (window_values, window_at),
+    )
 
 
 _NO_WINDOWS = np.empty(0, dtype=np.uint64)

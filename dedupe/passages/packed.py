@@ -1,0 +1,168 @@
+"""The passage features of a batch, packed in a few flat arrays.
+
+A feature worker sends a batch's passage features to the main process. As one :class:`DocPassages` per text they
+are some twenty Python objects and arrays per passage, which cost more to pickle and unpickle than the features
+themselves; packed, a batch is about fifteen arrays. :class:`PassageBatch` is still a sequence of
+:class:`DocPassages`, each made (as views of the arrays) when first asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+
+
+@dataclass
+class DocPassages:
+    """The passages of one text and what matching needs of them (a pure function of the text).
+
+    Attributes:
+        spans: (start, end) code point span of each matchable passage.
+        units: Unit ordinal of each passage in the document (adjacency).
+        exact: Hash of each passage's normalized words.
+        shingles: Character n-gram hashes of each passage (sorted unique).
+        keys: LSH band keys, shape (passages, bands).
+        token_spans: (start, end) of every word of the document, shape (words, 2).
+        token_ranges: [first, last) word index of each passage.
+        windows: Hash of the word window starting at each word (positional).
+        numbers: Hashes of the numbers written in each passage (sorted unique).
+        wordy: Whether each passage has at least ``min_words`` words that are
+            not numbers, which near matching needs (table rows do not).
+    """
+
+    spans: list[tuple[int, int]]
+    units: list[int]
+    exact: list[int]
+    shingles: list[np.ndarray]
+    keys: np.ndarray
+    token_spans: np.ndarray
+    token_ranges: list[tuple[int, int]]
+    windows: np.ndarray
+    numbers: list[np.ndarray]
+    wordy: list[bool]
+
+
+def _offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(np.asarray(lengths, dtype=np.int64)))).astype(np.int64)
+
+
+def flat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """uint64 arrays back to back, with their offsets."""
+    values = np.concatenate(arrays).astype(np.uint64, copy=False) if len(arrays) else np.empty(0, dtype=np.uint64)
+    return values, _offsets([len(a) for a in arrays])
+
+
+class PassageBatch(Sequence[DocPassages]):
+    """The :class:`DocPassages` of a batch's texts, packed (see the module docstring).
+
+    Example:
+        >>> from dedupe.passages.segment import passage_features
+        >>> batch = passage_features(["One two three four five six seven.", ""])
+        >>> len(batch), batch[0].spans, batch[1].spans
+        (2, [(0, 34)], [])
+    """
+
+    def __init__(
+        self,
+        passages_at: np.ndarray,
+        spans: np.ndarray,
+        units: np.ndarray,
+        exact: np.ndarray,
+        wordy: np.ndarray,
+        token_ranges: np.ndarray,
+        shingles: tuple[np.ndarray, np.ndarray],
+        numbers: tuple[np.ndarray, np.ndarray],
+        keys: np.ndarray,
+        token_spans: tuple[np.ndarray, np.ndarray],
+        windows: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Per text: ``passages_at`` (where its passages start, one more entry at the end); per passage:
+        ``spans`` (P, 2), ``units``, ``exact``, ``wordy``, ``token_ranges`` (P, 2), ``keys`` (P, bands); as
+        (values, offsets) pairs: ``shingles`` and ``numbers`` by passage, ``token_spans`` ((W, 2), offsets by
+        text) and ``windows`` (offsets by text)."""
+        self.passages_at = passages_at
+        self.spans, self.units, self.exact, self.wordy, self.token_ranges = spans, units, exact, wordy, token_ranges
+        self.shingles, self.shingles_at = shingles
+        self.numbers, self.numbers_at = numbers
+        self.keys = keys
+        self.token_spans, self.words_at = token_spans
+        self.windows, self.windows_at = windows
+        self._lists: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, docs: Sequence[DocPassages], bands: int) -> PassageBatch:
+        """Pack :class:`DocPassages` made one by one."""
+        return cls(
+            _offsets([len(d.spans) for d in docs]),
+            np.array([s for d in docs for s in d.spans], dtype=np.int64).reshape(-1, 2),
+            np.array([u for d in docs for u in d.units], dtype=np.int64),
+            np.array([h for d in docs for h in d.exact], dtype=np.uint64),
+            np.array([w for d in docs for w in d.wordy], dtype=bool),
+            np.array([r for d in docs for r in d.token_ranges], dtype=np.int64).reshape(-1, 2),
+            flat([s for d in docs for s in d.shingles]),
+            flat([n for d in docs for n in d.numbers]),
+            np.concatenate([d.keys.reshape(-1, bands) for d in docs]) if docs else np.empty((0, bands), np.uint64),
+            (
+                np.concatenate([d.token_spans.reshape(-1, 2) for d in docs]) if docs else np.empty((0, 2), np.int64),
+                _offsets([len(d.token_spans) for d in docs]),
+            ),
+            flat([d.windows for d in docs]),
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lists"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lists = None
+
+    def __len__(self) -> int:
+        return len(self.passages_at) - 1
+
+    def __iter__(self) -> Iterator[DocPassages]:
+        return (self[k] for k in range(len(self)))
+
+    @overload
+    def __getitem__(self, k: int) -> DocPassages: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[DocPassages]: ...
+
+    def __getitem__(self, k: int | slice) -> DocPassages | list[DocPassages]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        k %= len(self)
+        lists = self._lists
+        if lists is None:  # once per batch: every per-passage field as Python values
+            lists = self._lists = {
+                "passages_at": self.passages_at.tolist(),
+                "words_at": self.words_at.tolist(),
+                "windows_at": self.windows_at.tolist(),
+                "spans": [tuple(s) for s in self.spans.tolist()],
+                "units": self.units.tolist(),
+                "exact": self.exact.tolist(),
+                "wordy": self.wordy.tolist(),
+                "token_ranges": [tuple(r) for r in self.token_ranges.tolist()],
+                "shingles_at": self.shingles_at.tolist(),
+                "numbers_at": self.numbers_at.tolist(),
+            }
+        a, b = lists["passages_at"][k], lists["passages_at"][k + 1]
+        s_at, n_at = lists["shingles_at"], lists["numbers_at"]
+        shingles, numbers = self.shingles, self.numbers
+        return DocPassages(
+            spans=lists["spans"][a:b],
+            units=lists["units"][a:b],
+            exact=lists["exact"][a:b],
+            shingles=[shingles[s_at[i] : s_at[i + 1]] for i in range(a, b)],
+            keys=self.keys[a:b],
+            token_spans=self.token_spans[lists["words_at"][k] : lists["words_at"][k + 1]],
+            token_ranges=lists["token_ranges"][a:b],
+            windows=self.windows[lists["windows_at"][k] : lists["windows_at"][k + 1]],
+            numbers=[numbers[n_at[i] : n_at[i + 1]] for i in range(a, b)],
+            wordy=lists["wordy"][a:b],
+        )
