@@ -12,6 +12,7 @@ from dedupe.core.similarity import ArrayStore, jaccard
 from dedupe.passages import bulk
 from dedupe.passages.bulk import below_threshold, exact_repeats, jaccard_rows, sketch
 from dedupe.passages.matcher import PassageMatcher
+from dedupe.passages.packed import flat
 from dedupe.passages.segment import passage_features
 
 WORDS = (
@@ -109,7 +110,7 @@ def test_the_bound_never_drops_a_pair_at_the_threshold(sets, threshold, data) ->
     # Sets that overlap a lot and sets in few buckets (small values) both occur.
     shared = data.draw(set_of)
     sets = [np.union1d(s, shared) if data.draw(st.booleans()) else s for s in sets]
-    counts, clipped = sketch(sets)
+    counts, clipped = sketch(*flat(sets))
     sizes = np.array([len(s) for s in sets])
     a = np.repeat(np.arange(len(sets)), len(sets))
     b = np.tile(np.arange(len(sets)), len(sets))
@@ -124,7 +125,7 @@ def test_the_bound_never_drops_a_pair_at_the_threshold(sets, threshold, data) ->
 
 def test_a_clipped_sketch_proves_nothing() -> None:
     many = np.arange(0, 300 * bulk.SKETCH_BUCKETS, bulk.SKETCH_BUCKETS, dtype=np.uint64)  # 300 in bucket 0
-    counts, clipped = sketch([many, many[:10]])
+    counts, clipped = sketch(*flat([many, many[:10]]))
     assert clipped.tolist() == [True, False] and counts[0, 0] == 255
     sizes = np.array([300, 10])
     assert not below_threshold(0.9, counts[[0]], sizes[[0]], clipped[[0]], counts[[1]], sizes[[1]], clipped[[1]])[0]

@@ -116,3 +116,11 @@ def test_a_packed_batch_travels_and_unpacks_to_the_same_passages(texts: list[str
             assert [s.tolist() for s in other.shingles] == [s.tolist() for s in batch[k].shingles]
             assert other.keys.tolist() == batch[k].keys.tolist()
     assert [fields(f) for f in batch[1:3]] == [fields(batch[k]) for k in range(1, min(3, len(texts)))]
+    # A selection of texts (what the matcher gets: the records kept) packs the same passages.
+    keep = list(range(0, len(texts), 2))
+    chosen = batch.select(keep)
+    assert len(chosen) == len(keep)
+    for n, k in enumerate(keep):
+        assert fields(chosen[n]) == fields(batch[k])
+        assert [s.tolist() for s in chosen[n].shingles] == [s.tolist() for s in batch[k].shingles]
+        assert chosen[n].keys.tolist() == batch[k].keys.tolist()

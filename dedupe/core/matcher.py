@@ -11,7 +11,7 @@ snapshot codec (for an index directory) in :mod:`dedupe.index.snapshot`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -23,7 +23,7 @@ from ..features.minhash import estimate_jaccard
 from ..features.pool import featurized
 from ..io.records import Line, Record, Rejected, Waiting
 from ..passages.matcher import PassageMatch, PassageMatcher
-from ..passages.packed import DocPassages
+from ..passages.packed import PassageBatch
 from .backend import Held, IndexBackend, InMemory
 from .clusters import cluster_entries
 from .decide import take
@@ -296,7 +296,7 @@ class Deduplicator:
             fields: The text field and the id field lines are parsed with.
         """
         hashes: HashRows
-        passage_feats: Sequence[DocPassages] | None
+        passage_feats: PassageBatch | None
         counters = self.counters
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in featurized(
             items, self.config, workers, batch_size, self.max_chars, stop, fields
@@ -312,7 +312,7 @@ class Deduplicator:
                     batch, last = batch[: cut + 1], True
                     n = sum(1 for item in batch if isinstance(item, Record))
                     hashes, signatures, keys = [hashes[k] for k in range(n)], signatures[:n], keys[:n]
-                    passage_feats = passage_feats[:n] if passage_feats is not None else None
+                    passage_feats = passage_feats.select(range(n)) if passage_feats is not None else None
             records = [item for item in batch if isinstance(item, Record)]
             if self.max_chars is not None:
                 counters.truncated += sum(len(r.text) > self.max_chars for r in records)
@@ -323,7 +323,7 @@ class Deduplicator:
                 lists = self.passages.add_batch(
                     [records[k].id for k in keep],
                     [records[k].text[: self.max_chars] for k in keep],
-                    [passage_feats[k] for k in keep],
+                    passage_feats.select(keep),
                 )
                 for k, lst in zip(keep, lists):
                     found[k] = lst

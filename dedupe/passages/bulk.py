@@ -45,7 +45,7 @@ class Sketches:
     Example:
         >>> import numpy as np
         >>> store = Sketches()
-        >>> store.append(*sketch([np.array([1, 257, 3], dtype=np.uint64), np.array([], dtype=np.uint64)]))
+        >>> store.append(*sketch(np.array([1, 257, 3], dtype=np.uint64), np.array([0, 3, 3])))
         >>> store.counts[0, :4].tolist(), len(store), bool(store.clipped[1])
         ([0, 2, 0, 1], 2, False)
     """
@@ -83,15 +83,23 @@ class Sketches:
         self._size = n
 
 
-def sketch(shingles: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each set's hashes counted by ``hash % SKETCH_BUCKETS``: (counts clipped at 255 as uint8, whether clipped)."""
-    sizes = np.fromiter(map(len, shingles), dtype=np.int64, count=len(shingles))
-    flat = np.concatenate(shingles) if len(shingles) else np.empty(0, dtype=np.uint64)
-    rows = np.repeat(np.arange(len(shingles), dtype=np.int64) * SKETCH_BUCKETS, sizes)
-    bucket = (flat % np.uint64(SKETCH_BUCKETS)).astype(np.int64)
-    counts = np.bincount(rows + bucket, minlength=len(shingles) * SKETCH_BUCKETS).reshape(-1, SKETCH_BUCKETS)
+def sketch(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each set's hashes (set k: ``values[offsets[k]:offsets[k + 1]]``) counted by ``hash % SKETCH_BUCKETS``:
+    (counts clipped at 255 as uint8, whether clipped)."""
+    n = len(offsets) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64) * SKETCH_BUCKETS, np.diff(offsets))
+    bucket = (values % np.uint64(SKETCH_BUCKETS)).astype(np.int64)
+    counts = np.bincount(rows + bucket, minlength=n * SKETCH_BUCKETS).reshape(-1, SKETCH_BUCKETS)
     clipped = np.asarray((counts > 255).any(axis=1), dtype=bool)
     return np.minimum(counts, 255).astype(np.uint8), clipped
+
+
+def gather(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sets ``rows`` (of sets stored as ``values`` and ``offsets``) back to back, with their offsets."""
+    starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+    out = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    rank = np.arange(int(out[-1])) - np.repeat(out[:-1], lengths)
+    return values[np.repeat(starts, lengths) + rank], out
 
 
 def below_threshold(
@@ -166,9 +174,11 @@ def _csr(rows: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n)))).astype(np.int64)
 
 
-def _pair_sims(rows: np.ndarray, values: np.ndarray, offsets: np.ndarray, shingles: Sequence[np.ndarray]) -> np.ndarray:
-    """Jaccard of each pair: ``rows`` (sorted) names the batch passage, ``values[offsets[k]:offsets[k + 1]]`` is
-    the other set of pair k."""
+def _pair_sims(
+    rows: np.ndarray, values: np.ndarray, offsets: np.ndarray, mine: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Jaccard of each pair: ``rows`` (sorted) names the batch passage (its set in ``mine``: values, offsets),
+    ``values[offsets[k]:offsets[k + 1]]`` is the other set of pair k."""
     sims = np.zeros(len(rows), dtype=np.float64)
     if len(rows) == 0:
         return sims
@@ -176,8 +186,10 @@ def _pair_sims(rows: np.ndarray, values: np.ndarray, offsets: np.ndarray, shingl
     cuts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
     bounds = np.concatenate(([0], cuts, [len(rows)])).tolist()
     row_of = rows[bounds[:-1]].tolist()
+    flat, at = mine[0], mine[1].tolist()
+    off = offsets.tolist()
     for r, a, b in zip(row_of, bounds[:-1], bounds[1:]):
-        sims[a:b] = jaccard_rows(shingles[r], values[offsets[a] : offsets[b]], sizes[a:b])
+        sims[a:b] = jaccard_rows(flat[at[r] : at[r + 1]], values[off[a] : off[b]], sizes[a:b])
     return sims
 
 
@@ -186,7 +198,7 @@ def batch_pairs(
     store: ArrayStore,
     sketches: Sketches,
     keys: np.ndarray,
-    shingles: Sequence[np.ndarray],
+    shingles: tuple[np.ndarray, np.ndarray],
     mine: tuple[np.ndarray, np.ndarray],
     query: np.ndarray,
     indexable: np.ndarray,
@@ -200,7 +212,7 @@ def batch_pairs(
         index: The passage band index, flushed (every passage before the batch in its sorted runs).
         store: Shingle sets of the passages before the batch, by position.
         keys: Band keys of the batch's passages (P, bands).
-        shingles: Shingle set (sorted unique) of each passage of the batch.
+        shingles: Shingle set (sorted unique) of each passage of the batch, back to back, and their offsets.
         query: Which passages look for near repeats (wordy, no exact repeat).
         indexable: Which passages may be indexed (and so be candidates of later passages of the batch).
         sketches: Of every position before the batch.
@@ -209,7 +221,7 @@ def batch_pairs(
     """
     n = len(keys)
     mine_counts, mine_clipped = mine
-    mine_size = np.fromiter(map(len, shingles), dtype=np.int64, count=n)
+    mine_size = np.diff(shingles[1])
     asking = np.flatnonzero(query)
     # From before the batch: every (passage, position) once per band key that gives it.
     rows, positions = index.run_pairs(np.ascontiguousarray(keys[asking]))
@@ -277,12 +289,9 @@ def batch_pairs(
         )
         late_sims = np.full(len(late_rows), -1.0)
         check = np.flatnonzero(~low)
-        rows_c, other_c = late_rows[check], late_other[check].tolist()
         if len(check):
-            others = np.concatenate([shingles[j] for j in other_c])
-            late_sims[check] = _pair_sims(
-                rows_c, others, np.concatenate(([0], np.cumsum(mine_size[other_c]))), shingles
-            )
+            others, offsets = gather(shingles[0], shingles[1], late_other[check])
+            late_sims[check] = _pair_sims(late_rows[check], others, offsets, shingles)
     else:
         late_count = late_other
         late_sims = np.zeros(0, dtype=np.float64)

@@ -45,7 +45,7 @@ from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
 from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
-from .packed import DocPassages
+from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
 from .segment import numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
@@ -179,8 +179,7 @@ class PassageMatcher:
             raise ValueError("inconsistent passage state (shingles)")
         # The sketches are a function of the shingles: made again rather than saved.
         values, offsets = self._shingles.export(len(self._sketches), len(self._p_doc))
-        bounds = offsets.tolist()
-        self._sketches.append(*sketch([values[a:b] for a, b in itertools.pairwise(bounds)]))
+        self._sketches.append(*sketch(values, offsets))
         self._index.load(seg["pm_band_keys"], seg["pm_band_positions"])
         self._windows.restore(seg)
         self._marks = (len(self._doc_ids), len(self._p_doc), len(self._windows), len(self._exact), len(self._g_text))
@@ -200,8 +199,10 @@ class PassageMatcher:
         matches (``tests/test_passage_bulk.py``).
         """
         start = time.perf_counter()
-        mine = sketch([s for f in features for s in f.shingles])
-        out = self._add_bulk(ids, texts, features, mine) if self.bulk and features else None
+        if not isinstance(features, PassageBatch):
+            features = PassageBatch.of(features, self.bands)
+        mine = sketch(features.shingles, features.shingles_at)
+        out = self._add_bulk(ids, texts, features, mine) if self.bulk and len(features) else None
         if out is None:
             out = self._add_each(ids, texts, features)
         self._sketches.append(*mine)
@@ -246,18 +247,19 @@ class PassageMatcher:
         self,
         ids: Sequence[str],
         texts: Sequence[str],
-        features: Sequence[DocPassages],
+        batch: PassageBatch,
         mine: tuple[np.ndarray, np.ndarray],
     ) -> list[list[PassageMatch]] | None:
         """The batch's candidates and similarities at once (:func:`~dedupe.passages.bulk.batch_pairs`), then each
         passage decided in stream order; None (nothing done) when the batch is too large for it."""
         cfg = self.config
-        shingles = [s for f in features for s in f.shingles]
-        if not shingles:
-            return self._add_each(ids, texts, features)
-        keys = np.concatenate([f.keys for f in features])
-        repeats = exact_repeats([h for f in features for h in f.exact], self._exact)
-        wordy = np.array([w for f in features for w in f.wordy], dtype=bool)
+        if not len(batch.spans):
+            return self._add_each(ids, texts, batch)
+        features = list(batch)
+        shingles = (batch.shingles, batch.shingles_at)
+        keys = batch.keys
+        repeats = exact_repeats(batch.exact.tolist(), self._exact)
+        wordy = batch.wordy
         query = wordy & ~repeats
         indexable = wordy | (repeats if cfg.index_below > 1.0 else np.zeros_like(repeats))
         self._index.flush()
@@ -276,7 +278,7 @@ class PassageMatcher:
         if pairs is None:
             return None
         base = len(self._p_doc)
-        indexed = bytearray(len(shingles))
+        indexed = bytearray(len(batch.spans))
         # The numbers of the batch's indexed passages, until they are stored with its other passages' at its end.
         numbers: dict[int, np.ndarray] = {}
         new_shingles: list[np.ndarray] = []

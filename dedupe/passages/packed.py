@@ -49,6 +49,19 @@ def _offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.asarray(lengths, dtype=np.int64)))).astype(np.int64)
 
 
+def _rows(offsets: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The rows of ``groups`` (group k: rows offsets[k] .. offsets[k + 1] - 1), in order."""
+    lengths = offsets[groups + 1] - offsets[groups]
+    rank = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    rows: np.ndarray = np.repeat(offsets[groups], lengths) + rank
+    return rows
+
+
+def _take(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows`` of (values, offsets), as (values, offsets)."""
+    return values[_rows(offsets, rows)], _offsets(offsets[rows + 1] - offsets[rows])
+
+
 def flat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """uint64 arrays back to back, with their offsets."""
     values = np.concatenate(arrays).astype(np.uint64, copy=False) if len(arrays) else np.empty(0, dtype=np.uint64)
@@ -91,6 +104,7 @@ class PassageBatch(Sequence[DocPassages]):
         self.token_spans, self.words_at = token_spans
         self.windows, self.windows_at = windows
         self._lists: dict[str, Any] | None = None
+        self._items: dict[int, DocPassages] = {}
 
     @classmethod
     def of(cls, docs: Sequence[DocPassages], bands: int) -> PassageBatch:
@@ -113,11 +127,30 @@ class PassageBatch(Sequence[DocPassages]):
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_lists"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lists", "_items")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lists = None
+        self._items = {}
+
+    def select(self, docs: Sequence[int]) -> PassageBatch:
+        """The batch of texts ``docs`` (ascending), as its own packed batch."""
+        idx = np.asarray(docs, dtype=np.int64)
+        p_rows = _rows(self.passages_at, idx)
+        return PassageBatch(
+            _offsets(np.diff(self.passages_at)[idx]),
+            self.spans[p_rows],
+            self.units[p_rows],
+            self.exact[p_rows],
+            self.wordy[p_rows],
+            self.token_ranges[p_rows],
+            _take(self.shingles, self.shingles_at, p_rows),
+            _take(self.numbers, self.numbers_at, p_rows),
+            self.keys[p_rows],
+            (self.token_spans[_rows(self.words_at, idx)], _offsets(np.diff(self.words_at)[idx])),
+            _take(self.windows, self.windows_at, idx),
+        )
 
     def __len__(self) -> int:
         return len(self.passages_at) - 1
@@ -137,6 +170,9 @@ class PassageBatch(Sequence[DocPassages]):
         if not -len(self) <= k < len(self):
             raise IndexError(k)
         k %= len(self)
+        item = self._items.get(k)
+        if item is not None:
+            return item
         lists = self._lists
         if lists is None:  # once per batch: every per-passage field as Python values
             lists = self._lists = {
@@ -154,7 +190,7 @@ class PassageBatch(Sequence[DocPassages]):
         a, b = lists["passages_at"][k], lists["passages_at"][k + 1]
         s_at, n_at = lists["shingles_at"], lists["numbers_at"]
         shingles, numbers = self.shingles, self.numbers
-        return DocPassages(
+        item = self._items[k] = DocPassages(
             spans=lists["spans"][a:b],
             units=lists["units"][a:b],
             exact=lists["exact"][a:b],
@@ -166,3 +202,4 @@ class PassageBatch(Sequence[DocPassages]):
             numbers=[numbers[n_at[i] : n_at[i + 1]] for i in range(a, b)],
             wordy=lists["wordy"][a:b],
         )
+        return item
