@@ -434,7 +434,7 @@ class BandIndex:
         ):
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
             del self._filters[-2:]
-            self._runs.append(_sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2])))
+            self._runs.append(merged_runs(k1, p1, k2, p2))
             self._filters.append(KeyFilter(self._runs[-1][0]))
 
 
@@ -469,6 +469,28 @@ def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool
         return False
     same = keys[1:] == keys[:-1]
     return not by_position or bool(np.all(positions[1:][same] >= positions[:-1][same]))
+
+
+# Runs up to this many entries together are merged by a stable sort of both (fast while they fit in cache); larger
+# ones by placing the newer run's entries into the older one's (4-5x faster for runs of millions of entries).
+_SORT_MERGE_ENTRIES = 1 << 20
+
+
+def merged_runs(
+    k1: np.ndarray, p1: np.ndarray, k2: np.ndarray, p2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one, sorted by key; among equal keys the first run's entries come first, each run's in
+    its own order (what a stable sort of the two concatenated gives)."""
+    if len(k1) + len(k2) <= _SORT_MERGE_ENTRIES:
+        return _sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2]))
+    at = np.searchsorted(k1, k2, "right") + np.arange(len(k2))  # where the second run's entries go
+    first = np.ones(len(k1) + len(k2), dtype=bool)
+    first[at] = False
+    keys = np.empty(len(first), dtype=k1.dtype)
+    positions = np.empty(len(first), dtype=np.result_type(p1, p2))
+    keys[at], positions[at] = k2, p2
+    keys[first], positions[first] = k1, p1
+    return keys, positions
 
 
 def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
