@@ -476,9 +476,7 @@ def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool
 _SORT_MERGE_ENTRIES = 1 << 20
 
 
-def merged_runs(
-    k1: np.ndarray, p1: np.ndarray, k2: np.ndarray, p2: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def merged_runs(k1: np.ndarray, p1: np.ndarray, k2: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two sorted runs as one, sorted by key; among equal keys the first run's entries come first, each run's in
     its own order (what a stable sort of the two concatenated gives)."""
     if len(k1) + len(k2) <= _SORT_MERGE_ENTRIES:
