@@ -98,7 +98,8 @@ from _runner import header_lines, run_measured, spread  # noqa: E402
 
 from dedupe.config import PassageConfig  # noqa: E402
 from dedupe.passages.matcher import PassageMatch, PassageMatcher  # noqa: E402
-from dedupe.passages.segment import DocPassages, numbers_agree, passage_features  # noqa: E402
+from dedupe.passages.packed import DocPassages  # noqa: E402
+from dedupe.passages.segment import numbers_agree, passage_features  # noqa: E402
 
 BATCH = 256
 TRUTH_VERSION = "passages-truth-v1"

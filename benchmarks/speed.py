@@ -1,6 +1,6 @@
 """End-to-end speed of `dedupe scan` against a datasketch reference pipeline and a rensa variant.
 
-    .venv/bin/python benchmarks/speed.py [--runs 5] [--corpus reuters|bbc|both] [--agreement]
+    .venv/bin/python benchmarks/speed.py [--runs 5] [--corpus reuters|bbc|both|copies] [--agreement] [--passages]
 
 Every contender is a fresh subprocess that reads gzip JSONL and writes annotated JSONL to
 /dev/null, with the default options (word 5-grams, 128 permutations, threshold 0.8):
@@ -36,6 +36,10 @@ Every contender is a fresh subprocess that reads gzip JSONL and writes annotated
                  duplicate_of); each record is written as `orjson.dumps({**obj, "dedupe": {"duplicate":
                  flag}})`. Its "duplicates" count is the flagged records, which includes the first copy
                  of each group, so it is not comparable with the others'.
+
+`--passages` adds `dedupe-passages-w1` and `dedupe-passages-w2` (`dedupe scan --passages FILE --workers N
+--report R`): repeated passages as well as near-duplicate documents, against the reference's documents only (the
+measure of "passages for about the price of the reference's document dedup").
 
 `--corpus copies` runs them on Reuters four times in a row (ids of copy k > 0 suffixed "~k"), where
 every record after the first 21,578 has three exact copies: the case of a crawl with many copies,
@@ -238,13 +242,16 @@ def run_pipeline(kind: str, path: Path, report: Path | None) -> None:
 # The benchmark driver
 # --------------------------------------------------------------------------------------------
 
-def contenders(rensa_ok: bool) -> dict[str, Callable[[Path, Path], list[str]]]:
+def contenders(rensa_ok: bool, passages: bool = False) -> dict[str, Callable[[Path, Path], list[str]]]:
     me = str(Path(__file__).resolve())
     table = {
         "dedupe-w1": lambda f, r: dedupe_cmd(f, 1, r),
         "dedupe-w2": lambda f, r: dedupe_cmd(f, 2, r),
         "reference": lambda f, r: [sys.executable, me, "--run", "reference", str(f), "--report", str(r)],
     }
+    if passages:
+        table["dedupe-passages-w1"] = lambda f, r: [*dedupe_cmd(f, 1, r), "--passages"]
+        table["dedupe-passages-w2"] = lambda f, r: [*dedupe_cmd(f, 2, r), "--passages"]
     if rensa_ok:
         table["rensa"] = lambda f, r: [sys.executable, me, "--run", "rensa", str(f), "--report", str(r)]
         table["rensa-bulk"] = lambda f, r: [sys.executable, me, "--run", "rensa-bulk", str(f), "--report", str(r)]
@@ -320,6 +327,8 @@ def main() -> None:
                              f"exact copies; built once in {COPIES_PATH.parent})")
     parser.add_argument("--agreement", action="store_true",
                         help="also compare the duplicates each contender finds (one extra untimed run each)")
+    parser.add_argument("--passages", action="store_true",
+                        help="also time dedupe scan --passages (-w 1 and -w 2) in the same rounds")
     parser.add_argument("--run", choices=["reference", "rensa", "rensa-bulk"], help=argparse.SUPPRESS)
     parser.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
@@ -335,7 +344,7 @@ def main() -> None:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     rensa_ok = importlib.util.find_spec("rensa") is not None
-    table = contenders(rensa_ok)
+    table = contenders(rensa_ok, args.passages)
     corpora = ["reuters", "bbc"] if args.corpus == "both" else [args.corpus]
     lines = ["## End-to-end speed: dedupe scan vs a datasketch reference pipeline", ""]
     lines += header_lines(["datasketch", "numpy", "orjson", "xxhash", "rensa"])

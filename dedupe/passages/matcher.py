@@ -201,7 +201,7 @@ class PassageMatcher:
         start = time.perf_counter()
         if not isinstance(features, PassageBatch):
             features = PassageBatch.of(features, self.bands)
-        mine = sketch(features.shingles, features.shingles_at)
+        mine = features.sketches
         out = self._add_bulk(ids, texts, features, mine) if self.bulk and len(features) else None
         if out is None:
             out = self._add_each(ids, texts, features)
@@ -284,6 +284,11 @@ class PassageMatcher:
         new_shingles: list[np.ndarray] = []
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
         early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
+        # Passages whose near repeat is settled now: no earlier candidate reaches the threshold and none of the
+        # batch's could. Their candidates are counted here (as near() would count them); near() skips them.
+        settled = query & ~pairs.early_hit & (pairs.late_at[1:] == pairs.late_at[:-1])
+        self._count_settled(pairs.early_raw[settled & (np.diff(batch.shingles_at) > 0)])
+        skip = settled.tolist()
         late_passage, late_count, late_sim = (
             x.tolist() for x in (pairs.late_passage, pairs.late_count, pairs.late_sim)
         )
@@ -293,7 +298,7 @@ class PassageMatcher:
 
         def near(k: int, f: DocPassages) -> tuple[int, float]:
             i = p_at + k
-            if len(f.shingles[k]) == 0:
+            if skip[i] or len(f.shingles[k]) == 0:
                 return -1, 0.0
             a, b, c, d = early_at[i], early_at[i + 1], late_at[i], late_at[i + 1]
             late = [t for t in range(c, d) if indexed[late_passage[t]]] if c < d else []
@@ -447,6 +452,18 @@ class PassageMatcher:
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.max_candidates]
             return sorted(p for p, _ in ranked)
         return sorted(counts)
+
+    def _count_settled(self, raw: np.ndarray) -> None:
+        """:meth:`_count_chosen` of many passages at once (``raw``: each one's candidates; 0: none, not counted)."""
+        raw = raw[raw > 0]
+        if not len(raw):
+            return
+        st, cap = self.stats, self.config.max_candidates
+        chosen = np.minimum(raw, cap)
+        st.raw_candidates += int(raw.sum())
+        st.capped += int(np.count_nonzero(raw > cap))
+        st.candidates += int(chosen.sum())
+        st.candidates_max = max(st.candidates_max, int(chosen.max()))
 
     def _count_chosen(self, raw: int) -> None:
         """Count a passage's ``raw`` candidates, of which at most ``max_candidates`` are verified."""

@@ -14,6 +14,8 @@ from typing import Any, overload
 
 import numpy as np
 
+from .bulk import sketch
+
 
 @dataclass
 class DocPassages:
@@ -91,11 +93,13 @@ class PassageBatch(Sequence[DocPassages]):
         keys: np.ndarray,
         token_spans: tuple[np.ndarray, np.ndarray],
         windows: tuple[np.ndarray, np.ndarray],
+        sketches: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Per text: ``passages_at`` (where its passages start, one more entry at the end); per passage:
         ``spans`` (P, 2), ``units``, ``exact``, ``wordy``, ``token_ranges`` (P, 2), ``keys`` (P, bands); as
         (values, offsets) pairs: ``shingles`` and ``numbers`` by passage, ``token_spans`` ((W, 2), offsets by
-        text) and ``windows`` (offsets by text)."""
+        text) and ``windows`` (offsets by text); ``sketches``: the shingles' :func:`~dedupe.passages.bulk.sketch`
+        (made here when not given)."""
         self.passages_at = passages_at
         self.spans, self.units, self.exact, self.wordy, self.token_ranges = spans, units, exact, wordy, token_ranges
         self.shingles, self.shingles_at = shingles
@@ -103,6 +107,7 @@ class PassageBatch(Sequence[DocPassages]):
         self.keys = keys
         self.token_spans, self.words_at = token_spans
         self.windows, self.windows_at = windows
+        self.sketches = sketches if sketches is not None else sketch(self.shingles, self.shingles_at)
         self._lists: dict[str, Any] | None = None
         self._items: dict[int, DocPassages] = {}
 
@@ -150,6 +155,7 @@ class PassageBatch(Sequence[DocPassages]):
             self.keys[p_rows],
             (self.token_spans[_rows(self.words_at, idx)], _offsets(np.diff(self.words_at)[idx])),
             _take(self.windows, self.windows_at, idx),
+            (self.sketches[0][p_rows], self.sketches[1][p_rows]),
         )
 
     def __len__(self) -> int:
