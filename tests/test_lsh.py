@@ -168,9 +168,11 @@ def test_a_run_filter_never_rules_out_a_key_the_run_holds(keys, others):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 2**64 - 1), max_size=300))
-def test_a_run_filter_sets_exactly_the_bits_of_its_keys_top_bits(keys):
-    from dedupe.core.keyfilter import KeyFilter
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.sampled_from([None, 0, 1]))
+def test_a_run_filter_sets_exactly_the_bits_of_its_keys_top_bits(keys, packed_block):
+    # Both ways of building it (bincount for small runs; booleans packed a block at a time for large ones, here
+    # forced on small runs with blocks of 64 bits and of the whole filter) give the plain form's bytes.
+    import dedupe.core.keyfilter as kf
 
     held = np.sort(np.array(keys, dtype=np.uint64))
     bits = max(6, (8 * len(keys) - 1).bit_length())
@@ -178,7 +180,13 @@ def test_a_run_filter_sets_exactly_the_bits_of_its_keys_top_bits(keys):
     for key in keys:  # the plain form: bit (top % 8) of byte (top // 8), top = the key's first `bits` bits
         top = key >> (64 - bits)
         expected[top >> 3] |= 1 << (top & 7)
-    assert KeyFilter(held)._bytes.tobytes() == bytes(expected)
+    saved = kf._PACKED_FROM, kf._BLOCK_BITS
+    try:
+        if packed_block is not None:
+            kf._PACKED_FROM, kf._BLOCK_BITS = 0, (64 if packed_block == 0 else 1 << 40)
+        assert kf.KeyFilter(held)._bytes.tobytes() == bytes(expected)
+    finally:
+        kf._PACKED_FROM, kf._BLOCK_BITS = saved
 
 
 def test_a_run_filter_rules_out_most_keys_a_large_run_does_not_hold():

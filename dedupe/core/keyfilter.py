@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# Runs of this many keys or more have their filter built from booleans (faster for large runs), a block of this
+# many bits at a time (16 MB of booleans); smaller ones with a bincount.
+_PACKED_FROM = 1 << 20
+_BLOCK_BITS = 1 << 24
+
 
 class KeyFilter:
     """Which keys a sorted run may hold: a Bloom filter with one hash, the key's top bits (band keys are fmix64
@@ -28,10 +33,24 @@ class KeyFilter:
             self._bytes = np.zeros(size, dtype=np.uint8)
             return
         top = (keys >> self._shift).astype(np.int64)  # ascending, as the keys
-        top = top[np.concatenate(([True], top[1:] != top[:-1]))]  # each bit once
-        # A byte's bits are distinct powers of two, so their sum is their OR (and exact in float64): one bincount
-        # pass, about 1.5x faster than OR-reducing the runs of each byte.
-        self._bytes = np.bincount(top >> 3, weights=np.left_shift(1, top & 7), minlength=size).astype(np.uint8)
+        if len(keys) < _PACKED_FROM:
+            top = top[np.concatenate(([True], top[1:] != top[:-1]))]  # each bit once
+            # A byte's bits are distinct powers of two, so their sum is their OR (and exact in float64): one
+            # bincount pass, about 1.5x faster than OR-reducing the runs of each byte.
+            weights = np.left_shift(1, top & 7)
+            self._bytes = np.bincount(top >> 3, weights=weights, minlength=size).astype(np.uint8)
+            return
+        # Many keys: the bits set as booleans, then packed eight to a byte (lowest bit first), a block of the bit
+        # space at a time so that the booleans stay small (2-2.5x faster than the bincount from 2M keys on).
+        self._bytes = np.empty(size, dtype=np.uint8)
+        block = min(1 << bits, _BLOCK_BITS)
+        bounds = np.searchsorted(top, np.arange(0, (1 << bits) + 1, block)).tolist()
+        flags = np.zeros(block, dtype=bool)
+        for b in range(len(bounds) - 1):
+            if b:
+                flags[:] = False
+            flags[top[bounds[b] : bounds[b + 1]] - b * block] = True
+            self._bytes[b * block // 8 : (b + 1) * block // 8] = np.packbits(flags, bitorder="little")
 
     @property
     def nbytes(self) -> int:
