@@ -232,7 +232,9 @@ def batch_pairs(
         rows = (pair >> np.uint64(40)).astype(np.int64)
         positions = (pair & np.uint64((1 << 40) - 1)).astype(np.int64)
         raw = np.bincount(rows, minlength=n)
-        order = np.lexsort((positions, -count, rows))
+        # By row, then most shared bands; stable, so the earliest position first among equals (np.unique sorted
+        # each row's positions). Shared bands fit 16 bits: numpy sorts such keys by radix.
+        order = np.lexsort((-count.astype(np.int16 if count.max() < 2**15 else np.int64), rows))
         rows, positions, count = rows[order], positions[order], count[order]
         at = _csr(rows, n)
         rank = np.arange(len(rows)) - at[rows]

@@ -174,7 +174,7 @@ class QuoteWindows:
         q_hash = np.concatenate([f.windows for f in features])[window_at[q_doc] + q_pos]
         # What each document indexes: its first window of each hash, in position order; entries numbered on.
         base = len(self.doc)
-        order = np.lexsort((np.arange(len(q_hash)), q_hash, q_doc))
+        order = np.lexsort((q_hash, q_doc))  # stable: within a (document, hash), by position
         new_group = np.ones(len(order), dtype=bool)
         new_group[1:] = (q_doc[order][1:] != q_doc[order][:-1]) | (q_hash[order][1:] != q_hash[order][:-1])
         reg = np.sort(order[new_group])  # indices into the q arrays, in (document, position) order
@@ -191,7 +191,7 @@ class QuoteWindows:
             target.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
         # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
         from_runs = self.index.query_runs_sparse(q_hash[:, None])
-        by_hash = np.lexsort((reg_doc, reg_hash))  # registrations by hash, then document (= entry order)
+        by_hash = np.argsort(reg_hash, kind="stable")  # registrations by hash, then document (= entry order)
         sorted_hash, sorted_doc = reg_hash[by_hash], reg_doc[by_hash]
         lo = np.searchsorted(sorted_hash, q_hash, "left")
         found = lo < len(sorted_hash)
