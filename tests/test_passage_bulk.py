@@ -213,3 +213,20 @@ def test_put_many_equals_put(arrays, present, before) -> None:
             assert one.get(p).tolist() == many.get(p).tolist()
     many.put(len(many), np.array([7], dtype=np.uint64))  # a put after put_many starts a new chunk
     assert many.get(len(many) - 1).tolist() == [7]
+
+
+def test_add_sorted_run_equals_add_run_and_refuses_unsorted_entries() -> None:
+    import pytest
+
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 5, size=(12, 2)).astype(np.uint64)
+    one, other = BandIndex(2), BandIndex(2)
+    one.add_run(np.arange(12), keys)
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")
+    other.add_sorted_run(flat[order], order // 2)
+    assert len(one) == len(other) == 12
+    for q in rng.integers(0, 6, size=(10, 2)).astype(np.uint64):
+        assert one.query(q.tolist()) == other.query(q.tolist())
+    with pytest.raises(ValueError, match="sorted"):
+        BandIndex(2).add_sorted_run(np.array([3, 1], dtype=np.uint64), np.array([0, 0]))

@@ -160,11 +160,26 @@ class BandIndex:
                 taken[h] = used[h].tolist()
         return out
 
-    def run_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run_pairs(self, keys: np.ndarray, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The hits of ``keys`` (n, bands) in the sorted runs as arrays (row of ``keys``, position), a position once
-        per key that gives it; the recent entries are not searched (see :meth:`flush`)."""
-        rows, positions, _ = self._runs_pairs(keys)
+        per key that gives it; the recent entries are not searched (see :meth:`flush`). ``order``: an argsort of
+        ``keys.ravel()``, when at hand."""
+        rows, positions, _ = self._runs_pairs(keys, order)
         return rows, positions
+
+    def add_sorted_run(self, keys: np.ndarray, positions: np.ndarray) -> None:
+        """Insert documents at once from their entries sorted by key (``bands`` per document; positions ascending
+        within a key, all after every position inserted before), as one run.
+
+        Raises:
+            ValueError: the keys are not sorted.
+        """
+        self.flush()
+        if len(keys):
+            if not _ordered(keys, positions, True):
+                raise ValueError("add_sorted_run needs entries sorted by key, then position")
+            self._push_run(np.ascontiguousarray(keys, dtype=np.uint64), np.asarray(positions, dtype=np.int64))
+            self._size += len(keys) // self.bands
 
     def add_run(self, positions: np.ndarray, keys: np.ndarray) -> None:
         """Insert documents at once, as one sorted run: ``keys[k]`` (``bands`` keys) under ``positions[k]``

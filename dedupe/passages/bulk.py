@@ -167,6 +167,7 @@ class BatchPairs(NamedTuple):
     late_passage: np.ndarray
     late_count: np.ndarray
     late_sim: np.ndarray
+    key_order: np.ndarray  # a stable argsort of the batch's band keys (keys.ravel())
 
 
 def _csr(rows: np.ndarray, n: int) -> np.ndarray:
@@ -223,8 +224,16 @@ def batch_pairs(
     mine_counts, mine_clipped = mine
     mine_size = np.diff(shingles[1])
     asking = np.flatnonzero(query)
-    # From before the batch: every (passage, position) once per band key that gives it.
-    rows, positions = index.run_pairs(np.ascontiguousarray(keys[asking]))
+    bands = keys.shape[1] if keys.ndim == 2 else 0
+    # The batch's band keys sorted once (stably: within a key, passages ascend), for the runs' search, the pairs
+    # inside the batch and the batch's own run.
+    order_all = np.argsort(keys.ravel(), kind="stable")
+    # From before the batch: every (passage, position) once per band key that gives it. The asking passages'
+    # entries in key order, as indices into keys[asking].ravel().
+    rank = np.cumsum(query) - 1
+    mine_entries = order_all[np.repeat(query, bands)[order_all]] if bands else order_all
+    asked_order = rank[mine_entries // bands] * bands + mine_entries % bands if bands else mine_entries
+    rows, positions = index.run_pairs(np.ascontiguousarray(keys[asking]), asked_order)
     rows = asking[rows] if len(rows) else rows
     if len(rows):
         pair = rows.astype(np.uint64) << np.uint64(40) | positions.astype(np.uint64)
@@ -259,14 +268,11 @@ def batch_pairs(
         count = positions
         sims = np.zeros(0, dtype=np.float64)
     # Inside the batch: for each passage that asks, every earlier indexable passage sharing a band key.
-    bands = keys.shape[1] if keys.ndim == 2 else 0
-    taking = np.flatnonzero(query | indexable)
+    taking = query | indexable
     late_rows = late_other = np.empty(0, dtype=np.int64)
-    if len(taking) and bands:
-        flat = keys[taking].ravel()
-        owner = np.repeat(taking, bands)
-        order = np.argsort(flat, kind="stable")  # within a key, passages ascend
-        flat, owner = flat[order], owner[order]
+    if taking.any() and bands:
+        entries = order_all[np.repeat(taking, bands)[order_all]]  # in key order; within a key, passages ascend
+        flat, owner = keys.ravel()[entries], entries // bands
         new_group = np.concatenate(([True], flat[1:] != flat[:-1]))
         group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(flat)), 0))
         depth = np.arange(len(flat)) - group_start
@@ -299,5 +305,15 @@ def batch_pairs(
         late_sims = np.zeros(0, dtype=np.float64)
     early_hit = np.bincount(rows[sims >= threshold], minlength=n) > 0
     return BatchPairs(
-        _csr(rows, n), positions, count, sims, raw, early_hit, _csr(late_rows, n), late_other, late_count, late_sims
+        _csr(rows, n),
+        positions,
+        count,
+        sims,
+        raw,
+        early_hit,
+        _csr(late_rows, n),
+        late_other,
+        late_count,
+        late_sims,
+        order_all,
     )

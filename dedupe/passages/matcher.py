@@ -329,8 +329,9 @@ class PassageMatcher:
         for rid, text, f in zip(ids, texts, features):
             decided.append(self._decide(rid, text, f, near, insert))
             p_at += len(f.spans)
-        positions = np.array(new_positions, dtype=np.int64)
-        self._index.add_run(positions, keys[positions - base])
+        # The indexed passages' band keys, in key order (the batch's keys were sorted once): the batch's run.
+        entries = pairs.key_order[np.repeat(np.frombuffer(indexed, dtype=bool), self.bands)[pairs.key_order]]
+        self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
         self._shingles.put_many(new_positions, new_shingles)
         self._numbers.put_many(new_positions, [numbers[p] for p in new_positions])
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.

@@ -219,5 +219,5 @@ class QuoteWindows:
                     j += 1
                 hits_of[hit_pos[k]] = hits
             out[t] = self._walk(ranges[t], hit_pos[a:b], hits_of, features[t].token_spans, doc_ids)
-        self.index.add_run(np.arange(base, base + len(reg)), reg_hash[:, None])
+        self.index.add_sorted_run(sorted_hash, base + by_hash)  # by hash, then entry: the run as it is kept
         return out
