@@ -38,13 +38,40 @@ class DocPassages:
     spans: list[tuple[int, int]]
     units: list[int]
     exact: list[int]
-    shingles: list[np.ndarray]
+    shingles: Sequence[np.ndarray]
     keys: np.ndarray
     token_spans: np.ndarray
     token_ranges: list[tuple[int, int]]
     windows: np.ndarray
-    numbers: list[np.ndarray]
+    numbers: Sequence[np.ndarray]
     wordy: list[bool]
+
+
+class Rows(Sequence[np.ndarray]):
+    """Arrays ``a .. b - 1`` of arrays stored back to back (``values``, with ``offsets`` as a list), each made as
+    a view when asked for."""
+
+    __slots__ = ("_first", "_n", "_offsets", "_values")
+
+    def __init__(self, values: np.ndarray, offsets: list[int], a: int, b: int) -> None:
+        self._values, self._offsets, self._first, self._n = values, offsets, a, b - a
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, k: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, k: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._n))]
+        if not -self._n <= k < self._n:
+            raise IndexError(k)
+        i = self._first + k % self._n
+        return self._values[self._offsets[i] : self._offsets[i + 1]]
 
 
 def _offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -185,11 +212,11 @@ class PassageBatch(Sequence[DocPassages]):
                 "passages_at": self.passages_at.tolist(),
                 "words_at": self.words_at.tolist(),
                 "windows_at": self.windows_at.tolist(),
-                "spans": [tuple(s) for s in self.spans.tolist()],
+                "spans": list(zip(*self.spans.T.tolist())) if len(self.spans) else [],
                 "units": self.units.tolist(),
                 "exact": self.exact.tolist(),
                 "wordy": self.wordy.tolist(),
-                "token_ranges": [tuple(r) for r in self.token_ranges.tolist()],
+                "token_ranges": list(zip(*self.token_ranges.T.tolist())) if len(self.token_ranges) else [],
                 "shingles_at": self.shingles_at.tolist(),
                 "numbers_at": self.numbers_at.tolist(),
             }
@@ -200,12 +227,12 @@ class PassageBatch(Sequence[DocPassages]):
             spans=lists["spans"][a:b],
             units=lists["units"][a:b],
             exact=lists["exact"][a:b],
-            shingles=[shingles[s_at[i] : s_at[i + 1]] for i in range(a, b)],
+            shingles=Rows(shingles, s_at, a, b),
             keys=self.keys[a:b],
             token_spans=self.token_spans[lists["words_at"][k] : lists["words_at"][k + 1]],
             token_ranges=lists["token_ranges"][a:b],
             windows=self.windows[lists["windows_at"][k] : lists["windows_at"][k + 1]],
-            numbers=[numbers[n_at[i] : n_at[i + 1]] for i in range(a, b)],
+            numbers=Rows(numbers, n_at, a, b),
             wordy=lists["wordy"][a:b],
         )
         return item
