@@ -204,7 +204,7 @@ def test_put_many_equals_put(arrays, present, before) -> None:
     values = [np.array(arrays[p - before], dtype=np.uint64) for p in positions]
     for p, v in zip(positions, values):
         one.put(p, v)
-    many.put_many(positions, values)
+    many.put_many(positions, *flat(values))
     assert len(one) == len(many)
     every = np.arange(len(one))
     assert one.lengths(every).tolist() == many.lengths(every).tolist()

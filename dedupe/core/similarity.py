@@ -152,30 +152,29 @@ class ArrayStore:
         self._start[position] = (chunk << _OFFSET_BITS) + (self._fill - rows if rows <= size else 0)
         self._length[position] = rows
 
-    def put_many(self, positions: Sequence[int], arrays: Sequence[np.ndarray]) -> None:
-        """:meth:`put` of many arrays at once: ``arrays[k]`` under ``positions[k]`` (ascending, each at or past
-        :meth:`__len__`); their values become one chunk.
+    def put_many(self, positions: Sequence[int], values: np.ndarray, offsets: np.ndarray) -> None:
+        """:meth:`put` of many arrays at once: ``values[offsets[k]:offsets[k + 1]]`` under ``positions[k]``
+        (ascending, each at or past :meth:`__len__`); ``values`` becomes one chunk.
 
         Example:
             >>> import numpy as np
             >>> store = ArrayStore(np.uint64)
-            >>> store.put_many([1, 3], [np.array([5], dtype=np.uint64), np.array([6, 7], dtype=np.uint64)])
+            >>> store.put_many([1, 3], np.array([5, 6, 7], dtype=np.uint64), np.array([0, 1, 3]))
             >>> len(store), store.get(3).tolist(), store.lengths(np.array([0, 1, 2])).tolist()
             (4, [6, 7], [0, 1, 0])
         """
         if not len(positions):
             return
-        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        offsets = np.asarray(offsets, dtype=np.int64)
         chunk = len(self._chunks)
-        self._chunks.append(np.concatenate(arrays).astype(self.dtype, copy=False))
+        self._chunks.append(np.ascontiguousarray(values, dtype=self.dtype))
         self._fill = 1 << _CHUNK_BITS  # the next put starts a new chunk
         first, stop = len(self._start), int(positions[-1]) + 1
         starts = np.full(stop - first, -1, dtype=np.int64)
         sizes = np.zeros(stop - first, dtype=np.int64)
         at = np.asarray(positions, dtype=np.int64) - first
-        starts[at] = (chunk << _OFFSET_BITS) + offsets
-        sizes[at] = lengths
+        starts[at] = (chunk << _OFFSET_BITS) + offsets[:-1]
+        sizes[at] = np.diff(offsets)
         self._start.frombytes(starts.tobytes())
         self._length.frombytes(sizes.astype(self._length.typecode).tobytes())
 

@@ -44,7 +44,7 @@ from ..config import PassageConfig
 from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
-from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
+from .bulk import Sketches, batch_pairs, exact_repeats, gather, jaccard_rows, sketch
 from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
 from .segment import numbers_agree, passage_features
@@ -279,9 +279,12 @@ class PassageMatcher:
             return None
         base = len(self._p_doc)
         indexed = bytearray(len(batch.spans))
-        # The numbers of the batch's indexed passages, until they are stored with its other passages' at its end.
-        numbers: dict[int, np.ndarray] = {}
-        new_shingles: list[np.ndarray] = []
+        numbers, numbers_at = batch.numbers, batch.numbers_at.tolist()
+
+        def pending(p: int) -> np.ndarray | None:
+            """The numbers of a passage of this batch (stored with the batch's others at its end)."""
+            return numbers[numbers_at[p - base] : numbers_at[p - base + 1]] if p >= base else None
+
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
         early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
         # Passages whose near repeat is settled now: no earlier candidate reaches the threshold and none of the
@@ -316,13 +319,11 @@ class PassageMatcher:
                 sims[base + late_passage[t]] = late_sim[t]
             chosen = self._chosen(counts, raw)
             sims_chosen = np.array([sims[p] for p in chosen], dtype=np.float64)
-            return self._best(chosen, sims_chosen, f.numbers[k], lambda p: numbers.get(p) if p >= base else None)
+            return self._best(chosen, sims_chosen, f.numbers[k], pending)
 
         def insert(p: int, k: int, f: DocPassages) -> None:
             indexed[p - base] = 1
             new_positions.append(p)
-            new_shingles.append(f.shingles[k])
-            numbers[p] = f.numbers[k]
 
         first_doc = len(self._doc_ids)
         decided = []
@@ -332,8 +333,9 @@ class PassageMatcher:
         # The indexed passages' band keys, in key order (the batch's keys were sorted once): the batch's run.
         entries = pairs.key_order[np.repeat(np.frombuffer(indexed, dtype=bool), self.bands)[pairs.key_order]]
         self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
-        self._shingles.put_many(new_positions, new_shingles)
-        self._numbers.put_many(new_positions, [numbers[p] for p in new_positions])
+        stored = np.array(new_positions, dtype=np.int64) - base  # the batch's indexed passages
+        self._shingles.put_many(new_positions, *gather(batch.shingles, batch.shingles_at, stored))
+        self._numbers.put_many(new_positions, *gather(batch.numbers, batch.numbers_at, stored))
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
