@@ -230,3 +230,38 @@ def test_add_sorted_run_equals_add_run_and_refuses_unsorted_entries() -> None:
         assert one.query(q.tolist()) == other.query(q.tolist())
     with pytest.raises(ValueError, match="sorted"):
         BandIndex(2).add_sorted_run(np.array([3, 1], dtype=np.uint64), np.array([0, 0]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpora(), CONFIGS, st.integers(1, 4))
+def test_bulk_matches_with_shingles_on_disk(docs: list[str], config: PassageConfig, batch: int) -> None:
+    # With a 64-byte RAM budget nearly every passage's shingle hashes are read back from the spill file.
+    import dedupe.core.spill as spill
+
+    saved = spill.SPILL_AFTER_BYTES
+    spill.SPILL_AFTER_BYTES = 64
+    try:
+        on_disk = run(docs, config, True, batch), run(docs, config, False, batch)
+    finally:
+        spill.SPILL_AFTER_BYTES = saved
+    assert on_disk[0] == on_disk[1] == run(docs, config, True, batch)
+
+
+def test_the_shingle_store_reads_what_was_put_from_ram_and_disk() -> None:
+    from dedupe.passages.store import ShingleStore
+
+    store = ShingleStore(ram_bytes=24)  # three values in RAM, the rest on disk
+    arrays = {0: [1, 2], 2: [3, 4, 5], 3: [], 5: [6]}
+    for p, v in arrays.items():
+        store.put(p, np.array(v, dtype=np.uint64))
+    assert store.get(2).tolist() == [3, 4, 5]  # held until the batch is settled
+    store.settle(6)
+    store.settle_many(9, np.array([6, 8]), np.array([7, 8, 9], dtype=np.uint64), np.array([0, 2, 3]))
+    expected = {**arrays, 6: [7, 8], 8: [9]}
+    every = np.arange(9)
+    assert store.lengths(every).tolist() == [len(expected.get(p, [])) for p in range(9)]
+    asked = np.array([8, 0, 2, 8, 5])
+    values, offsets = store.get_many(asked)
+    assert [values[offsets[k] : offsets[k + 1]].tolist() for k in range(len(asked))] == [expected[p] for p in asked]
+    assert store.disk_bytes() > 0
+    store.close()

@@ -120,6 +120,13 @@ class SpillStore:
             return parts[0]
         return np.concatenate(parts) if parts else np.empty(0, dtype=self.dtype)
 
+    def lengths(self, positions: np.ndarray) -> np.ndarray:
+        """How many values each of ``positions`` holds."""
+        offsets = np.frombuffer(self._offsets, dtype=np.int64)
+        positions = np.asarray(positions, dtype=np.int64)
+        out: np.ndarray = offsets[positions + 1] - offsets[positions]
+        return out
+
     def get(self, position: int) -> np.ndarray:
         """The array stored under ``position`` (read-only)."""
         if not 0 <= position < len(self):

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.lsh import BandIndex
-from ..core.similarity import ArrayStore
+from .store import ShingleStore
 
 # More pairs than this inside one batch (many passages sharing band keys: the same sentence repeated throughout a
 # batch with different hashes, or exact repeats indexed with index_below > 1) and the batch takes the
@@ -196,7 +196,7 @@ def _pair_sims(
 
 def batch_pairs(
     index: BandIndex,
-    store: ArrayStore,
+    store: ShingleStore,
     sketches: Sketches,
     keys: np.ndarray,
     shingles: tuple[np.ndarray, np.ndarray],

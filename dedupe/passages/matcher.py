@@ -50,6 +50,7 @@ from .quotes import QuoteWindows
 from .segment import numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
+from .store import ShingleStore
 
 # PassageMatch and remove_spans are imported from here too (dedupe, dedupe.core.matcher, the report).
 __all__ = ["PassageMatch", "PassageMatcher", "PassageStats", "remove_spans"]
@@ -87,7 +88,7 @@ class PassageMatcher:
         self._g_text: dict[int, str] = {}  # second occurrence's text (the first is not kept), for groups that repeat
         self._exact: dict[int, int] = {}
         self._index = BandIndex(self.bands)
-        self._shingles = ArrayStore(np.uint64)
+        self._shingles = ShingleStore()
         self._numbers = ArrayStore(np.uint64)
         self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)
         # Word windows of earlier documents, for quotes.
@@ -241,6 +242,7 @@ class PassageMatcher:
             w_at += len(f.windows)
         index.maybe_flush()
         windows.index.maybe_flush()
+        self._shingles.settle(len(self._p_doc))
         return out
 
     def _add_bulk(
@@ -334,7 +336,7 @@ class PassageMatcher:
         entries = pairs.key_order[np.repeat(np.frombuffer(indexed, dtype=bool), self.bands)[pairs.key_order]]
         self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
         stored = np.array(new_positions, dtype=np.int64) - base  # the batch's indexed passages
-        self._shingles.put_many(new_positions, *gather(batch.shingles, batch.shingles_at, stored))
+        self._shingles.settle_many(len(self._p_doc), stored + base, *gather(batch.shingles, batch.shingles_at, stored))
         self._numbers.put_many(new_positions, *gather(batch.numbers, batch.numbers_at, stored))
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
