@@ -265,3 +265,27 @@ def test_the_shingle_store_reads_what_was_put_from_ram_and_disk() -> None:
     assert [values[offsets[k] : offsets[k + 1]].tolist() for k in range(len(asked))] == [expected[p] for p in asked]
     assert store.disk_bytes() > 0
     store.close()
+
+
+def test_quote_windows_keep_32_bits_and_refuse_what_does_not_fit() -> None:
+    from array import array
+
+    import pytest
+
+    from dedupe.passages.quotes import QuoteWindows, _append
+
+    target = array("i")
+    _append(target, np.array([0, 2**31 - 1]))
+    assert target.tolist() == [0, 2**31 - 1]
+    with pytest.raises(OverflowError, match="32 bits"):
+        _append(target, np.array([2**31]))
+    windows = QuoteWindows(8)
+    windows.restore(
+        {
+            "pm_windows": np.array([[3, 4, 10, 50]], dtype=np.int64),
+            "pm_window_keys": np.array([7], dtype=np.uint64),
+            "pm_window_positions": np.array([0], dtype=np.int64),
+        }
+    )
+    saved = windows.export(0)
+    assert saved["pm_windows"].dtype == np.int64 and saved["pm_windows"].tolist() == [[3, 4, 10, 50]]

@@ -24,6 +24,17 @@ from .spans import PassageMatch
 Run = tuple[int, int, int, int]
 
 
+def _append(target: array, values: np.ndarray) -> None:
+    """Append ``values`` to a 32-bit array.
+
+    Raises:
+        OverflowError: a value does not fit 32 bits (more than 2^31 - 1 documents, or a text that long).
+    """
+    if len(values) and not (int(values.min()) >= 0 and int(values.max()) < 2**31):
+        raise OverflowError("a quote window's document number or text offset does not fit 32 bits")
+    target.frombytes(np.ascontiguousarray(values, dtype=np.int32).tobytes())
+
+
 class QuoteWindows:
     """The word windows of earlier documents (entries numbered in the order they were indexed: document, word),
     and the quotes found against them."""
@@ -31,10 +42,12 @@ class QuoteWindows:
     def __init__(self, window: int) -> None:
         self.window = window
         self.index = BandIndex(1)
-        self.doc = array("q")  # per entry: document number, word index, span of the window in that document
-        self.word = array("q")
-        self.start = array("q")
-        self.end = array("q")
+        # Per entry: document number, word index, span of the window in that document; 32 bits each (a document
+        # number or text offset beyond 2^31 - 1 is refused, see _append).
+        self.doc = array("i")
+        self.word = array("i")
+        self.start = array("i")
+        self.end = array("i")
 
     def __len__(self) -> int:
         return len(self.doc)
@@ -43,14 +56,18 @@ class QuoteWindows:
         """The entries from ``first`` on (``pm_windows``: document, word, start, end; and their keys)."""
         keys, positions = self.index.export(first)
         rows = np.stack(
-            [np.frombuffer(a, dtype=np.int64)[first:] for a in (self.doc, self.word, self.start, self.end)], axis=1
+            [
+                np.frombuffer(a, dtype=np.int32)[first:].astype(np.int64)
+                for a in (self.doc, self.word, self.start, self.end)
+            ],
+            axis=1,
         )
         return {"pm_windows": rows, "pm_window_keys": keys, "pm_window_positions": positions}
 
     def restore(self, seg: dict[str, np.ndarray]) -> None:
         """Add the entries of one :meth:`export`."""
         for column, target in zip(seg["pm_windows"].reshape(-1, 4).T, (self.doc, self.word, self.start, self.end)):
-            target.frombytes(np.ascontiguousarray(column, dtype=np.int64).tobytes())
+            _append(target, column)
         self.index.load(seg["pm_window_keys"], seg["pm_window_positions"])
 
     def _quote(self, run: Run, spans: np.ndarray, doc_ids: Sequence[str]) -> PassageMatch:
@@ -188,7 +205,7 @@ class QuoteWindows:
             (self.start, spans[word, 0]),
             (self.end, spans[word + n - 1, 1]),
         ):
-            target.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+            _append(target, values)
         # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
         from_runs = self.index.query_runs_sparse(q_hash[:, None])
         by_hash = np.argsort(reg_hash, kind="stable")  # registrations by hash, then document (= entry order)
