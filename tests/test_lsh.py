@@ -216,3 +216,13 @@ def test_merged_runs_equal_a_stable_sort_of_both(a, b, placed):
         lsh._SORT_MERGE_ENTRIES = threshold
     assert got_k.tolist() == keys[order].tolist()
     assert got_p.tolist() == np.concatenate([p1, p2])[order].tolist()
+
+
+def test_an_index_without_filters_finds_what_a_filtered_one_finds():
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 40, size=(300, 4)).astype(np.uint64)
+    filtered, plain = BandIndex(4, batched=True), BandIndex(4, batched=True, filtered=False)
+    for lo in range(0, 300, 50):  # several runs, merged as they grow
+        got = [index.match_batch(keys[lo : lo + 50], lo, np.ones(50, dtype=bool)) for index in (filtered, plain)]
+        assert [a.tolist() for a in got[0]] == [a.tolist() for a in got[1]]
+    assert plain.nbytes() < filtered.nbytes()
