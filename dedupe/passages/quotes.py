@@ -191,11 +191,16 @@ class QuoteWindows:
         q_hash = np.concatenate([f.windows for f in features])[window_at[q_doc] + q_pos]
         # What each document indexes: its first window of each hash, in position order; entries numbered on.
         base = len(self.doc)
-        order = np.lexsort((q_hash, q_doc))  # stable: within a (document, hash), by position
+        # One sort serves all: by hash, then document, then position (stable).
+        order = np.lexsort((q_doc, q_hash))
+        o_hash, o_doc = q_hash[order], q_doc[order]
         new_group = np.ones(len(order), dtype=bool)
-        new_group[1:] = (q_doc[order][1:] != q_doc[order][:-1]) | (q_hash[order][1:] != q_hash[order][:-1])
-        reg = np.sort(order[new_group])  # indices into the q arrays, in (document, position) order
-        reg_doc, reg_hash, reg_pos = q_doc[reg], q_hash[reg], q_pos[reg]
+        new_group[1:] = (o_doc[1:] != o_doc[:-1]) | (o_hash[1:] != o_hash[:-1])
+        first_h = order[new_group]  # each (document, hash)'s first window, by hash then document
+        reg = np.sort(first_h)  # the same, in (document, position) order: the entries' order
+        reg_doc, reg_pos = q_doc[reg], q_pos[reg]
+        entry_of = np.empty(len(q_hash), dtype=np.int64)
+        entry_of[reg] = base + np.arange(len(reg))
         span_at = np.concatenate(([0], np.cumsum([len(f.token_spans) for f in features])))
         spans = np.concatenate([f.token_spans for f in features]).reshape(-1, 2)
         word = span_at[reg_doc] + reg_pos
@@ -207,9 +212,8 @@ class QuoteWindows:
         ):
             _append(target, values)
         # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
-        from_runs = self.index.query_runs_sparse(q_hash[:, None])
-        by_hash = np.argsort(reg_hash, kind="stable")  # registrations by hash, then document (= entry order)
-        sorted_hash, sorted_doc = reg_hash[by_hash], reg_doc[by_hash]
+        from_runs = self.index.query_runs_sparse(q_hash[:, None], order=order)
+        sorted_hash, sorted_doc, sorted_entry = q_hash[first_h], q_doc[first_h], entry_of[first_h]
         lo = np.searchsorted(sorted_hash, q_hash, "left")
         found = lo < len(sorted_hash)
         found[found] = sorted_hash[lo[found]] == q_hash[found]
@@ -221,7 +225,7 @@ class QuoteWindows:
         hit_doc = q_doc[hit]
         bounds = np.searchsorted(hit_doc, np.arange(len(features) + 1)).tolist()
         hit_list, hit_lo, hit_pos = hit.tolist(), lo[hit].tolist(), q_pos[hit].tolist()
-        entries, docs_sorted, hashes_sorted = (base + by_hash).tolist(), sorted_doc.tolist(), sorted_hash.tolist()
+        entries, docs_sorted, hashes_sorted = sorted_entry.tolist(), sorted_doc.tolist(), sorted_hash.tolist()
         q_hashes = q_hash[hit].tolist()
         for t in range(len(features)):
             a, b = bounds[t], bounds[t + 1]
@@ -236,5 +240,5 @@ class QuoteWindows:
                     j += 1
                 hits_of[hit_pos[k]] = hits
             out[t] = self._walk(ranges[t], hit_pos[a:b], hits_of, features[t].token_spans, doc_ids)
-        self.index.add_sorted_run(sorted_hash, base + by_hash)  # by hash, then entry: the run as it is kept
+        self.index.add_sorted_run(sorted_hash, sorted_entry)  # by hash, then entry: the run as it is kept
         return out
