@@ -31,7 +31,7 @@ from dedupe import (
     ShingleConfig,
     VerifyConfig,
 )
-from dedupe.core.lsh import bucket_pairs
+from dedupe.core.runs import bucket_pairs
 from dedupe.index.snapshot import export_arrays, restore_arrays
 from dedupe.index.store import IndexStore
 from reference import reference_matches

@@ -202,18 +202,18 @@ def test_a_run_filter_rules_out_most_keys_a_large_run_does_not_hold():
 @given(st.lists(st.integers(0, 6), max_size=40), st.lists(st.integers(0, 6), max_size=40), st.booleans())
 def test_merged_runs_equal_a_stable_sort_of_both(a, b, placed):
     # Keys repeat (ties across and within runs); both ways of merging give the stable sort's order.
-    import dedupe.core.lsh as lsh
+    import dedupe.core.runs as runs
 
     k1, k2 = np.array(sorted(a), dtype=np.uint64), np.array(sorted(b), dtype=np.uint64)
     p1, p2 = np.arange(len(a), dtype=np.int64), np.arange(100, 100 + len(b), dtype=np.int64)
     keys = np.concatenate([k1, k2])
     order = np.argsort(keys, kind="stable")
-    threshold = lsh._SORT_MERGE_ENTRIES
+    threshold = runs._SORT_MERGE_ENTRIES
     try:
-        lsh._SORT_MERGE_ENTRIES = -1 if placed else 1 << 30
-        got_k, got_p = lsh.merged_runs(k1, p1, k2, p2)
+        runs._SORT_MERGE_ENTRIES = -1 if placed else 1 << 30
+        got_k, got_p = runs.merged_runs(k1, p1, k2, p2)
     finally:
-        lsh._SORT_MERGE_ENTRIES = threshold
+        runs._SORT_MERGE_ENTRIES = threshold
     assert got_k.tolist() == keys[order].tolist()
     assert got_p.tolist() == np.concatenate([p1, p2])[order].tolist()
 

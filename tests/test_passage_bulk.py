@@ -12,7 +12,7 @@ from dedupe.core.similarity import ArrayStore, jaccard
 from dedupe.passages import bulk
 from dedupe.passages.bulk import below_threshold, exact_repeats, jaccard_rows, sketch
 from dedupe.passages.matcher import PassageMatcher
-from dedupe.passages.packed import flat
+from dedupe.passages.ragged import flat
 from dedupe.passages.segment import passage_features
 
 WORDS = (

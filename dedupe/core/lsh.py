@@ -25,7 +25,7 @@ union over its band keys. The rule is defined here, in two forms that give
 the same pairs (``tests/test_bucket_cap.py`` checks it):
 :class:`BandIndex` applies it incrementally (records inserted in order, each
 queried before it is inserted; the streaming engine), and
-:func:`bucket_pairs` on a batch of (key, number) rows in any order, sorted
+:func:`~dedupe.core.runs.bucket_pairs` on a batch of (key, number) rows in any order, sorted
 (the Ray engine's shuffle). The shared Redis index applies it on the server
 (:mod:`dedupe.index.redis`: ``SORT ... LIMIT 0 cap``).
 """
@@ -40,6 +40,7 @@ import xxhash
 
 from ..features.shingles import fmix64
 from .keyfilter import KeyFilter
+from .runs import is_run, merged_runs, sorted_run
 
 _U64 = np.uint64
 # Recent entries are moved from the dict (~100 bytes per entry) into a sorted
@@ -180,7 +181,7 @@ class BandIndex:
         """
         self.flush()
         if len(keys):
-            if not _ordered(keys, positions, True):
+            if not is_run(keys, positions, True):
                 raise ValueError("add_sorted_run needs entries sorted by key, then position")
             self._push_run(np.ascontiguousarray(keys, dtype=np.uint64), np.asarray(positions, dtype=np.int64))
             self._size += len(keys) // self.bands
@@ -191,7 +192,7 @@ class BandIndex:
         self.flush()
         if len(positions):
             flat = np.ascontiguousarray(keys, dtype=np.uint64).ravel()
-            self._push_run(*_sorted_run(flat, np.repeat(np.asarray(positions, dtype=np.int64), self.bands)))
+            self._push_run(*sorted_run(flat, np.repeat(np.asarray(positions, dtype=np.int64), self.bands)))
             self._size += len(positions)
 
     def _runs_pairs(
@@ -404,7 +405,7 @@ class BandIndex:
         keys = np.concatenate(self._pending_rows)
         positions = np.repeat(np.array(self._pending_positions, dtype=np.int64), self.bands)
         self._recent, self._pending_rows, self._pending_positions = {}, [], []
-        self._push_run(*_sorted_run(keys, positions))
+        self._push_run(*sorted_run(keys, positions))
 
     def export(self, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The entries of positions ``>= first`` as (keys, positions), sorted by key.
@@ -429,13 +430,13 @@ class BandIndex:
             parts.append((keys[pending >= first], pending[pending >= first]))
         if not parts:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-        return _sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
+        return sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
 
     def load(self, keys: np.ndarray, positions: np.ndarray) -> None:
         """Add saved entries (as from :meth:`export`: ``bands`` per document)."""
         if len(keys):
             self.flush()
-            if len(keys) > 1 and not _ordered(keys, positions, self.cap > 0):  # saved in order: usually nothing to do
+            if len(keys) > 1 and not is_run(keys, positions, self.cap > 0):  # saved in order: usually nothing to do
                 order = np.lexsort((positions, keys)) if self.cap else np.argsort(keys, kind="stable")
                 keys, positions = keys[order], positions[order]
             self._push_run(keys, positions)
@@ -480,72 +481,3 @@ def _remember(recent: dict[int, int | list[int]], keys: Iterable[int], positions
             recent[key] = [value, position]
         else:
             value.append(position)
-
-
-def _ordered(keys: np.ndarray, positions: np.ndarray, by_position: bool) -> bool:
-    """Sorted by key and, with ``by_position``, by position within a key (what a capped query relies on)."""
-    if not np.all(keys[1:] >= keys[:-1]):
-        return False
-    same = keys[1:] == keys[:-1]
-    return not by_position or bool(np.all(positions[1:][same] >= positions[:-1][same]))
-
-
-# Runs up to this many entries together are merged by a stable sort of both (fast while they fit in cache); larger
-# ones by placing the newer run's entries into the older one's (4-5x faster for runs of millions of entries).
-_SORT_MERGE_ENTRIES = 1 << 20
-
-
-def merged_runs(k1: np.ndarray, p1: np.ndarray, k2: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted runs as one, sorted by key; among equal keys the first run's entries come first, each run's in
-    its own order (what a stable sort of the two concatenated gives)."""
-    if len(k1) + len(k2) <= _SORT_MERGE_ENTRIES:
-        return _sorted_run(np.concatenate([k1, k2]), np.concatenate([p1, p2]))
-    at = np.searchsorted(k1, k2, "right") + np.arange(len(k2))  # where the second run's entries go
-    first = np.ones(len(k1) + len(k2), dtype=bool)
-    first[at] = False
-    keys = np.empty(len(first), dtype=k1.dtype)
-    positions = np.empty(len(first), dtype=np.result_type(p1, p2))
-    keys[at], positions[at] = k2, p2
-    keys[first], positions[first] = k1, p1
-    return keys, positions
-
-
-def _sorted_run(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
-    return keys[order], positions[order]
-
-
-def bucket_pairs(batch: dict[str, np.ndarray], cap: int) -> dict[str, np.ndarray]:
-    """The bucket cap (see the module docstring) in sorted form: the candidate pairs (i later, j earlier) of
-    the buckets in ``batch`` (columns key, number; rows in any order, a (key, number) row at most once).
-
-    Each record is paired with the ``cap`` earliest members of its bucket that come before it (every earlier
-    member with ``cap`` 0): at most ``cap`` pairs per record and bucket, however large the bucket. A pair
-    comes once per bucket that holds it.
-
-    Example:
-        >>> import numpy as np
-        >>> out = bucket_pairs({"key": np.array([7, 7, 7, 9], dtype=np.uint64),
-        ...                     "number": np.array([5, 2, 8, 1])}, cap=1)
-        >>> out["i"].tolist(), out["j"].tolist()
-        ([5, 8], [2, 2])
-    """
-    key = np.asarray(batch["key"], dtype=np.uint64)
-    number = np.asarray(batch["number"], dtype=np.int64)
-    order = np.lexsort((number, key))
-    key, number = key[order], number[order]
-    n = len(key)
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = key[1:] != key[:-1]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0)) if n else np.empty(0, dtype=np.int64)
-    rank = np.arange(n) - group_start
-    deepest = int(rank.max()) if n else 0
-    limit = deepest if cap == 0 else min(cap, deepest)
-    found_i, found_j = [], []
-    for t in range(limit):
-        later = np.flatnonzero(rank > t)
-        found_i.append(number[later])
-        found_j.append(number[group_start[later] + t])
-    if not found_i:
-        return {"i": np.empty(0, dtype=np.int64), "j": np.empty(0, dtype=np.int64)}
-    return {"i": np.concatenate(found_i), "j": np.concatenate(found_j)}

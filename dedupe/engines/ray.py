@@ -11,7 +11,7 @@ Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents):
 3. **Shuffle** (Ray Data ``groupby`` on a hash partition of the key, then ``map_groups``): within a bucket
    (records sharing a band key), each record is paired with the ``bucket_cap`` earliest members before it,
    never with all of them: the bucket cap of :mod:`dedupe.core.lsh`, in its sorted form
-   (:func:`~dedupe.core.lsh.bucket_pairs`), the rule the streaming index applies incrementally.
+   (:func:`~dedupe.core.runs.bucket_pairs`), the rule the streaming index applies incrementally.
 4. **Verify**: a task per input gathers the records of it that are in a candidate pair (it reads the input
    again and computes their features: a few percent of the records, so nothing of the corpus's size waits in
    the object store), then a task per input of the later record verifies its pairs as the streaming path
@@ -42,8 +42,8 @@ import numpy as np
 
 from ..config import ConfigError
 from ..core.decide import decide_pairs
-from ..core.lsh import bucket_pairs
 from ..core.outcome import MatchCounters, MatchOutcome, candidate_bin
+from ..core.runs import bucket_pairs
 from ..index.segments import unpack_strings
 from ..io.records import InputError, ReadStats
 from ..report.build import RunStats

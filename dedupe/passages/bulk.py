@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.lsh import BandIndex
+from .ragged import take
 from .store import ShingleStore
 
 # More pairs than this inside one batch (many passages sharing band keys: the same sentence repeated throughout a
@@ -92,14 +93,6 @@ def sketch(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndar
     counts = np.bincount(rows + bucket, minlength=n * SKETCH_BUCKETS).reshape(-1, SKETCH_BUCKETS)
     clipped = np.asarray((counts > 255).any(axis=1), dtype=bool)
     return np.minimum(counts, 255).astype(np.uint8), clipped
-
-
-def gather(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sets ``rows`` (of sets stored as ``values`` and ``offsets``) back to back, with their offsets."""
-    starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
-    out = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    rank = np.arange(int(out[-1])) - np.repeat(out[:-1], lengths)
-    return values[np.repeat(starts, lengths) + rank], out
 
 
 def below_threshold(
@@ -298,7 +291,7 @@ def batch_pairs(
         late_sims = np.full(len(late_rows), -1.0)
         check = np.flatnonzero(~low)
         if len(check):
-            others, offsets = gather(shingles[0], shingles[1], late_other[check])
+            others, offsets = take(shingles[0], shingles[1], late_other[check])
             late_sims[check] = _pair_sims(late_rows[check], others, offsets, shingles)
     else:
         late_count = late_other

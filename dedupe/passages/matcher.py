@@ -44,9 +44,10 @@ from ..config import PassageConfig
 from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore
 from ..index.segments import pack_strings, unpack_strings
-from .bulk import Sketches, batch_pairs, exact_repeats, gather, jaccard_rows, sketch
+from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
 from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
+from .ragged import take
 from .segment import numbers_agree, passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
@@ -292,7 +293,7 @@ class PassageMatcher:
         # Passages whose near repeat is settled now: no earlier candidate reaches the threshold and none of the
         # batch's could. Their candidates are counted here (as near() would count them); near() skips them.
         settled = query & ~pairs.early_hit & (pairs.late_at[1:] == pairs.late_at[:-1])
-        self._count_settled(pairs.early_raw[settled & (np.diff(batch.shingles_at) > 0)])
+        self.stats.count_settled(pairs.early_raw[settled & (np.diff(batch.shingles_at) > 0)], cfg.max_candidates)
         skip = settled.tolist()
         late_passage, late_count, late_sim = (
             x.tolist() for x in (pairs.late_passage, pairs.late_count, pairs.late_sim)
@@ -311,7 +312,8 @@ class PassageMatcher:
             if raw == 0:
                 return -1, 0.0
             if not early_hit[i] and not any(late_sim[t] >= threshold for t in late):
-                self._count_chosen(raw)  # none reaches the threshold: the choice cannot matter
+                # None reaches the threshold: which are chosen cannot matter.
+                self.stats.count_candidates(raw, cfg.max_candidates)
                 return -1, 0.0
             positions = pairs.early_position[a:b].tolist()
             counts = dict(zip(positions, pairs.early_count[a:b].tolist()))
@@ -336,8 +338,8 @@ class PassageMatcher:
         entries = pairs.key_order[np.repeat(np.frombuffer(indexed, dtype=bool), self.bands)[pairs.key_order]]
         self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
         stored = np.array(new_positions, dtype=np.int64) - base  # the batch's indexed passages
-        self._shingles.settle_many(len(self._p_doc), stored + base, *gather(batch.shingles, batch.shingles_at, stored))
-        self._numbers.put_many(new_positions, *gather(batch.numbers, batch.numbers_at, stored))
+        self._shingles.settle_many(len(self._p_doc), stored + base, *take(batch.shingles, batch.shingles_at, stored))
+        self._numbers.put_many(new_positions, *take(batch.numbers, batch.numbers_at, stored))
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
@@ -452,32 +454,11 @@ class PassageMatcher:
     def _chosen(self, counts: dict[int, int], raw: int) -> list[int]:
         """The candidates verified, ascending: all of them, or the ``max_candidates`` sharing the most bands
         (ties: the earliest) when there are more (``raw``: how many; ``counts`` holds at least those)."""
-        self._count_chosen(raw)
+        self.stats.count_candidates(raw, self.config.max_candidates)
         if raw > self.config.max_candidates:
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.max_candidates]
             return sorted(p for p, _ in ranked)
         return sorted(counts)
-
-    def _count_settled(self, raw: np.ndarray) -> None:
-        """:meth:`_count_chosen` of many passages at once (``raw``: each one's candidates; 0: none, not counted)."""
-        raw = raw[raw > 0]
-        if not len(raw):
-            return
-        st, cap = self.stats, self.config.max_candidates
-        chosen = np.minimum(raw, cap)
-        st.raw_candidates += int(raw.sum())
-        st.capped += int(np.count_nonzero(raw > cap))
-        st.candidates += int(chosen.sum())
-        st.candidates_max = max(st.candidates_max, int(chosen.max()))
-
-    def _count_chosen(self, raw: int) -> None:
-        """Count a passage's ``raw`` candidates, of which at most ``max_candidates`` are verified."""
-        st = self.stats
-        st.raw_candidates += raw
-        chosen = min(raw, self.config.max_candidates)
-        st.capped += raw > chosen
-        st.candidates += chosen
-        st.candidates_max = max(st.candidates_max, chosen)
 
     def _best(
         self,

@@ -15,6 +15,7 @@ from typing import Any, overload
 import numpy as np
 
 from .bulk import sketch
+from .ragged import flat, offsets_of, rows_of, take
 
 
 @dataclass
@@ -74,29 +75,6 @@ class Rows(Sequence[np.ndarray]):
         return self._values[self._offsets[i] : self._offsets[i + 1]]
 
 
-def _offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(np.asarray(lengths, dtype=np.int64)))).astype(np.int64)
-
-
-def _rows(offsets: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The rows of ``groups`` (group k: rows offsets[k] .. offsets[k + 1] - 1), in order."""
-    lengths = offsets[groups + 1] - offsets[groups]
-    rank = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    rows: np.ndarray = np.repeat(offsets[groups], lengths) + rank
-    return rows
-
-
-def _take(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``rows`` of (values, offsets), as (values, offsets)."""
-    return values[_rows(offsets, rows)], _offsets(offsets[rows + 1] - offsets[rows])
-
-
-def flat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """uint64 arrays back to back, with their offsets."""
-    values = np.concatenate(arrays).astype(np.uint64, copy=False) if len(arrays) else np.empty(0, dtype=np.uint64)
-    return values, _offsets([len(a) for a in arrays])
-
-
 class PassageBatch(Sequence[DocPassages]):
     """The :class:`DocPassages` of a batch's texts, packed (see the module docstring).
 
@@ -142,7 +120,7 @@ class PassageBatch(Sequence[DocPassages]):
     def of(cls, docs: Sequence[DocPassages], bands: int) -> PassageBatch:
         """Pack :class:`DocPassages` made one by one."""
         return cls(
-            _offsets([len(d.spans) for d in docs]),
+            offsets_of([len(d.spans) for d in docs]),
             np.array([s for d in docs for s in d.spans], dtype=np.int64).reshape(-1, 2),
             np.array([u for d in docs for u in d.units], dtype=np.int64),
             np.array([h for d in docs for h in d.exact], dtype=np.uint64),
@@ -153,7 +131,7 @@ class PassageBatch(Sequence[DocPassages]):
             np.concatenate([d.keys.reshape(-1, bands) for d in docs]) if docs else np.empty((0, bands), np.uint64),
             (
                 np.concatenate([d.token_spans.reshape(-1, 2) for d in docs]) if docs else np.empty((0, 2), np.int64),
-                _offsets([len(d.token_spans) for d in docs]),
+                offsets_of([len(d.token_spans) for d in docs]),
             ),
             flat([d.windows for d in docs]),
         )
@@ -169,19 +147,19 @@ class PassageBatch(Sequence[DocPassages]):
     def select(self, docs: Sequence[int]) -> PassageBatch:
         """The batch of texts ``docs`` (ascending), as its own packed batch."""
         idx = np.asarray(docs, dtype=np.int64)
-        p_rows = _rows(self.passages_at, idx)
+        p_rows = rows_of(self.passages_at, idx)
         return PassageBatch(
-            _offsets(np.diff(self.passages_at)[idx]),
+            offsets_of(np.diff(self.passages_at)[idx]),
             self.spans[p_rows],
             self.units[p_rows],
             self.exact[p_rows],
             self.wordy[p_rows],
             self.token_ranges[p_rows],
-            _take(self.shingles, self.shingles_at, p_rows),
-            _take(self.numbers, self.numbers_at, p_rows),
+            take(self.shingles, self.shingles_at, p_rows),
+            take(self.numbers, self.numbers_at, p_rows),
             self.keys[p_rows],
-            (self.token_spans[_rows(self.words_at, idx)], _offsets(np.diff(self.words_at)[idx])),
-            _take(self.windows, self.windows_at, idx),
+            (self.token_spans[rows_of(self.words_at, idx)], offsets_of(np.diff(self.words_at)[idx])),
+            take(self.windows, self.windows_at, idx),
             (self.sketches[0][p_rows], self.sketches[1][p_rows]),
         )
 

@@ -29,7 +29,8 @@ from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import band_keys
 from ..features.minhash import MinHasher
 from ..features.shingles import shingle_batch, window_batch
-from .packed import PassageBatch, flat
+from .packed import PassageBatch
+from .ragged import flat
 from .tokens import batch_words
 
 _WORD = re.compile(r"\w+")

@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..config import PassageConfig
 
 
@@ -27,6 +29,26 @@ class PassageStats:
     found: Counter[str] = field(default_factory=Counter)
     chars: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+
+    def count_candidates(self, raw: int, cap: int) -> None:
+        """Count a passage's ``raw`` candidates, of which at most ``cap`` are verified."""
+        chosen = min(raw, cap)
+        self.raw_candidates += raw
+        self.capped += raw > chosen
+        self.candidates += chosen
+        self.candidates_max = max(self.candidates_max, chosen)
+
+    def count_settled(self, raw: np.ndarray, cap: int) -> None:
+        """:meth:`count_candidates` of many passages at once (``raw``: each one's candidates; 0: none, not
+        counted)."""
+        raw = raw[raw > 0]
+        if not len(raw):
+            return
+        chosen = np.minimum(raw, cap)
+        self.raw_candidates += int(raw.sum())
+        self.capped += int(np.count_nonzero(raw > cap))
+        self.candidates += int(chosen.sum())
+        self.candidates_max = max(self.candidates_max, int(chosen.max()))
 
 
 def passage_report(

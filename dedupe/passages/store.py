@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.spill import SpillStore
+from .ragged import flat, take
 
 
 class ShingleStore:
@@ -66,7 +67,7 @@ class ShingleStore:
 
     def settle_many(self, stop: int, positions: np.ndarray, values: np.ndarray, offsets: np.ndarray) -> None:
         """Append positions up to ``stop``: ``positions`` (ascending) hold ``values`` (``offsets`` as returned by
-        :func:`~dedupe.passages.bulk.gather`), the others nothing."""
+        :func:`~dedupe.passages.ragged.take`), the others nothing."""
         first = len(self._spill)
         lengths = np.zeros(stop - first, dtype=np.int64)
         lengths[np.asarray(positions, dtype=np.int64) - first] = np.diff(offsets)
@@ -91,15 +92,8 @@ class ShingleStore:
         if not len(positions):
             return np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
         distinct, inverse = np.unique(positions, return_inverse=True)
-        arrays = self._spill.get_many(distinct.tolist())
-        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
-        values = np.concatenate(arrays)
-        at = np.concatenate(([0], np.cumsum(lengths)))
-        # Gather each asked position's run of values.
-        sizes = lengths[inverse]
-        out = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        rank = np.arange(int(out[-1])) - np.repeat(out[:-1], sizes)
-        return values[np.repeat(at[inverse], sizes) + rank], out
+        values, offsets = flat(self._spill.get_many(distinct.tolist()))
+        return take(values, offsets, inverse)
 
     def close(self) -> None:
         self._spill.close()
