@@ -226,3 +226,19 @@ def test_an_index_without_filters_finds_what_a_filtered_one_finds():
         got = [index.match_batch(keys[lo : lo + 50], lo, np.ones(50, dtype=bool)) for index in (filtered, plain)]
         assert [a.tolist() for a in got[0]] == [a.tolist() for a in got[1]]
     assert plain.nbytes() < filtered.nbytes()
+
+
+def test_a_narrow_index_finds_what_a_wide_one_finds_and_saves_64_bits():
+    rng = np.random.default_rng(9)
+    keys = rng.integers(0, 30, size=(200, 3)).astype(np.uint64)
+    wide, narrow = BandIndex(3), BandIndex(3, narrow=True)
+    for index in (wide, narrow):
+        for lo in range(0, 200, 40):
+            index.add_run(np.arange(lo, lo + 40), keys[lo : lo + 40])
+    for q in rng.integers(0, 32, size=(20, 3)).astype(np.uint64):
+        assert wide.query(q.tolist()) == narrow.query(q.tolist())
+    saved = narrow.export()
+    assert saved[1].dtype == np.int64 and [a.tolist() for a in saved] == [a.tolist() for a in wide.export()]
+    assert narrow.nbytes() < wide.nbytes()
+    with pytest.raises(OverflowError, match="2\\^31"):
+        BandIndex(1, narrow=True).add_run(np.array([2**31]), np.array([[5]], dtype=np.uint64))

@@ -107,7 +107,9 @@ class BandIndex:
         [0, 1, 4]
     """
 
-    def __init__(self, bands: int, cap: int = 0, batched: bool = False, filtered: bool = True) -> None:
+    def __init__(
+        self, bands: int, cap: int = 0, batched: bool = False, filtered: bool = True, narrow: bool = False
+    ) -> None:
         if cap < 0:
             raise ValueError(f"cap must be 0 (no cap) or more; got {cap}")
         self.bands = bands
@@ -124,6 +126,8 @@ class BandIndex:
         # filters of their large runs cost more than the searches they spared: passage matching on Reuters in one
         # process 5.3-5.9 s without them, 5.8-6.1 s with, three runs each, alternating).
         self.filtered = filtered
+        # narrow: positions held in 32 bits (an index of fewer than 2^31 documents; more is refused).
+        self._position_dtype = np.int32 if narrow else np.int64
         self._filters: list[KeyFilter | None] = []
         self._size = 0
 
@@ -430,7 +434,8 @@ class BandIndex:
             parts.append((keys[pending >= first], pending[pending >= first]))
         if not parts:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-        return sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
+        keys, positions = sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
+        return keys, positions.astype(np.int64, copy=False)  # saved as 64-bit whatever is held
 
     def load(self, keys: np.ndarray, positions: np.ndarray) -> None:
         """Add saved entries (as from :meth:`export`: ``bands`` per document)."""
@@ -443,7 +448,9 @@ class BandIndex:
         self._size += len(keys) // self.bands
 
     def _push_run(self, keys: np.ndarray, positions: np.ndarray) -> None:
-        self._runs.append((keys, positions))
+        if self._position_dtype is np.int32 and len(positions) and int(positions.max()) >= 2**31:
+            raise OverflowError("a narrow band index holds positions below 2^31")
+        self._runs.append((keys, positions.astype(self._position_dtype, copy=False)))
         self._filters.append(KeyFilter(keys) if self.filtered else None)
         # Geometric merging: about log2(n) runs below the cap, each entry
         # re-sorted about log2(n) times; runs at the cap are left alone.

@@ -88,7 +88,7 @@ class PassageMatcher:
         self._g_last = array("q")
         self._g_text: dict[int, str] = {}  # second occurrence's text (the first is not kept), for groups that repeat
         self._exact: dict[int, int] = {}
-        self._index = BandIndex(self.bands, filtered=False)  # most passage queries hit some run
+        self._index = BandIndex(self.bands, filtered=False, narrow=True)
         self._shingles = ShingleStore()
         self._numbers = ArrayStore(np.uint64)
         self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)

@@ -41,7 +41,7 @@ class QuoteWindows:
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self.index = BandIndex(1, filtered=False)
+        self.index = BandIndex(1, filtered=False, narrow=True)
         # Per entry: document number, word index, span of the window in that document; 32 bits each (a document
         # number or text offset beyond 2^31 - 1 is refused, see _append).
         self.doc = array("i")
