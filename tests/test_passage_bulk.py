@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from dedupe.config import PassageConfig
 from dedupe.core.lsh import BandIndex
-from dedupe.core.similarity import ArrayStore, jaccard
+from dedupe.core.similarity import ArrayStore, jaccard, jaccard_flat
 from dedupe.passages import bulk
-from dedupe.passages.bulk import below_threshold, exact_repeats, jaccard_rows, sketch
+from dedupe.passages.bulk import below_threshold, exact_repeats, sketch
 from dedupe.passages.matcher import PassageMatcher
 from dedupe.passages.ragged import flat
 from dedupe.passages.segment import passage_features
@@ -135,11 +135,11 @@ def test_a_clipped_sketch_proves_nothing() -> None:
     assert not below_threshold(0.9, counts[[0]], sizes[[0]], clipped[[0]], counts[[1]], sizes[[1]], clipped[[1]])[0]
 
 
-def test_jaccard_rows_equals_jaccard() -> None:
+def test_jaccard_flat_equals_jaccard() -> None:
     rng = np.random.default_rng(3)
     query = np.unique(rng.integers(0, 50, 20).astype(np.uint64))
     others = [np.unique(rng.integers(0, 50, n).astype(np.uint64)) for n in (0, 5, 20, 40)]
-    sims = jaccard_rows(query, np.concatenate(others), np.array([len(o) for o in others]))
+    sims = jaccard_flat(query, np.concatenate(others), np.array([len(o) for o in others]))
     assert sims.tolist() == [jaccard(query, o) if len(o) else 0.0 for o in others]
 
 
@@ -189,10 +189,11 @@ def test_add_run_is_found_like_inserts() -> None:
         assert one.query(q.tolist()) == other.query(q.tolist())
 
 
-def test_jaccard_rows_with_empty_sets_last() -> None:
+def test_jaccard_flat_with_empty_sets_last_and_an_empty_set_first() -> None:
     query = np.array([1, 2, 3], dtype=np.uint64)
     others = np.array([2, 3, 9], dtype=np.uint64)
-    assert jaccard_rows(query, others, np.array([3, 0, 0])).tolist() == [0.5, 0.0, 0.0]
+    assert jaccard_flat(query, others, np.array([3, 0, 0])).tolist() == [0.5, 0.0, 0.0]
+    assert jaccard_flat(np.array([], dtype=np.uint64), others, np.array([3, 0])).tolist() == [0.0, 0.0]
 
 
 @settings(max_examples=100, deadline=None)
@@ -293,3 +294,19 @@ def test_quote_windows_keep_32_bits_and_refuse_what_does_not_fit() -> None:
     )
     saved = windows.export(0)
     assert saved["pm_windows"].dtype == np.int64 and saved["pm_windows"].tolist() == [[3, 4, 10, 50]]
+
+
+def test_a_damaged_passage_state_is_refused() -> None:
+    import pytest
+
+    config = PassageConfig(min_words=2)
+    pm = PassageMatcher(config)
+    pm.track()
+    texts = ["Shares rose sharply in early trading today.", "Shares rose sharply in early trading on Monday."]
+    pm.add_batch(["a", "b"], texts, passage_features(texts, config))
+    saved = pm.export()
+    assert PassageMatcher(config).restore(saved) is None  # whole: loads
+    for name in ("pm_shingle_offsets", "pm_number_offsets"):
+        damaged = dict(saved, **{name: saved[name][:-1]})  # one passage short
+        with pytest.raises(ValueError):
+            PassageMatcher(config).restore(damaged)

@@ -54,8 +54,7 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def jaccard_many(a: np.ndarray, others: list[np.ndarray]) -> list[float]:
     """:func:`jaccard` of ``a`` with each of ``others`` (all sorted unique hash arrays, ``others`` not empty):
-    ``a`` is searched for every value of every other set at once, and the same float comes out as
-    :func:`jaccard` gives (exact integer counts, one division).
+    :func:`jaccard_flat` of them, as Python floats, the same floats :func:`jaccard` gives.
 
     Example:
         >>> import numpy as np
@@ -64,9 +63,24 @@ def jaccard_many(a: np.ndarray, others: list[np.ndarray]) -> list[float]:
         [0.5, 0.0]
     """
     sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-    values = np.concatenate(others)
+    out: list[float] = jaccard_flat(a, np.concatenate(others), sizes).tolist()
+    return out
+
+
+def jaccard_flat(a: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`jaccard` of the sorted unique set ``a`` with each of many sorted unique sets held back to back in
+    ``values`` (``sizes`` long): ``a`` is searched for every value at once; exact integer counts, one division
+    each (0.0 when both sets are empty).
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.array([1, 2, 3], dtype=np.uint64)
+        >>> jaccard_flat(a, np.array([2, 3, 4, 9], dtype=np.uint64), np.array([3, 1, 0])).tolist()
+        [0.5, 0.0, 0.0]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
     if len(a) == 0:
-        return [0.0] * len(others)
+        return np.zeros(len(sizes), dtype=np.float64)
     at = np.searchsorted(a, values)
     at[at == len(a)] = 0
     found = np.zeros(len(values) + 1, dtype=np.int64)  # one more: an empty set last still has a start
@@ -74,7 +88,9 @@ def jaccard_many(a: np.ndarray, others: list[np.ndarray]) -> list[float]:
     inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
     inter[sizes == 0] = 0  # reduceat gives an empty run the value at its start
     union = len(a) + sizes - inter
-    return [float(i / u) if u else 0.0 for i, u in zip(inter.tolist(), union.tolist())]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sims: np.ndarray = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    return sims
 
 
 def containment(a: np.ndarray, b: np.ndarray) -> float:

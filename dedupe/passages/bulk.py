@@ -12,7 +12,7 @@ passage that *could* take part, and the matcher's stream-order loop keeps what a
   passages of the batch can only push them down the ranking, never bring a lower one up;
 * candidates inside the batch are every earlier passage of the batch that could be indexed and shares a band key;
   the matcher drops those that were not indexed in the end;
-* the exact Jaccard of every pair kept, with :func:`jaccard_rows`, the function the per-passage path uses too,
+* the exact Jaccard of every pair kept, with :func:`~dedupe.core.similarity.jaccard_flat`, as the per-passage path,
   except for pairs that a bound proves to be below the threshold (most of them: candidates that share one band by
   chance). The bound: the shingle hashes of each passage counted in 256 buckets (:class:`Sketches`); two sets
   share at most the sum over buckets of the smaller count, so J <= U / (|A| + |B| - U). A pair below the
@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.lsh import BandIndex
-from .ragged import take
+from ..core.similarity import jaccard_flat
+from .ragged import aranges, take
 from .store import ShingleStore
 
 # More pairs than this inside one batch (many passages sharing band keys: the same sentence repeated throughout a
@@ -115,21 +116,6 @@ def below_threshold(
     return low
 
 
-def jaccard_rows(query: np.ndarray, others: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of the sorted unique set ``query`` against each set in ``others`` (sorted unique sets back
-    to back, ``sizes`` long): one membership search for all of them."""
-    if len(others) == 0 or len(query) == 0:
-        return np.zeros(len(sizes), dtype=np.float64)
-    pos = np.searchsorted(query, others)
-    np.minimum(pos, len(query) - 1, out=pos)
-    # One False more at the end: an empty last set starts there (reduceat needs every start inside the array).
-    member = np.append(query[pos] == others, False)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    inter = np.where(sizes > 0, np.add.reduceat(member, starts), 0)
-    sims: np.ndarray = inter / (sizes + len(query) - inter)
-    return sims
-
-
 def exact_repeats(hashes: Sequence[int], known: dict[int, int]) -> np.ndarray:
     """Whether each passage of a batch (``hashes`` in stream order) repeats an exact hash: one in ``known`` (the
     passages before the batch) or one of an earlier passage of the batch."""
@@ -183,7 +169,7 @@ def _pair_sims(
     flat, at = mine[0], mine[1].tolist()
     off = offsets.tolist()
     for r, a, b in zip(row_of, bounds[:-1], bounds[1:]):
-        sims[a:b] = jaccard_rows(flat[at[r] : at[r + 1]], values[off[a] : off[b]], sizes[a:b])
+        sims[a:b] = jaccard_flat(flat[at[r] : at[r + 1]], values[off[a] : off[b]], sizes[a:b])
     return sims
 
 
@@ -272,7 +258,7 @@ def batch_pairs(
         if int(depth.sum()) > MAX_BATCH_PAIRS:
             return None
         later = np.repeat(np.arange(len(flat)), depth)
-        earlier = np.repeat(group_start, depth) + (np.arange(len(later)) - np.repeat(np.cumsum(depth) - depth, depth))
+        earlier = aranges(group_start, depth)  # each entry with the entries before it under its key
         k, j = owner[later], owner[earlier]
         ok = query[k] & indexable[j] & (j < k)
         late_rows, late_other = k[ok], j[ok]

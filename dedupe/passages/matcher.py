@@ -42,9 +42,9 @@ import numpy as np
 
 from ..config import PassageConfig
 from ..core.lsh import BandIndex
-from ..core.similarity import ArrayStore
+from ..core.similarity import ArrayStore, jaccard_flat
 from ..index.segments import pack_strings, unpack_strings
-from .bulk import Sketches, batch_pairs, exact_repeats, jaccard_rows, sketch
+from .bulk import Sketches, batch_pairs, exact_repeats, sketch
 from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
 from .ragged import take
@@ -203,11 +203,10 @@ class PassageMatcher:
         start = time.perf_counter()
         if not isinstance(features, PassageBatch):
             features = PassageBatch.of(features, self.bands)
-        mine = features.sketches
-        out = self._add_bulk(ids, texts, features, mine) if self.bulk and len(features) else None
+        out = self._add_bulk(ids, texts, features) if self.bulk and len(features) else None
         if out is None:
             out = self._add_each(ids, texts, features)
-        self._sketches.append(*mine)
+        self._sketches.append(*features.sketches)
         self.stats.seconds += time.perf_counter() - start
         return out
 
@@ -251,7 +250,6 @@ class PassageMatcher:
         ids: Sequence[str],
         texts: Sequence[str],
         batch: PassageBatch,
-        mine: tuple[np.ndarray, np.ndarray],
     ) -> list[list[PassageMatch]] | None:
         """The batch's candidates and similarities at once (:func:`~dedupe.passages.bulk.batch_pairs`), then each
         passage decided in stream order; None (nothing done) when the batch is too large for it."""
@@ -272,7 +270,7 @@ class PassageMatcher:
             self._sketches,
             keys,
             shingles,
-            mine,
+            batch.sketches,
             query,
             indexable,
             cfg.max_candidates,
@@ -300,7 +298,6 @@ class PassageMatcher:
         )
         threshold = cfg.threshold
         p_at = 0
-        new_positions: list[int] = []
 
         def near(k: int, f: DocPassages) -> tuple[int, float]:
             i = p_at + k
@@ -327,7 +324,6 @@ class PassageMatcher:
 
         def insert(p: int, k: int, f: DocPassages) -> None:
             indexed[p - base] = 1
-            new_positions.append(p)
 
         first_doc = len(self._doc_ids)
         decided = []
@@ -335,16 +331,17 @@ class PassageMatcher:
             decided.append(self._decide(rid, text, f, near, insert))
             p_at += len(f.spans)
         # The indexed passages' band keys, in key order (the batch's keys were sorted once): the batch's run.
-        entries = pairs.key_order[np.repeat(np.frombuffer(indexed, dtype=bool), self.bands)[pairs.key_order]]
+        was_indexed = np.frombuffer(indexed, dtype=bool)
+        entries = pairs.key_order[np.repeat(was_indexed, self.bands)[pairs.key_order]]
         self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
-        stored = np.array(new_positions, dtype=np.int64) - base  # the batch's indexed passages
+        stored = np.flatnonzero(was_indexed)  # the batch's indexed passages
         self._shingles.settle_many(len(self._p_doc), stored + base, *take(batch.shingles, batch.shingles_at, stored))
-        self._numbers.put_many(new_positions, *take(batch.numbers, batch.numbers_at, stored))
+        self._numbers.put_many((stored + base).tolist(), *take(batch.numbers, batch.numbers_at, stored))
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
         quotes = (
-            self._windows.quotes_batch(docs, features, novels, self._doc_ids)
+            self._windows.quotes_batch(docs, batch, novels, self._doc_ids)
             if self.config.window
             else [[] for _ in features]
         )
@@ -449,7 +446,7 @@ class PassageMatcher:
         # Exact Jaccard of every chosen candidate in one pass.
         others = [self._shingles.get(j) for j in chosen]
         sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-        return self._best(chosen, jaccard_rows(shingles, np.concatenate(others), sizes), numbers)
+        return self._best(chosen, jaccard_flat(shingles, np.concatenate(others), sizes), numbers)
 
     def _chosen(self, counts: dict[int, int], raw: int) -> list[int]:
         """The candidates verified, ascending: all of them, or the ``max_candidates`` sharing the most bands

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.lsh import BandIndex
-from .packed import DocPassages
+from .packed import DocPassages, PassageBatch
+from .ragged import aranges
 from .spans import PassageMatch
 
 # A run being built: (first window, last window, first entry, last entry).
@@ -170,25 +171,26 @@ class QuoteWindows:
         return out
 
     def quotes_batch(
-        self, docs: list[int], features: Sequence[DocPassages], novels: list[list[int]], doc_ids: Sequence[str]
+        self, docs: list[int], batch: PassageBatch, novels: list[list[int]], doc_ids: Sequence[str]
     ) -> list[list[PassageMatch]]:
-        """:meth:`quotes` of consecutive documents (numbers ``docs``), all at once."""
+        """:meth:`quotes` of consecutive documents (numbers ``docs``, their features ``batch``), all at once."""
         n = self.window
         self.index.flush()
-        out: list[list[PassageMatch]] = [[] for _ in features]
-        ranges = [self._ranges(f, novel) for f, novel in zip(features, novels)]
-        # Every window looked up, as arrays over the batch: its document (in the batch), position and hash.
-        widths = np.array([b - a for r in ranges for a, b in r], dtype=np.int64)
-        if not widths.sum():
+        out: list[list[PassageMatch]] = [[] for _ in range(len(batch))]
+        # The window positions [a, b) of each unmatched passage that holds a whole window, as arrays.
+        novel = np.zeros(len(batch.spans), dtype=bool)
+        passages_at = batch.passages_at.tolist()
+        novel[[passages_at[t] + k for t, ks in enumerate(novels) for k in ks]] = True
+        first, stop = batch.token_ranges[:, 0], batch.token_ranges[:, 1] - n + 1
+        held = np.flatnonzero(novel & (stop > first))
+        if not len(held):
             return out
-        range_doc = np.repeat(np.arange(len(features)), [len(r) for r in ranges])
-        firsts = np.array([a for r in ranges for a, _ in r], dtype=np.int64)
+        range_doc = np.searchsorted(batch.passages_at, held, "right") - 1
+        widths = stop[held] - first[held]
+        # Every window looked up, as arrays over the batch: its document (in the batch), position and hash.
         q_doc = np.repeat(range_doc, widths)
-        q_pos = np.repeat(firsts, widths) + (
-            np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
-        )
-        window_at = np.concatenate(([0], np.cumsum([len(f.windows) for f in features])))
-        q_hash = np.concatenate([f.windows for f in features])[window_at[q_doc] + q_pos]
+        q_pos = aranges(first[held], widths)
+        q_hash = batch.windows[batch.windows_at[q_doc] + q_pos]
         # What each document indexes: its first window of each hash, in position order; entries numbered on.
         base = len(self.doc)
         # One sort serves all: by hash, then document, then position (stable).
@@ -201,9 +203,8 @@ class QuoteWindows:
         reg_doc, reg_pos = q_doc[reg], q_pos[reg]
         entry_of = np.empty(len(q_hash), dtype=np.int64)
         entry_of[reg] = base + np.arange(len(reg))
-        span_at = np.concatenate(([0], np.cumsum([len(f.token_spans) for f in features])))
-        spans = np.concatenate([f.token_spans for f in features]).reshape(-1, 2)
-        word = span_at[reg_doc] + reg_pos
+        spans = batch.token_spans
+        word = batch.words_at[reg_doc] + reg_pos
         for target, values in (
             (self.doc, np.asarray(docs, dtype=np.int64)[reg_doc]),
             (self.word, reg_pos),
@@ -223,11 +224,11 @@ class QuoteWindows:
             seen[np.fromiter(from_runs, dtype=np.int64, count=len(from_runs))] = True
         hit = np.flatnonzero(seen)
         hit_doc = q_doc[hit]
-        bounds = np.searchsorted(hit_doc, np.arange(len(features) + 1)).tolist()
+        bounds = np.searchsorted(hit_doc, np.arange(len(batch) + 1)).tolist()
         hit_list, hit_lo, hit_pos = hit.tolist(), lo[hit].tolist(), q_pos[hit].tolist()
         entries, docs_sorted, hashes_sorted = sorted_entry.tolist(), sorted_doc.tolist(), sorted_hash.tolist()
         q_hashes = q_hash[hit].tolist()
-        for t in range(len(features)):
+        for t in range(len(batch)):
             a, b = bounds[t], bounds[t + 1]
             if a == b:
                 continue
@@ -239,6 +240,7 @@ class QuoteWindows:
                     hits.append(entries[j])
                     j += 1
                 hits_of[hit_pos[k]] = hits
-            out[t] = self._walk(ranges[t], hit_pos[a:b], hits_of, features[t].token_spans, doc_ids)
+            f = batch[t]
+            out[t] = self._walk(self._ranges(f, novels[t]), hit_pos[a:b], hits_of, f.token_spans, doc_ids)
         self.index.add_sorted_run(sorted_hash, sorted_entry)  # by hash, then entry: the run as it is kept
         return out

@@ -24,12 +24,23 @@ def offsets_of(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.asarray(lengths, dtype=np.int64)))).astype(np.int64)
 
 
+def aranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``arange(starts[k], starts[k] + lengths[k])`` for every k, one after the other.
+
+    Example:
+        >>> import numpy as np
+        >>> aranges(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist()
+        [5, 6, 9, 10, 11]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    rank = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out: np.ndarray = np.repeat(np.asarray(starts, dtype=np.int64), lengths) + rank
+    return out
+
+
 def rows_of(offsets: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """The value indices of arrays ``groups`` (any order, repeats allowed), one array after the other."""
-    lengths = offsets[groups + 1] - offsets[groups]
-    rank = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    rows: np.ndarray = np.repeat(offsets[groups], lengths) + rank
-    return rows
+    return aranges(offsets[groups], offsets[groups + 1] - offsets[groups])
 
 
 def take(values: np.ndarray, offsets: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
