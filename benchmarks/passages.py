@@ -98,14 +98,15 @@ from _runner import header_lines, run_measured, spread  # noqa: E402
 
 from dedupe.config import PassageConfig  # noqa: E402
 from dedupe.passages.matcher import PassageMatch, PassageMatcher  # noqa: E402
+from dedupe.passages.names import names_agree  # noqa: E402
 from dedupe.passages.packed import DocPassages  # noqa: E402
-from dedupe.passages.segment import numbers_agree, passage_features  # noqa: E402
+from dedupe.passages.segment import numbers_agree, passage_features, shared_words  # noqa: E402
 
 BATCH = 256
 TRUTH_VERSION = "passages-truth-v1"
 TRUTH_BLOCK = 256  # sample rows per sparse product
-SAMPLE_COUNTS = {"near": 40, "quote": 15, "boilerplate": 15}
-KINDS = ("exact", "near", "boilerplate", "quote")
+SAMPLE_COUNTS = {"near": 40, "quote": 15, "formula": 15, "boilerplate": 15}
+KINDS = ("exact", "near", "boilerplate", "quote", "formula")
 
 
 def log(message: str) -> None:
@@ -355,12 +356,37 @@ def ground_truth(label: str, shingles: list[np.ndarray], sample: np.ndarray, flo
 # --------------------------------------------------------------------------- sweep
 
 
-def sweep_configs() -> list[tuple[str, PassageConfig]]:
+@dataclass
+class Facts:
+    """Per passage of the corpus (in stream order): what the pair rules read."""
+
+    wordy: np.ndarray
+    numbers: list[np.ndarray]
+    names: list[np.ndarray]
+    plain: list[np.ndarray]
+
+    @classmethod
+    def of(cls, features: list[DocPassages]) -> Facts:
+        return cls(np.array([w for f in features for w in f.wordy], dtype=bool),
+                   [n for f in features for n in f.numbers], [n for f in features for n in f.names],
+                   [w for f in features for w in f.plain])
+
+
+def pair_agrees(config: PassageConfig, facts: Facts, q: int, p: int) -> bool:
+    """The matcher's pair rules (PassageMatcher._best) for passages q and p."""
+    return (shared_words(facts.plain[q], facts.plain[p]) >= config.min_words
+            and (not config.numbers or numbers_agree(facts.numbers[q], facts.numbers[p]))
+            and (not config.names or names_agree(facts.names[q], facts.names[p])))
+
+
+def sweep_configs(default_only: bool = False) -> list[tuple[str, PassageConfig]]:
     d = PassageConfig()
+    if default_only:
+        return [(DEFAULT_LABEL, d)]
     return [
         ("char 5-grams, t 0.35, 64 perm, fn 0.95", replace(d, num_perm=64, fn_weight=0.95)),
         ("char 5-grams, t 0.35, 128 perm, fn 0.5", replace(d, fn_weight=0.5)),
-        ("**default**: char 5-grams, t 0.35, 128 perm, fn 0.7, max_candidates 32, index_below 0.8", d),
+        (DEFAULT_LABEL, d),
         ("default with max_candidates 1000", replace(d, max_candidates=1000)),
         ("default without the numbers rule", replace(d, numbers=False)),
         ("default indexing unmatched passages only (index_below 0)", replace(d, index_below=0.0)),
@@ -380,15 +406,15 @@ def _shingling(c: PassageConfig) -> str:
     return f"{c.shingle} {c.ngram}-grams"
 
 
-def score(run: Run, truth: Truth, sample: np.ndarray, layout_indexed: np.ndarray,
-          numbers: list[np.ndarray], wordy: np.ndarray) -> dict[str, int]:
+def score(run: Run, truth: Truth, sample: np.ndarray, layout_indexed: np.ndarray, facts: Facts,
+          rules: bool = True) -> dict[str, int]:
     t = run.config.threshold
-    # The definition the matcher implements: J >= t between two passages with enough words that are not
-    # numbers, and (with the numbers rule) agreeing numbers.
-    at_t = (truth.J >= t) & wordy[sample[truth.q]] & wordy[truth.p]
-    if run.config.numbers:
+    # The definition the matcher implements: J >= t between two passages with enough plain words, and with
+    # ``rules``, the pair rules the configuration turns on (shared plain words; agreeing numbers and names).
+    at_t = (t <= truth.J) & facts.wordy[sample[truth.q]] & facts.wordy[truth.p]
+    if rules:
         idx = np.flatnonzero(at_t)
-        agree = [numbers_agree(numbers[int(sample[q])], numbers[int(p)]) for q, p in zip(truth.q[idx], truth.p[idx])]
+        agree = [pair_agrees(run.config, facts, int(sample[q]), int(p)) for q, p in zip(truth.q[idx], truth.p[idx])]
         at_t[idx[~np.array(agree, dtype=bool)]] = False
     best = np.zeros(len(sample))
     np.maximum.at(best, truth.q[at_t], truth.J[at_t])
@@ -405,9 +431,12 @@ def score(run: Run, truth: Truth, sample: np.ndarray, layout_indexed: np.ndarray
     }
 
 
+DEFAULT_LABEL = "**default**: char 5-grams, t 0.35, 128 perm, fn 0.7, max_candidates 32, index_below 0.8"
+
+
 def sweep_corpus(name: str, texts: list[str], sample_size: int, seed: int, cache_dir: Path, use_cache: bool,
-                 keep_default: bool) -> tuple[list[str], Run | None]:
-    configs = sweep_configs()
+                 keep_default: bool, default_only: bool = False) -> tuple[list[str], Run | None]:
+    configs = sweep_configs(default_only)
     floors: dict[str, float] = {}
     for _, c in configs:
         floors[_shingling(c)] = min(floors.get(_shingling(c), 1.0), c.threshold)
@@ -442,22 +471,26 @@ def sweep_corpus(name: str, texts: list[str], sample_size: int, seed: int, cache
                 f"({'cached' if tr.cached else f'{tr.seconds:.1f} s'})")
         log(f"{name}: matching, {label} ...")
         run = run_matcher(texts, features, feature_seconds, config, layout)
-        s = score(run, truths[shingling], sample, run.indexed, [n for f in features for n in f.numbers],
-                  np.array([w for f in features for w in f.wordy], dtype=bool))
+        facts = Facts.of(features)
         rep = run.report
         c = rep["candidates"]
         queried = rep["passages"] - run.exact_hits
         b, r = config.bands_rows
-        log(f"{name}: {label}: match {run.match_seconds:.1f} s, recall {ratio(s['found'], s['true'])} "
-            f"({s['found']}/{s['true']}), false {s['false']}")
-        rows.append([
-            label, f"{b}×{r}", f"{c['before_cap'] / max(1, queried):.2f}", f"{c['per_passage']:.2f}",
-            f"{c['capped_passages']:,}", f"{rep['found']['near'] + rep['found']['boilerplate']:,}",
-            f"{run.feature_seconds:.1f}", f"{run.match_seconds:.1f}",
-            f"{s['true']:,}", wilson(s["found"], s["true"]),
-            f"{ratio(s['strong_found'], s['strong'])} ({s['strong']:,})",
-            f"{ratio(s['indexed_found'], s['indexed'])} ({s['indexed']:,})", f"{s['false']}",
-        ])
+        # The default is also scored against Jaccard alone: the pairs the pair rules exclude count as missed.
+        for row_label, rules in [(label, True)] + ([(f"{label}, against Jaccard alone", False)]
+                                                   if config == PassageConfig() else []):
+            s = score(run, truths[shingling], sample, run.indexed, facts, rules)
+            log(f"{name}: {row_label}: match {run.match_seconds:.1f} s, recall {ratio(s['found'], s['true'])} "
+                f"({s['found']}/{s['true']}), false {s['false']}")
+            rows.append([
+                row_label, f"{b}×{r}", f"{c['before_cap'] / max(1, queried):.2f}", f"{c['per_passage']:.2f}",
+                f"{c['capped_passages']:,}", f"{rep['found']['near'] + rep['found']['boilerplate']:,}",
+                f"{run.feature_seconds:.1f}", f"{run.match_seconds:.1f}",
+                f"{s['true']:,}", wilson(s["found"], s["true"]),
+                f"{ratio(s['strong_found'], s['strong'])} ({s['strong']:,})",
+                f"{ratio(s['indexed_found'], s['indexed'])} ({s['indexed']:,})", f"{s['false']}",
+            ])
+        del facts
         if keep_default and config == PassageConfig():
             default_run = run
         run.matches = run.matches if run is default_run else []
@@ -495,7 +528,7 @@ def write_samples(name: str, ids: list[str], texts: list[str], run: Run, seed: i
     entries: dict[str, list[tuple[int, PassageMatch]]] = {k: [] for k in SAMPLE_COUNTS}
     for d, doc_matches in enumerate(run.matches):
         for m in doc_matches:
-            kind = "quote" if m.unit == "quote" else m.kind
+            kind = m.repeat_kind
             if kind in entries:
                 entries[kind].append((d, m))
     rng = np.random.default_rng(seed)
@@ -518,7 +551,7 @@ def write_samples(name: str, ids: list[str], texts: list[str], run: Run, seed: i
                       f"| {ids[d]} (#{d}) [{m.start}:{m.end}] | {ids[e]} (#{e}) [{m.match_start}:{m.match_end}] |",
                       "|---|---|",
                       f"| {_cell(texts[d][m.start:m.end])} | {_cell(texts[e][m.match_start:m.match_end])} |"]
-            if kind == "quote":
+            if kind in ("quote", "formula"):
                 lines.append(f"| {_context(texts[d], m.start, m.end)} | "
                              f"{_context(texts[e], m.match_start, m.match_end)} |")
             lines.append("")
@@ -535,6 +568,8 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="run the speed part (default: every part)")
     parser.add_argument("--sweep", action="store_true", help="run the configuration sweep with recall")
     parser.add_argument("--sample", action="store_true", help="write samples of matches for a human to inspect")
+    parser.add_argument("--default-only", action="store_true",
+                        help="sweep the default configuration only (scored with and without the pair rules)")
     parser.add_argument("--corpus", nargs="+", choices=sorted(CORPORA), default=["reuters", "bbc"])
     parser.add_argument("--runs", type=int, default=3, help="speed runs per corpus (default 3)")
     parser.add_argument("--truth-sample", type=int, default=3000,
@@ -579,7 +614,8 @@ def main() -> None:
         default_run = None
         if "sweep" in parts:
             body, default_run = sweep_corpus(name, texts, args.truth_sample, args.seed, args.cache_dir,
-                                             not args.no_cache, keep_default="sample" in parts)
+                                             not args.no_cache, keep_default="sample" in parts,
+                                             default_only=args.default_only)
             print("\n".join(body), flush=True)
         if "sample" in parts:
             if default_run is None:

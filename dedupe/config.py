@@ -337,7 +337,9 @@ class PassageConfig:
             either way.
         min_words: Passages with fewer words are not matched on their own; a
             run of consecutive short units (menu lines, comment-form lines) is
-            merged into one passage first.
+            merged into one passage first. Near matching needs this many plain
+            words (two characters or more, no digit, not a name) in each of
+            the two passages and in common.
         ngram: Character n-gram size of the near-duplicate shingles.
         num_perm: MinHash permutations of passage signatures.
         threshold: Exact Jaccard of character n-grams at or above which two
@@ -354,6 +356,12 @@ class PassageConfig:
             the smaller set of numbers shared, when both have some): keeps
             templated lines with other figures ("Revs 62.9 mln vs 41.5 mln"
             against "Revs 31.5 mln vs 22.9 mln") from counting as repeats.
+        names: Near repeats must agree on the names they state (a name of one
+            has all its words in a name of the other, when both name
+            something; see :mod:`dedupe.passages.names`): keeps templated
+            sentences about other companies ("Lincoln Savings Bank said its
+            board declared ..." against "Taunton Savings Bank said ...") from
+            counting as repeats.
         index_below: Passages that matched nothing are always indexed; a near
             repeat is indexed too when its similarity to its match is below
             this (0 indexes no repeat), because passages close to it may be
@@ -373,6 +381,7 @@ class PassageConfig:
     boilerplate_docs: int = 3
     max_candidates: int = 32
     numbers: bool = True
+    names: bool = True
     index_below: float = 0.8
 
     def __post_init__(self) -> None:
@@ -426,6 +435,7 @@ class PassageConfig:
             "boilerplate_docs": self.boilerplate_docs,
             "max_candidates": self.max_candidates,
             "numbers": self.numbers,
+            "names": self.names,
             "index_below": self.index_below,
         }
 

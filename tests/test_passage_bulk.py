@@ -18,7 +18,7 @@ from dedupe.passages.segment import passage_features
 WORDS = (
     "armenian forces fired at the jabrayil region minutes after truce took effect ministry said "
     "pakistan stands with azerbaijan quest resolve issue shares rose sharply in early trading company "
-    "profit fell pct mln dlrs quarter"
+    "profit fell pct mln dlrs quarter Lincoln Savings Bank Taunton Acme Corp Mr Brown Gordon April"
 ).split()
 
 
@@ -28,7 +28,7 @@ def sentences(draw: st.DrawFn) -> str:
     words = draw(st.lists(st.sampled_from(WORDS), min_size=n, max_size=n))
     if draw(st.booleans()):
         words.append(str(draw(st.integers(0, 30))))
-    return " ".join(words).capitalize() + "."
+    return " ".join([words[0].capitalize()] + words[1:]) + "."
 
 
 @st.composite
@@ -284,7 +284,7 @@ def test_quote_windows_keep_32_bits_and_refuse_what_does_not_fit() -> None:
     assert target.tolist() == [0, 2**31 - 1]
     with pytest.raises(OverflowError, match="32 bits"):
         _append(target, np.array([2**31]))
-    windows = QuoteWindows(8)
+    windows = QuoteWindows(8, 3)
     windows.restore(
         {
             "pm_windows": np.array([[3, 4, 10, 50]], dtype=np.int64),

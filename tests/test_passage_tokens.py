@@ -11,15 +11,24 @@ from hypothesis import strategies as st
 
 from dedupe.config import PassageConfig
 from dedupe.features.shingles import window_batch, window_hashes, word_hashes
+from dedupe.passages.names import decode, reference_name_words, reference_names
 from dedupe.passages.packed import DocPassages, PassageBatch
 from dedupe.passages.segment import normalized_words, passage_features, passage_numbers, segment
 from dedupe.passages.tokens import batch_words
 
 # Text with what makes words hard: case folding that changes lengths (ß, İ, ŉ, ﬁ), digits of other scripts,
 # combining marks, underscores, a lone surrogate (JSON allows "\ud800"), sentence ends, line breaks.
-ALPHABET = st.sampled_from(list("aB z9_ .,!?\n\t'\"") + ["ß", "İ", "ŉ", "ﬁ", "٣", "²", "é", "\u0301", "Σ", "\ud800", "中", "Ⅻ"])
+ALPHABET = st.sampled_from(
+    list("aB z9_ .,!?:;-\n\t'\"") + ["ß", "İ", "ŉ", "ﬁ", "٣", "²", "é", "\u0301", "Σ", "\ud800", "中", "Ⅻ", "ǅ", "\u00a0"]
+)
 TEXTS = st.lists(st.text(alphabet=ALPHABET, max_size=120), max_size=8)
-WORDS = st.lists(st.sampled_from("Shares rose 5 pct in early trading Mr Smith said the U.S. economy grew".split()), max_size=60)
+WORDS = st.lists(
+    st.sampled_from(
+        "Shares rose 5 pct in early trading Mr Smith said the U.S. economy grew New York-based Acme Corp; "
+        "Lincoln Savings Bank: J. Smith 3rd".split()
+    ),
+    max_size=60,
+)
 
 
 def reference_words(text: str) -> tuple[list[tuple[int, int]], list[str]]:
@@ -40,6 +49,14 @@ def test_batch_words_equal_the_regex_words(texts: list[str]) -> None:
             assert got.joined[got.offsets[i] : got.offsets[i + 1] - 1] == word
             assert bool(got.numeric[i]) == word.isdigit()
             assert got.hashes[i] == word_hashes([word.encode("utf-8", "surrogatepass")])[0][0]
+            assert bool(got.has_digit[i]) == any(c.isdigit() for c in word)
+            s, e = spans[k]
+            assert bool(got.upper[i]) == (text[s].isupper() or text[s].istitle())
+            assert bool(got.lower[i]) == text[s].islower()
+            follows = spans[k + 1][0] if k + 1 < len(spans) else None
+            assert bool(got.joins[i]) == (follows is not None and all(c in " \t\n\r\v\f-\u00a0" for c in text[e:follows]))
+            before = text[spans[k - 1][1] : s] if k else None
+            assert bool(got.stop[i]) == (before is None or any(c in ".!?:;" for c in before))
         first += count
     assert first == len(got.spans) == len(got.hashes) == len(got.numeric) == len(got.offsets) - 1
 
@@ -51,6 +68,7 @@ def reference_features(text: str, config: PassageConfig) -> dict:
     from bisect import bisect_left
 
     ranges = [(bisect_left(starts, s), bisect_left(starts, e)) for s, e, _ in passages]
+    name = reference_name_words(text)
     normalized = [normalized_words(tokens[a:b]) for a, b in ranges]
     units = np.array([word_hashes([t.encode("utf-8", "surrogatepass")])[0][0] for t in tokens], dtype=np.uint64)
     return {
@@ -61,8 +79,30 @@ def reference_features(text: str, config: PassageConfig) -> dict:
         "token_ranges": ranges,
         "windows": window_hashes(units, config.window).tolist() if config.window else [],
         "numbers": [passage_numbers(text[s:e]).tolist() for s, e, _ in passages],
-        "wordy": [sum(1 for t in tokens[a:b] if not t.isdigit()) >= config.min_words for a, b in ranges],
+        "wordy": [
+            sum(1 for (s, e), n in zip(spans[a:b], name[a:b]) if e - s >= 2 and not n and not plain_digit(text[s:e]))
+            >= config.min_words
+            for a, b in ranges
+        ],
+        "names": [
+            sorted((sorted(hash_of(w) for w in words), weak) for words, weak in reference_names(text, s, e))
+            for s, e, _ in passages
+        ],
     }
+
+
+def plain_digit(word: str) -> bool:
+    """Whether a word holds a digit once case-folded (as the batch kernel sees it)."""
+    return any(c.isdigit() for c in word.casefold())
+
+
+def hash_of(word: str) -> int:
+    return int(word_hashes([word.encode("utf-8", "surrogatepass")])[0][0])
+
+
+def names_of(encoded: np.ndarray) -> list:
+    strong, weak = decode(encoded)
+    return sorted([(sorted(n), False) for n in strong] + [(sorted(n), True) for n in weak])
 
 
 def fields(f: DocPassages) -> dict:
@@ -75,6 +115,7 @@ def fields(f: DocPassages) -> dict:
         "windows": f.windows.tolist(),
         "numbers": [n.tolist() for n in f.numbers],
         "wordy": f.wordy,
+        "names": [names_of(n) for n in f.names],
     }
 
 

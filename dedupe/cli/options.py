@@ -94,7 +94,7 @@ PassageMinWords = Annotated[
     int,
     typer.Option(
         help="Passages with fewer words are not matched alone (runs of short lines are merged first); near "
-        "matching needs this many words that are not numbers."
+        "matching needs this many plain words (not numbers or names) in each passage and in common."
     ),
 ]
 PassageThreshold = Annotated[
@@ -108,6 +108,9 @@ PassageMaxCandidates = Annotated[
     int, typer.Option(help="LSH candidates verified per passage at most (bounds the work at low thresholds).")
 ]
 PassageNumbers = Annotated[bool, typer.Option(help="Near repeats must agree on the numbers they state.")]
+PassageNames = Annotated[
+    bool, typer.Option(help="Near repeats must agree on the names they state (companies, people, places).")
+]
 Index = Annotated[
     str | None,
     typer.Option(
@@ -248,6 +251,7 @@ OPTIONS: dict[str, Option] = {
     "boilerplate_docs": Option(BoilerplateDocs, PassageConfig.boilerplate_docs, _ALL),
     "passage_max_candidates": Option(PassageMaxCandidates, PassageConfig.max_candidates, _ALL),
     "passage_numbers": Option(PassageNumbers, PassageConfig.numbers, _ALL),
+    "passage_names": Option(PassageNames, PassageConfig.names, _ALL),
     "index": Option(Index, None, _RUN),
     "checkpoint_every": Option(CheckpointEvery, DEFAULT_CHECKPOINT_EVERY, _RUN),
     "resume": Option(Resume, False, _RUN),
@@ -286,6 +290,7 @@ def dedupe_config(values: Mapping[str, Any]) -> DedupeConfig:
         boilerplate_docs=values["boilerplate_docs"],
         max_candidates=values["passage_max_candidates"],
         numbers=values["passage_numbers"],
+        names=values["passage_names"],
     )
     return DedupeConfig(
         passages=passages if values["passages"] else None,

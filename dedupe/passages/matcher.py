@@ -8,16 +8,20 @@ Matching (sequential, in stream order), for each passage of a kept document:
    dropped) against a dict of every earlier passage;
 2. near: MinHash LSH over character n-grams of the normalized words, the
    candidates sharing the most bands first, at most ``max_candidates`` of
-   them verified by exact Jaccard, and the two must agree on the numbers they
-   state (:func:`numbers_agree`); only passages with ``min_words`` words that
-   are not numbers take part (table rows such as "Revs 2.3 mln vs 2.0 mln"
-   repeat exactly or not at all); passages that matched nothing are indexed,
+   them verified by exact Jaccard; the two must share ``min_words`` plain
+   words (:func:`~dedupe.passages.segment.shared_words`) and agree on the
+   numbers (:func:`numbers_agree`) and names
+   (:func:`~dedupe.passages.names.names_agree`) they state; only passages
+   with ``min_words`` plain words (two characters or more, no digit, not a
+   name) take part (table rows such as "Revs 2.3 mln vs 2.0 mln" and lists of
+   names repeat exactly or not at all); passages that matched nothing are indexed,
    near repeats only when their similarity is below ``index_below`` and exact
    repeats never, so a passage repeated a thousand times costs one index entry
    and its repeats find it in one step;
 3. quotes: word windows of ``window`` words of passages that matched nothing,
    looked up among the windows of earlier documents; a run of matching
-   windows is one quote;
+   windows is one quote, a formula (kind boilerplate) when every window of it
+   is in ``boilerplate_docs`` documents;
 4. boilerplate: a passage whose group (the first occurrence and everything
    matched to it) has been seen in ``boilerplate_docs`` distinct documents.
 
@@ -45,16 +49,21 @@ from ..core.lsh import BandIndex
 from ..core.similarity import ArrayStore, jaccard_flat
 from ..index.segments import pack_strings, unpack_strings
 from .bulk import Sketches, batch_pairs, exact_repeats, sketch
+from .names import names_agree
 from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
 from .ragged import take
-from .segment import numbers_agree, passage_features
+from .segment import numbers_agree, passage_features, shared_words
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
 from .store import ShingleStore
 
 # PassageMatch and remove_spans are imported from here too (dedupe, dedupe.core.matcher, the report).
 __all__ = ["PassageMatch", "PassageMatcher", "PassageStats", "remove_spans"]
+
+
+# A passage's facts, checked for each near repeat: its numbers, its names and its plain words.
+Facts = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class PassageMatcher:
@@ -91,9 +100,11 @@ class PassageMatcher:
         self._index = BandIndex(self.bands, filtered=False, narrow=True)
         self._shingles = ShingleStore()
         self._numbers = ArrayStore(np.uint64)
+        self._names = ArrayStore(np.uint64)
+        self._plain = ArrayStore(np.uint64)
         self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)
         # Word windows of earlier documents, for quotes.
-        self._windows = QuoteWindows(self.config.window)
+        self._windows = QuoteWindows(self.config.window, self.config.boilerplate_docs)
         # What the last export covered (documents, passages, windows, exact hashes, group texts), and the
         # groups changed since; None until track() (an index keeps passages between runs).
         self._marks = (0, 0, 0, 0, 0)
@@ -124,6 +135,8 @@ class PassageMatcher:
         text_bytes, text_offsets = pack_strings([t for _, t in new_texts])
         shingles, shingle_offsets = self._shingles.export(passages, n_p)
         numbers, number_offsets = self._numbers.export(passages, n_p)
+        names, name_offsets = self._names.export(passages, n_p)
+        plain, plain_offsets = self._plain.export(passages, n_p)
         keys, positions = self._index.export(passages)
 
         def rows(arrays: tuple[array, ...], start: int) -> np.ndarray:
@@ -144,6 +157,10 @@ class PassageMatcher:
             "pm_shingle_offsets": shingle_offsets,
             "pm_numbers": numbers,
             "pm_number_offsets": number_offsets,
+            "pm_names": names,
+            "pm_name_offsets": name_offsets,
+            "pm_plain": plain,
+            "pm_plain_offsets": plain_offsets,
             "pm_band_keys": keys,
             "pm_band_positions": positions,
         } | self._windows.export(windows)
@@ -177,7 +194,9 @@ class PassageMatcher:
         self._g_text.update(zip(seg["pm_text_groups"].tolist(), texts))
         self._shingles.extend(seg["pm_shingles"], seg["pm_shingle_offsets"])
         self._numbers.extend(seg["pm_numbers"], seg["pm_number_offsets"])
-        if len(self._shingles) != len(self._p_doc) or len(self._numbers) != len(self._p_doc):
+        self._names.extend(seg["pm_names"], seg["pm_name_offsets"])
+        self._plain.extend(seg["pm_plain"], seg["pm_plain_offsets"])
+        if not len(self._shingles) == len(self._numbers) == len(self._names) == len(self._plain) == len(self._p_doc):
             raise ValueError("inconsistent passage state (shingles)")
         # The sketches are a function of the shingles: made again rather than saved.
         values, offsets = self._shingles.export(len(self._sketches), len(self._p_doc))
@@ -226,12 +245,14 @@ class PassageMatcher:
 
         def near(k: int, f: DocPassages) -> tuple[int, float]:
             candidates = from_runs.get(p_at + k, []) + index.query_recent(f.keys[k].tolist())
-            return self._near(f.shingles[k], f.numbers[k], candidates)
+            return self._near(f.shingles[k], (f.numbers[k], f.names[k], f.plain[k]), candidates)
 
         def insert(p: int, k: int, f: DocPassages) -> None:
             index.insert(p, f.keys[k].tolist(), f.keys[k])
             self._shingles.put(p, f.shingles[k])
             self._numbers.put(p, f.numbers[k])
+            self._names.put(p, f.names[k])
+            self._plain.put(p, f.plain[k])
 
         for rid, text, f in zip(ids, texts, features):
             doc = len(self._doc_ids)
@@ -281,10 +302,19 @@ class PassageMatcher:
         base = len(self._p_doc)
         indexed = bytearray(len(batch.spans))
         numbers, numbers_at = batch.numbers, batch.numbers_at.tolist()
+        names, names_at = batch.names, batch.names_at.tolist()
+        plain, plain_at = batch.plain, batch.plain_at.tolist()
 
-        def pending(p: int) -> np.ndarray | None:
-            """The numbers of a passage of this batch (stored with the batch's others at its end)."""
-            return numbers[numbers_at[p - base] : numbers_at[p - base + 1]] if p >= base else None
+        def pending(p: int) -> Facts | None:
+            """The facts of a passage of this batch (stored with the batch's others at its end)."""
+            if p < base:
+                return None
+            i = p - base
+            return (
+                numbers[numbers_at[i] : numbers_at[i + 1]],
+                names[names_at[i] : names_at[i + 1]],
+                plain[plain_at[i] : plain_at[i + 1]],
+            )
 
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
         early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
@@ -320,7 +350,7 @@ class PassageMatcher:
                 sims[base + late_passage[t]] = late_sim[t]
             chosen = self._chosen(counts, raw)
             sims_chosen = np.array([sims[p] for p in chosen], dtype=np.float64)
-            return self._best(chosen, sims_chosen, f.numbers[k], pending)
+            return self._best(chosen, sims_chosen, (f.numbers[k], f.names[k], f.plain[k]), pending)
 
         def insert(p: int, k: int, f: DocPassages) -> None:
             indexed[p - base] = 1
@@ -337,6 +367,8 @@ class PassageMatcher:
         stored = np.flatnonzero(was_indexed)  # the batch's indexed passages
         self._shingles.settle_many(len(self._p_doc), stored + base, *take(batch.shingles, batch.shingles_at, stored))
         self._numbers.put_many((stored + base).tolist(), *take(batch.numbers, batch.numbers_at, stored))
+        self._names.put_many((stored + base).tolist(), *take(batch.names, batch.names_at, stored))
+        self._plain.put_many((stored + base).tolist(), *take(batch.plain, batch.plain_at, stored))
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
@@ -433,11 +465,11 @@ class PassageMatcher:
             matches.extend(quotes)
             matches.sort(key=lambda m: (m.start, m.end))
         for m in matches:
-            st.found[m.kind if m.unit == "passage" else "quote"] += 1
-            st.chars[m.kind if m.unit == "passage" else "quote"] += m.end - m.start
+            st.found[m.repeat_kind] += 1
+            st.chars[m.repeat_kind] += m.end - m.start
         return matches
 
-    def _near(self, shingles: np.ndarray, numbers: np.ndarray, candidates: list[int]) -> tuple[int, float]:
+    def _near(self, shingles: np.ndarray, facts: Facts, candidates: list[int]) -> tuple[int, float]:
         """The near repeat of one passage among ``candidates`` (positions, once per band key shared)."""
         if not candidates or len(shingles) == 0:
             return -1, 0.0
@@ -446,7 +478,7 @@ class PassageMatcher:
         # Exact Jaccard of every chosen candidate in one pass.
         others = [self._shingles.get(j) for j in chosen]
         sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-        return self._best(chosen, jaccard_flat(shingles, np.concatenate(others), sizes), numbers)
+        return self._best(chosen, jaccard_flat(shingles, np.concatenate(others), sizes), facts)
 
     def _chosen(self, counts: dict[int, int], raw: int) -> list[int]:
         """The candidates verified, ascending: all of them, or the ``max_candidates`` sharing the most bands
@@ -461,20 +493,29 @@ class PassageMatcher:
         self,
         chosen: list[int],
         sims: np.ndarray,
-        numbers: np.ndarray,
-        pending: Callable[[int], np.ndarray | None] | None = None,
+        facts: Facts,
+        pending: Callable[[int], Facts | None] | None = None,
     ) -> tuple[int, float]:
-        """The most similar candidate at or above the threshold (ties: the earliest) whose numbers agree
-        (``pending``: the numbers of a position not stored yet, else None)."""
+        """The most similar candidate at or above the threshold (ties: the earliest) that shares at least
+        ``min_words`` plain words with the passage and agrees on its numbers and names (``facts``: the
+        passage's numbers, names and plain words; ``pending``: those of a position not stored yet, else None)."""
+        cfg = self.config
+        numbers, names, plain = facts
         for k in np.argsort(-sims, kind="stable").tolist():
-            if sims[k] < self.config.threshold:
+            if sims[k] < cfg.threshold:
                 break
-            theirs = pending(chosen[k]) if pending is not None else None
+            p = chosen[k]
+            theirs = pending(p) if pending is not None else None
             if theirs is None:
-                theirs = self._numbers.get(chosen[k])
-            if not self.config.numbers or numbers_agree(numbers, theirs):
-                return chosen[k], float(sims[k])
-            self.stats.number_mismatches += 1
+                theirs = (self._numbers.get(p), self._names.get(p), self._plain.get(p))
+            if shared_words(plain, theirs[2]) < cfg.min_words:
+                self.stats.word_mismatches += 1
+            elif cfg.numbers and not numbers_agree(numbers, theirs[0]):
+                self.stats.number_mismatches += 1
+            elif cfg.names and not names_agree(names, theirs[1]):
+                self.stats.name_mismatches += 1
+            else:
+                return p, float(sims[k])
         return -1, 0.0
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -32,8 +32,12 @@ class DocPassages:
         token_ranges: [first, last) word index of each passage.
         windows: Hash of the word window starting at each word (positional).
         numbers: Hashes of the numbers written in each passage (sorted unique).
-        wordy: Whether each passage has at least ``min_words`` words that are
-            not numbers, which near matching needs (table rows do not).
+        wordy: Whether each passage has at least ``min_words`` plain words
+            (two characters or more, no digit, not a name), which near
+            matching needs (table rows and lists of names do not).
+        names: The names each passage states, encoded (:func:`~dedupe.passages.names.encode`).
+        plain: The distinct plain words of each passage (two characters or
+            more, no digit, not a name), as sorted hashes.
     """
 
     spans: list[tuple[int, int]]
@@ -46,6 +50,8 @@ class DocPassages:
     windows: np.ndarray
     numbers: Sequence[np.ndarray]
     wordy: list[bool]
+    names: Sequence[np.ndarray]
+    plain: Sequence[np.ndarray]
 
 
 class Rows(Sequence[np.ndarray]):
@@ -99,12 +105,15 @@ class PassageBatch(Sequence[DocPassages]):
         token_spans: tuple[np.ndarray, np.ndarray],
         windows: tuple[np.ndarray, np.ndarray],
         sketches: tuple[np.ndarray, np.ndarray] | None = None,
+        names: tuple[np.ndarray, np.ndarray] | None = None,
+        plain: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Per text: ``passages_at`` (where its passages start, one more entry at the end); per passage:
         ``spans`` (P, 2), ``units``, ``exact``, ``wordy``, ``token_ranges`` (P, 2), ``keys`` (P, bands); as
         (values, offsets) pairs: ``shingles`` and ``numbers`` by passage, ``token_spans`` ((W, 2), offsets by
         text) and ``windows`` (offsets by text); ``sketches``: the shingles' :func:`~dedupe.passages.bulk.sketch`
-        (made here when not given)."""
+        (made here when not given); ``names``, ``plain``: each passage's encoded names and plain words, as
+        (values, offsets by passage) (none when not given)."""
         self.passages_at = passages_at
         self.spans, self.units, self.exact, self.wordy, self.token_ranges = spans, units, exact, wordy, token_ranges
         self.shingles, self.shingles_at = shingles
@@ -113,6 +122,13 @@ class PassageBatch(Sequence[DocPassages]):
         self.token_spans, self.words_at = token_spans
         self.windows, self.windows_at = windows
         self.sketches = sketches if sketches is not None else sketch(self.shingles, self.shingles_at)
+        none = (np.zeros(0, dtype=np.uint64), np.zeros(len(spans) + 1, dtype=np.int64))
+        self.names: np.ndarray
+        self.names_at: np.ndarray
+        self.plain: np.ndarray
+        self.plain_at: np.ndarray
+        self.names, self.names_at = names if names is not None else none
+        self.plain, self.plain_at = plain if plain is not None else none
         self._lists: dict[str, Any] | None = None
         self._items: dict[int, DocPassages] = {}
 
@@ -134,6 +150,8 @@ class PassageBatch(Sequence[DocPassages]):
                 offsets_of([len(d.token_spans) for d in docs]),
             ),
             flat([d.windows for d in docs]),
+            names=flat([n for d in docs for n in d.names]),
+            plain=flat([w for d in docs for w in d.plain]),
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -161,6 +179,8 @@ class PassageBatch(Sequence[DocPassages]):
             (self.token_spans[rows_of(self.words_at, idx)], offsets_of(np.diff(self.words_at)[idx])),
             take(self.windows, self.windows_at, idx),
             (self.sketches[0][p_rows], self.sketches[1][p_rows]),
+            take(self.names, self.names_at, p_rows),
+            take(self.plain, self.plain_at, p_rows),
         )
 
     def __len__(self) -> int:
@@ -197,6 +217,8 @@ class PassageBatch(Sequence[DocPassages]):
                 "token_ranges": list(zip(*self.token_ranges.T.tolist())) if len(self.token_ranges) else [],
                 "shingles_at": self.shingles_at.tolist(),
                 "numbers_at": self.numbers_at.tolist(),
+                "names_at": self.names_at.tolist(),
+                "plain_at": self.plain_at.tolist(),
             }
         a, b = lists["passages_at"][k], lists["passages_at"][k + 1]
         s_at, n_at = lists["shingles_at"], lists["numbers_at"]
@@ -212,5 +234,7 @@ class PassageBatch(Sequence[DocPassages]):
             windows=self.windows[lists["windows_at"][k] : lists["windows_at"][k + 1]],
             numbers=Rows(numbers, n_at, a, b),
             wordy=lists["wordy"][a:b],
+            names=Rows(self.names, lists["names_at"], a, b),
+            plain=Rows(self.plain, lists["plain_at"], a, b),
         )
         return item

@@ -3,7 +3,10 @@
 Every window of ``window`` words of a passage that matched nothing is looked up among the windows of earlier
 documents (each document's distinct windows are indexed once, at their first position); consecutive windows
 found at consecutive positions of one earlier document form one quote, starting at the earliest occurrence of
-its first window. :meth:`QuoteWindows.quotes` does it for one document at a time (the reference);
+its first window. A quote every window of which is in ``boilerplate_docs`` documents or more (counting this one)
+is a formula ("he told BBC Radio 4's Today programme", "the company said in a statement"), of kind
+``boilerplate``; other quotes are of kind ``exact``. :meth:`QuoteWindows.quotes` does it for one document at a
+time (the reference);
 :meth:`QuoteWindows.quotes_batch` for a whole batch at once, with the same result: which windows a document
 indexes depends only on which of its passages matched nothing, so the batch's windows, what each document
 indexes and what earlier documents of the batch indexed are all known once the batch's passages are decided.
@@ -21,8 +24,8 @@ from .packed import DocPassages, PassageBatch
 from .ragged import aranges
 from .spans import PassageMatch
 
-# A run being built: (first window, last window, first entry, last entry).
-Run = tuple[int, int, int, int]
+# A run being built: (first window, last window, first entry, last entry, fewest earlier documents of a window).
+Run = tuple[int, int, int, int, int]
 
 
 def _append(target: array, values: np.ndarray) -> None:
@@ -40,8 +43,9 @@ class QuoteWindows:
     """The word windows of earlier documents (entries numbered in the order they were indexed: document, word),
     and the quotes found against them."""
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, boilerplate_docs: int) -> None:
         self.window = window
+        self.boilerplate_docs = boilerplate_docs
         self.index = BandIndex(1, filtered=False, narrow=True)
         # Per entry: document number, word index, span of the window in that document; 32 bits each (a document
         # number or text offset beyond 2^31 - 1 is refused, see _append).
@@ -72,11 +76,11 @@ class QuoteWindows:
         self.index.load(seg["pm_window_keys"], seg["pm_window_positions"])
 
     def _quote(self, run: Run, spans: np.ndarray, doc_ids: Sequence[str]) -> PassageMatch:
-        first, last, e0, e1 = run
+        first, last, e0, e1, least = run
         return PassageMatch(
             int(spans[first, 0]),
             int(spans[last + self.window - 1, 1]),
-            "exact",
+            "boilerplate" if least + 1 >= self.boilerplate_docs else "exact",
             1.0,
             doc_ids[self.doc[e0]],
             self.start[e0],
@@ -112,12 +116,12 @@ class QuoteWindows:
                     last = run[3]
                     follow = [x for x in hits if w_doc[x] == w_doc[last] and w_word[x] == w_word[last] + 1]
                     if follow:
-                        run = (run[0], i, run[2], follow[0])
+                        run = (run[0], i, run[2], follow[0], min(run[4], len(hits)))
                         continue
                 if run is not None:
                     out.append(self._quote(run, spans, doc_ids))
                 e = min(hits)  # the earliest occurrence
-                run = (i, i, e, e)
+                run = (i, i, e, e, len(hits))
             if run is not None:
                 out.append(self._quote(run, spans, doc_ids))
         return out

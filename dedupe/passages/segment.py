@@ -29,9 +29,10 @@ from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import band_keys
 from ..features.minhash import MinHasher
 from ..features.shingles import shingle_batch, window_batch
+from .names import batch_names, name_words
 from .packed import PassageBatch
-from .ragged import flat
-from .tokens import batch_words
+from .ragged import aranges, flat, offsets_of
+from .tokens import ABBREVIATIONS, batch_words
 
 _WORD = re.compile(r"\w+")
 # Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
@@ -40,10 +41,6 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
 _END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
 _OPENERS = "\"'\u201c\u2018([\u00ab\u2039"
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr co corp inc ltd plc vs gen sen rep gov lt col capt sgt maj adm rev hon "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
-)
 # A hard-wrapped text (newswire): every line at most this long, a few lines at least.
 _WRAP_MAX = 100
 _WRAP_MIN_LINES = 3
@@ -181,21 +178,24 @@ def passage_numbers(passage: str) -> np.ndarray:
 
 
 def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two passages state the same figures: more than half of the smaller set of numbers is shared.
+    """Whether two passages state the same figures: each shares more than half of its numbers with the other.
 
-    A passage without numbers agrees with any. "Revs 62.9 mln vs 41.5 mln" and
-    "Revs 31.5 mln vs 22.9 mln" share their words but not their facts.
+    A passage without numbers agrees with any. "Revs 62.9 mln vs 41.5 mln" and "Revs 31.5 mln vs 22.9 mln" share
+    their words but not their facts; nor do "The rate fell to 6.6 pct from 6.7 pct" and "The rate was unchanged at
+    6.7 pct" (a later month's report and an earlier one's).
 
     Example:
-        >>> numbers_agree(passage_numbers("up 4.0 pct after 9.8 pct"), passage_numbers("after a 9.8 pct rise"))
+        >>> numbers_agree(passage_numbers("up 4.0 pct after 9.8 pct"), passage_numbers("9.8 pct, after 4.0 pct in May"))
         True
         >>> numbers_agree(passage_numbers("Sales 18.4 mln vs 17.8 mln"), passage_numbers("Sales 18.4 mln vs 17.0 mln"))
+        False
+        >>> numbers_agree(passage_numbers("fell to 6.6 pct from 6.7 pct"), passage_numbers("unchanged at 6.7 pct"))
         False
     """
     if len(a) == 0 or len(b) == 0:
         return True
     shared = len(set(a.tolist()).intersection(b.tolist()))  # a few numbers each: sets beat numpy here
-    return 2 * shared > min(len(a), len(b))
+    return 2 * shared > max(len(a), len(b))
 
 
 _HASHERS: dict[MinHashConfig, MinHasher] = {}
@@ -215,8 +215,10 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
     bands, rows = config.bands_rows
     words = batch_words(texts)
     offsets = words.offsets.tolist()
-    # Words that are not numbers, counted up to each word of the batch.
-    wordy_before = np.concatenate(([0], np.cumsum(~words.numeric))).tolist()
+    name = name_words(words)
+    # Plain words (two characters or more, no digit, not a name), counted up to each word of the batch.
+    plain = (words.spans[:, 1] - words.spans[:, 0] >= 2) & ~words.has_digit & ~name
+    wordy_before = np.concatenate(([0], np.cumsum(plain))).tolist()
     segmented = []
     normalized: list[str] = []
     first = 0  # the text's first word, in the batch
@@ -240,22 +242,61 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
     else:
         window_values, window_at = _NO_WINDOWS, np.zeros(len(texts) + 1, dtype=np.int64)
     passage_spans = [(s, e) for passages, *_ in segmented for s, e, _ in passages]
+    word_ranges = np.array([r for _, _, ranges, _, _ in segmented for r in ranges], dtype=np.int64).reshape(-1, 2)
+    per_text = [len(passages) for passages, *_ in segmented]
+    word_at = np.concatenate(([0], np.cumsum(words.counts))).astype(np.int64)
+    text_of = np.repeat(np.arange(len(texts)), per_text)
+    names = batch_names(words, name, word_at[:-1], word_ranges, text_of)
     return PassageBatch(
         np.concatenate(([0], np.cumsum([len(p) for p, *_ in segmented]))).astype(np.int64),
         np.array(passage_spans, dtype=np.int64).reshape(-1, 2),
         np.array([u for passages, *_ in segmented for _, _, u in passages], dtype=np.int64),
         np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in normalized], dtype=np.uint64),
         np.array([w for *_, wordy in segmented for w in wordy], dtype=bool),
-        np.array([r for _, _, ranges, _, _ in segmented for r in ranges], dtype=np.int64).reshape(-1, 2),
+        word_ranges,
         flat(shingles),
         flat([passage_numbers(text[s:e]) for text, (passages, *_) in zip(texts, segmented) for s, e, _ in passages]),
         keys.reshape(-1, bands),
-        (words.spans, np.concatenate(([0], np.cumsum(words.counts))).astype(np.int64)),
+        (words.spans, word_at),
         (window_values, window_at),
+        names=names,
+        plain=_plain_words(
+            words.hashes, plain, word_at[:-1][text_of] + word_ranges[:, 0], word_ranges[:, 1] - word_ranges[:, 0]
+        ),
     )
 
 
 _NO_WINDOWS = np.empty(0, dtype=np.uint64)
+
+
+def _plain_words(
+    hashes: np.ndarray, plain: np.ndarray, starts: np.ndarray, widths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct plain words of each passage (words ``starts[k]`` .. ``starts[k] + widths[k] - 1`` of the
+    batch), as sorted hashes: (values, offsets by passage)."""
+    pw = aranges(starts, widths)
+    keep = plain[pw]
+    h, q = hashes[pw[keep]], np.repeat(np.arange(len(widths)), widths)[keep]
+    order = np.lexsort((h, q))
+    h, q = h[order], q[order]
+    distinct = np.ones(len(h), dtype=bool)
+    distinct[1:] = (h[1:] != h[:-1]) | (q[1:] != q[:-1])
+    return h[distinct], offsets_of(np.bincount(q[distinct], minlength=len(widths)))
+
+
+def shared_words(a: np.ndarray, b: np.ndarray) -> int:
+    """How many distinct plain words two passages share (``a``, ``b``: their sorted distinct word hashes).
+
+    A near repeat must share at least ``min_words`` of them with its match, as a passage must have that many
+    to be matched at all: "The company did not name the officials" and "The company did not name the vessels"
+    share five.
+
+    Example:
+        >>> f = passage_features(["The company did not name the officials.", "The company did not name the vessels."])
+        >>> shared_words(f[0].plain[0], f[1].plain[0])
+        5
+    """
+    return len(np.intersect1d(a, b, assume_unique=True))
 
 
 def _nfkc(joined: str) -> str:

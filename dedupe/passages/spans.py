@@ -16,7 +16,7 @@ class PassageMatch:
 
     Attributes:
         start, end: Code point span in the document's text.
-        kind: "exact", "near" or "boilerplate".
+        kind: "exact", "near" or "boilerplate" (a quote: "exact", or "boilerplate" for a formula).
         similarity: Exact Jaccard of character n-grams (1.0 for exact repeats).
         match_id, match_start, match_end: The earlier occurrence.
         unit: "passage" (whole sentences or paragraphs) or "quote" (words
@@ -31,6 +31,19 @@ class PassageMatch:
     match_start: int
     match_end: int
     unit: str = "passage"
+
+    @property
+    def repeat_kind(self) -> str:
+        """What the report counts it as: its kind for a passage, "quote" or "formula" (a quote seen in
+        ``boilerplate_docs`` documents) for a quote.
+
+        Example:
+            >>> PassageMatch(0, 9, "boilerplate", 1.0, "a", 0, 9, unit="quote").repeat_kind
+            'formula'
+        """
+        if self.unit == "passage":
+            return self.kind
+        return "formula" if self.kind == "boilerplate" else "quote"
 
     def as_dict(self) -> dict[str, Any]:
         return {

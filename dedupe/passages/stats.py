@@ -12,6 +12,9 @@ import numpy as np
 
 from ..config import PassageConfig
 
+# What the report counts repeats as (PassageMatch.repeat_kind): passages by kind, quotes and formulae.
+REPEAT_KINDS = ("exact", "near", "boilerplate", "quote", "formula")
+
 
 @dataclass
 class PassageStats:
@@ -25,6 +28,8 @@ class PassageStats:
     raw_candidates: int = 0
     exact_hits: int = 0
     number_mismatches: int = 0
+    name_mismatches: int = 0
+    word_mismatches: int = 0
     capped: int = 0
     found: Counter[str] = field(default_factory=Counter)
     chars: Counter[str] = field(default_factory=Counter)
@@ -62,8 +67,8 @@ def passage_report(
         "documents": stats.documents,
         "passages": stats.passages,
         "indexed": stats.indexed,
-        "found": {k: stats.found.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
-        "chars": {k: stats.chars.get(k, 0) for k in ("exact", "near", "boilerplate", "quote")},
+        "found": {k: stats.found.get(k, 0) for k in REPEAT_KINDS},
+        "chars": {k: stats.chars.get(k, 0) for k in REPEAT_KINDS},
         "candidates": {
             "verified": stats.candidates,
             "before_cap": stats.raw_candidates,
@@ -71,6 +76,8 @@ def passage_report(
             "max_per_passage": stats.candidates_max,
             "capped_passages": stats.capped,
             "rejected_for_numbers": stats.number_mismatches,
+            "rejected_for_names": stats.name_mismatches,
+            "rejected_for_shared_words": stats.word_mismatches,
         },
         "seconds": round(stats.seconds, 3),
         "top": top,

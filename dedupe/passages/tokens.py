@@ -13,7 +13,7 @@ normalized text of every run of consecutive words.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -22,21 +22,49 @@ from ..features.shingles import word_hashes
 
 _WORD = re.compile(r"\w+")
 _SPACE = 0x20
-# Whether a code point is a word character (\w), and whether it is a digit (str.isdigit), for the code points
-# met so far: ASCII up front, others as they come.
-_IS_WORD: dict[int, bool] = {c: bool(_WORD.fullmatch(chr(c))) for c in range(128)}
-_IS_DIGIT: dict[int, bool] = {c: chr(c).isdigit() for c in range(128)}
+# Common abbreviations: a period after them ends no sentence ("Mr. Smith", "Acme Corp. said"); as titles and
+# company suffixes they are no part of a name ("Mr Brown" and "Gordon Brown" name the same man).
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr co corp inc ltd plc vs gen sen rep gov lt col capt sgt maj adm rev hon "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft fig approx dept est univ bros".split()
+)
+# Names of months and days: dates, which name no one in particular ("April" in two dividend notices).
+CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+# Characters between two words that keep them in one name ("New York", "Chang-Ming"), and characters that end
+# a sentence or clause before a word.
+_JOINERS = " \t\n\r\v\f-\u00a0"
+_STOPS = ".!?:;\0"
 
 
-def _classify(points: np.ndarray, known: dict[int, bool], test: re.Pattern[str] | None) -> np.ndarray:
-    """``known[c]`` for every code point of ``points`` (filled in for new ones: ``test`` matches the character,
-    or without ``test``, the character is a digit)."""
+def _is_upper(c: str) -> bool:
+    return c.isupper() or c.istitle()
+
+
+# Per kind, whether each code point met so far is of that kind: a word character (\w), a digit (str.isdigit),
+# an upper or title case letter, a lower case letter, a joiner, a stop.
+_TESTS: dict[str, Callable[[str], bool]] = {
+    "word": lambda c: bool(_WORD.fullmatch(c)),
+    "digit": str.isdigit,
+    "upper": _is_upper,
+    "lower": str.islower,
+    "joiner": _JOINERS.__contains__,
+    "stop": _STOPS.__contains__,
+}
+_KNOWN: dict[str, dict[int, bool]] = {kind: {c: test(chr(c)) for c in range(128)} for kind, test in _TESTS.items()}
+
+
+def _classify(points: np.ndarray, kind: str) -> np.ndarray:
+    """Whether each code point of ``points`` is of ``kind`` (see ``_TESTS``), each distinct one tested once."""
+    known, test = _KNOWN[kind], _TESTS[kind]
     distinct = np.unique(points)
     flags = []
     for c in distinct.tolist():
         flag = known.get(c)
         if flag is None:
-            flag = known[c] = bool(test.fullmatch(chr(c))) if test is not None else chr(c).isdigit()
+            flag = known[c] = test(chr(c))
         flags.append(flag)
     return np.array(flags, dtype=bool)[np.searchsorted(distinct, points)]
 
@@ -49,7 +77,10 @@ class BatchWords(NamedTuple):
     number (its case-folded form ``isdigit()``); ``joined``: every text's case-folded words, each followed by
     one space, texts one after the other; ``offsets``: where each word starts in ``joined`` (one more entry at
     the end), so that words a..b-1 of a text, joined by spaces, are ``joined[offsets[a]:offsets[b] - 1]``
-    (indices over the whole batch's words).
+    (indices over the whole batch's words); ``upper``, ``lower``: whether each word's first character is upper
+    (or title) case, lower case; ``joins``: whether only spaces and hyphens separate each word from the next word
+    of its text; ``stop``: whether a sentence or clause mark (``.!?:;``) stands between the previous word and
+    this one (True for a text's first word); ``has_digit``: whether each word holds a digit.
     """
 
     spans: np.ndarray
@@ -58,6 +89,11 @@ class BatchWords(NamedTuple):
     numeric: np.ndarray
     joined: str
     offsets: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    joins: np.ndarray
+    stop: np.ndarray
+    has_digit: np.ndarray
 
 
 def batch_words(texts: Sequence[str]) -> BatchWords:
@@ -73,7 +109,7 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # One separator (not a word character) after each text.
     points = np.frombuffer("\0".join(texts).encode("utf-32-le", "surrogatepass") + bytes(4), dtype=np.uint32)
-    word = _classify(points, _IS_WORD, _WORD) if len(points) else np.zeros(0, dtype=bool)
+    word = _classify(points, "word") if len(points) else np.zeros(0, dtype=bool)
     edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=np.int8(0)))  # word starts and ends, alternating
     starts, ends = edges[0::2], edges[1::2]
     text_starts = np.concatenate(([0], np.cumsum(sizes + 1)[:-1]))
@@ -90,9 +126,36 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
     joined_points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # Word boundaries in `joined`: each word is followed by exactly one space, and words hold no space.
     offsets = np.concatenate(([0], np.flatnonzero(joined_points == _SPACE) + 1)).astype(np.int64)
-    numeric = _numeric(joined_points, offsets)
+    numeric, has_digit = _numeric(joined_points, offsets)
     hashes, _ = word_hashes([joined.encode("utf-8", "surrogatepass")])
-    return BatchWords(spans, counts, hashes, numeric, joined, offsets)
+    initials = points[starts]
+    # Between word k and word k + 1 lie points ends[k] .. starts[k + 1] - 1 (a text's last word: up to the next
+    # text's first word, across the separator, which is a stop and no joiner).
+    gaps_end = np.append(starts[1:], len(points)).astype(np.int64)
+    joins = _none_between(~_classify(points, "joiner"), ends, gaps_end) if len(starts) else np.zeros(0, bool)
+    stop = np.ones(len(starts), dtype=bool)
+    if len(starts) > 1:
+        stop[1:] = ~_none_between(_classify(points, "stop"), ends[:-1], starts[1:])
+    return BatchWords(
+        spans,
+        counts,
+        hashes,
+        numeric,
+        joined,
+        offsets,
+        _classify(initials, "upper"),
+        _classify(initials, "lower"),
+        joins,
+        stop,
+        has_digit,
+    )
+
+
+def _none_between(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether no point in ``lo[k] .. hi[k] - 1`` is flagged, for each k."""
+    before = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
+    out: np.ndarray = before[hi] == before[lo]
+    return out
 
 
 def _joined_in_place(folded: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> str:
@@ -117,11 +180,12 @@ def _joined_by_text(texts: Sequence[str], spans: np.ndarray, counts: np.ndarray)
     return "".join(parts)
 
 
-def _numeric(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Whether each word (from ``offsets[k]`` in ``points`` up to the space that ends it) is all digits."""
+def _numeric(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each word (from ``offsets[k]`` in ``points`` up to the space that ends it) is all digits, and
+    whether it holds a digit."""
     if len(offsets) < 2:
-        return np.zeros(0, dtype=bool)
-    not_digit = (~_classify(points, _IS_DIGIT, None)).astype(np.int64)
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    not_digit = (~_classify(points, "digit")).astype(np.int64)
     # Non-digits of each word and the space after it: only that space when the word is all digits.
-    out: np.ndarray = np.add.reduceat(not_digit, offsets[:-1]) == 1
-    return out
+    others = np.add.reduceat(not_digit, offsets[:-1])
+    return others == 1, others < np.diff(offsets)

@@ -26,8 +26,7 @@ from ..core.matcher import Match, Result
 from ..io.jsonline import json_kind, parse_json
 from ..io.records import ANNOTATION_KEY, Record, Rejected
 from ..passages.matcher import PassageMatch
-
-REPEAT_KINDS = ("exact", "near", "boilerplate", "quote")
+from ..passages.stats import REPEAT_KINDS
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ class Examples:
             total = sum(m.end - m.start for m in passages)
             by_kind: dict[str, int] = {}
             for m in passages:
-                kind = "quote" if m.unit == "quote" else m.kind
+                kind = m.repeat_kind
                 by_kind[kind] = by_kind.get(kind, 0) + m.end - m.start
             heaps = [(self._passage_heap, total, self._passage_limit)]
             heaps += [(self._kind_heaps.setdefault(k, []), c, self._per_kind) for k, c in by_kind.items()]

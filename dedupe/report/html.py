@@ -23,7 +23,8 @@ import orjson
 
 from .. import __version__
 from ..passages.matcher import PassageMatch
-from .copies import REPEAT_KINDS, Examples, Shown
+from ..passages.stats import REPEAT_KINDS
+from .copies import Examples, Shown
 from .htmlassets import CSS, SCRIPT
 from .htmlparts import byte_size, card, cut, esc, kv_table, length_note, number, snip, svg_image, table, word_diff
 
@@ -289,8 +290,8 @@ class _Page:
         rows = [
             [
                 (k, f'<span class="kind k-{k}">{k}</span>'),
-                (p["found"][k], number(p["found"][k])),
-                (p["chars"][k], number(p["chars"][k])),
+                (p["found"].get(k, 0), number(p["found"].get(k, 0))),
+                (p["chars"].get(k, 0), number(p["chars"].get(k, 0))),
             ]
             for k in REPEAT_KINDS
         ]
@@ -424,7 +425,7 @@ class _Page:
 
 
 def _title(m: PassageMatch) -> str:
-    what = "quote" if m.unit == "quote" else m.kind
+    what = m.repeat_kind
     return f"{what}, similarity {m.similarity:.2f}: repeats {m.match_id} characters {m.match_start:,}-{m.match_end:,}"
 
 

@@ -31,7 +31,7 @@ background:var(--bg);padding:8px;border-radius:6px}del{background:#fee2e2;color:
 ins{background:#dcfce7;color:#166534;text-decoration:none}
 article.doc{border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:12px 0}
 mark{padding:0 1px;border-radius:2px}a.span{color:inherit;text-decoration:none}
-.k-exact{background:#fecaca}.k-near{background:#fed7aa}.k-boilerplate{background:#ddd6fe}.k-quote{background:#99f6e4}
+.k-exact{background:#fecaca}.k-near{background:#fed7aa}.k-boilerplate{background:#ddd6fe}.k-quote{background:#99f6e4}.k-formula{background:#e5e7eb}
 span.kind{padding:0 5px;border-radius:4px;font-size:12px}blockquote{margin:4px 0 8px 16px;color:var(--muted);
 white-space:pre-wrap}ol.matches{font-size:13px}footer{color:var(--muted);font-size:12px;margin-top:36px}
 article.doc:target,li:target,details:target,mark:target{outline:2px solid var(--accent)}

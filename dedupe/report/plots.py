@@ -25,7 +25,13 @@ except ImportError as exc:  # pragma: no cover - exercised by the CLI check
 INK = "#1f2933"
 MUTED = "#9aa5b1"
 ACCENT = "#2563eb"
-KIND_COLORS = {"exact": "#dc2626", "near": "#ea580c", "boilerplate": "#7c3aed", "quote": "#0d9488"}
+KIND_COLORS = {
+    "exact": "#dc2626",
+    "near": "#ea580c",
+    "boilerplate": "#7c3aed",
+    "quote": "#0d9488",
+    "formula": "#6b7280",
+}
 
 _STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
