@@ -88,6 +88,10 @@ LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
 # their hashes cannot be compared with these. Passage word windows use the same word hash (the passages'
 # "word_hash"; indexes saved while passage words were hashed with xxh3 have none).
 UNIT_HASH = "fmix64-words"
+# Which pair rules decide near passages, saved with an index's passage parameters as "rules": plain words in each
+# passage and in common, numbers shared both ways, names that agree (dedupe.passages.names). Indexes saved before
+# have none: what they hold was decided by other rules (and lacks the names and plain words these need).
+PASSAGE_RULES = "plain-numbers-names"
 
 
 @dataclass(frozen=True)
@@ -475,7 +479,11 @@ class DedupeConfig:
         """
         p = self.parameters()
         # Passage windows hash words with the same kernel as documents (indexes saved before: xxh3 per word).
-        passages = self.passages.parameters() | {"word_hash": UNIT_HASH} if self.passages is not None else None
+        passages = (
+            self.passages.parameters() | {"word_hash": UNIT_HASH, "rules": PASSAGE_RULES}
+            if self.passages is not None
+            else None
+        )
         return {
             k: p[k]
             for k in (

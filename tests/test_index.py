@@ -309,6 +309,18 @@ def test_a_passage_index_whose_words_were_hashed_with_xxh3_is_refused(clean_corp
     assert result.exit_code != 0 and "no option makes it comparable" not in result.stderr
 
 
+def test_a_passage_index_decided_by_earlier_rules_is_refused(clean_corpus, cli, tmp_path):
+    # An index saved before the pair rules (names, plain words, numbers both ways) has no "rules" and no names.
+    path = tmp_path / "pidx"
+    assert cli(["scan", clean_corpus.path, "--passages", "--index", str(path)]).exit_code == 0
+    _rewrite_manifest(path, lambda m: (m["parameters"]["passages"].pop("rules"), m["parameters"]["passages"].pop("names")))
+    for extra in ([], ["--no-passage-names"]):
+        result = cli(["scan", clean_corpus.path, "--passages", "--index", str(path), *extra])
+        assert result.exit_code != 0 and "Traceback" not in result.stderr
+        assert "decided by the rules of an earlier dedupe" in result.stderr and "build a new index" in result.stderr
+    assert cli(["scan", clean_corpus.path, "--passages", "--index", str(tmp_path / "new")]).exit_code == 0
+
+
 def test_another_threshold_with_the_same_bands_and_rows_is_accepted(saved_index):
     b, r = DedupeConfig().bands_rows
     Checkpointer.open(str(saved_index), Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=0.6, bands=b, rows=r))))

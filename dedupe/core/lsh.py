@@ -435,7 +435,7 @@ class BandIndex:
         if not parts:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
         keys, positions = sorted_run(np.concatenate([k for k, _ in parts]), np.concatenate([p for _, p in parts]))
-        return keys, positions.astype(np.int64, copy=False)  # saved as 64-bit whatever is held
+        return keys, positions.astype(self._position_dtype, copy=False)  # saved as held (32 bits when narrow)
 
     def load(self, keys: np.ndarray, positions: np.ndarray) -> None:
         """Add saved entries (as from :meth:`export`: ``bands`` per document)."""

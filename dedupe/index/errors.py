@@ -45,19 +45,20 @@ def unit_hash_note(
     differing: Iterable[str], stored: dict[str, Any] | None = None, current: dict[str, Any] | None = None
 ) -> str:
     """What to say when an index's parameters (``stored``) differ from a run's (``current``) in ``differing``
-    keys: nothing, or, when words were hashed another way (the unit hash, or the passages' word hash), that no
-    option makes the index usable again."""
+    keys: nothing, or, when words were hashed another way (the unit hash, or the passages' word hash) or passages
+    were decided by other rules, that no option makes the index usable again."""
     differing = list(differing)
     before, now = ((p or {}).get("passages") for p in (stored, current))
-    words_rehashed = (
-        "passages" in differing
-        and isinstance(before, dict)
-        and isinstance(now, dict)
-        and before.get("word_hash") != now.get("word_hash")
-    )
-    if "hash" not in differing and not words_rehashed:
-        return ""
-    return (
-        " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
-        "makes it comparable: build a new index."
-    )
+    if not (isinstance(before, dict) and isinstance(now, dict) and "passages" in differing):
+        before = now = {}
+    if "hash" in differing or before.get("word_hash") != now.get("word_hash"):
+        return (
+            " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
+            "makes it comparable: build a new index."
+        )
+    if before.get("rules") != now.get("rules"):
+        return (
+            " Its passages were decided by the rules of an earlier dedupe (before the rules on plain words, "
+            "numbers and names), so no option makes them comparable: build a new index."
+        )
+    return ""

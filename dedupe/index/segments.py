@@ -25,6 +25,7 @@ _ALIGN = 64
 _DTYPES: dict[str, np.dtype[Any]] = {
     "<u8": np.dtype("<u8"),
     "<i8": np.dtype("<i8"),
+    "<i4": np.dtype("<i4"),
     "<u4": np.dtype("<u4"),
     "|u1": np.dtype("|u1"),
 }

@@ -61,11 +61,7 @@ class QuoteWindows:
         """The entries from ``first`` on (``pm_windows``: document, word, start, end; and their keys)."""
         keys, positions = self.index.export(first)
         rows = np.stack(
-            [
-                np.frombuffer(a, dtype=np.int32)[first:].astype(np.int64)
-                for a in (self.doc, self.word, self.start, self.end)
-            ],
-            axis=1,
+            [np.frombuffer(a, dtype=np.int32)[first:] for a in (self.doc, self.word, self.start, self.end)], axis=1
         )
         return {"pm_windows": rows, "pm_window_keys": keys, "pm_window_positions": positions}
 

@@ -228,7 +228,8 @@ def summary(report: dict[str, Any]) -> str:
         verb = "removed" if "removed" in p else "found"
         line += (
             f"\npassages: {_n(p['passages'], 'passage')} in kept records; repeated: {f['exact']:,} exact, "
-            f"{f['near']:,} near, {f['boilerplate']:,} boilerplate ({verb}), {_n(f['quote'], 'quote')}"
+            f"{f['near']:,} near, {f['boilerplate']:,} boilerplate ({verb}), {_n(f['quote'], 'quote')}, "
+            f"{_n(f.get('formula', 0), 'formula')}"
         )
     return line
 
