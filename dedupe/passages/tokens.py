@@ -56,17 +56,33 @@ _TESTS: dict[str, Callable[[str], bool]] = {
 _KNOWN: dict[str, dict[int, bool]] = {kind: {c: test(chr(c)) for c in range(128)} for kind, test in _TESTS.items()}
 
 
+class _Classes:
+    """Which code points of an array are of each kind (see ``_TESTS``): the distinct code points are found once
+    (a count per code point, no sort), each tested once per kind, and every point looked up in a table."""
+
+    def __init__(self, points: np.ndarray) -> None:
+        self.size = int(points.max()) + 1 if len(points) else 1
+        self.present = np.flatnonzero(np.bincount(points, minlength=1)) if len(points) else np.zeros(0, np.int64)
+        self.distinct = self.present.tolist()
+
+    def table(self, kind: str) -> np.ndarray:
+        """Flags indexed by code point (the points of the array only)."""
+        known, test = _KNOWN[kind], _TESTS[kind]
+        flags = []
+        for c in self.distinct:
+            flag = known.get(c)
+            if flag is None:
+                flag = known[c] = test(chr(c))
+            flags.append(flag)
+        out = np.zeros(self.size, dtype=bool)
+        out[self.present] = flags
+        return out
+
+
 def _classify(points: np.ndarray, kind: str) -> np.ndarray:
     """Whether each code point of ``points`` is of ``kind`` (see ``_TESTS``), each distinct one tested once."""
-    known, test = _KNOWN[kind], _TESTS[kind]
-    distinct = np.unique(points)
-    flags = []
-    for c in distinct.tolist():
-        flag = known.get(c)
-        if flag is None:
-            flag = known[c] = test(chr(c))
-        flags.append(flag)
-    return np.array(flags, dtype=bool)[np.searchsorted(distinct, points)]
+    out: np.ndarray = _Classes(points).table(kind)[points]
+    return out
 
 
 class BatchWords(NamedTuple):
@@ -109,7 +125,8 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # One separator (not a word character) after each text.
     points = np.frombuffer("\0".join(texts).encode("utf-32-le", "surrogatepass") + bytes(4), dtype=np.uint32)
-    word = _classify(points, "word") if len(points) else np.zeros(0, dtype=bool)
+    classes = _Classes(points)
+    word = classes.table("word")[points]
     edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=np.int8(0)))  # word starts and ends, alternating
     starts, ends = edges[0::2], edges[1::2]
     text_starts = np.concatenate(([0], np.cumsum(sizes + 1)[:-1]))
@@ -132,10 +149,10 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
     # Between word k and word k + 1 lie points ends[k] .. starts[k + 1] - 1 (a text's last word: up to the next
     # text's first word, across the separator, which is a stop and no joiner).
     gaps_end = np.append(starts[1:], len(points)).astype(np.int64)
-    joins = _none_between(~_classify(points, "joiner"), ends, gaps_end) if len(starts) else np.zeros(0, bool)
+    joins = _none_between(~classes.table("joiner")[points], ends, gaps_end) if len(starts) else np.zeros(0, bool)
     stop = np.ones(len(starts), dtype=bool)
     if len(starts) > 1:
-        stop[1:] = ~_none_between(_classify(points, "stop"), ends[:-1], starts[1:])
+        stop[1:] = ~_none_between(classes.table("stop")[points], ends[:-1], starts[1:])
     return BatchWords(
         spans,
         counts,
@@ -143,8 +160,8 @@ def batch_words(texts: Sequence[str]) -> BatchWords:
         numeric,
         joined,
         offsets,
-        _classify(initials, "upper"),
-        _classify(initials, "lower"),
+        classes.table("upper")[initials],
+        classes.table("lower")[initials],
         joins,
         stop,
         has_digit,
