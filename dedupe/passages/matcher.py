@@ -355,10 +355,15 @@ class PassageMatcher:
         def insert(p: int, k: int, f: DocPassages) -> None:
             indexed[p - base] = 1
 
+        # Documents whose every passage is sure to match nothing (no exact repeat, near repeat settled or not
+        # looked for) are registered at once; the others are decided passage by passage.
+        sure = ~repeats & (settled | ~wordy)
+        unsure_before = np.concatenate(([0], np.cumsum(~sure)))
+        all_sure = (unsure_before[batch.passages_at[1:]] == unsure_before[batch.passages_at[:-1]]).tolist()
         first_doc = len(self._doc_ids)
         decided = []
-        for rid, text, f in zip(ids, texts, features):
-            decided.append(self._decide(rid, text, f, near, insert))
+        for rid, text, f, novel in zip(ids, texts, features, all_sure):
+            decided.append(self._decide_novel(rid, f, insert) if novel else self._decide(rid, text, f, near, insert))
             p_at += len(f.spans)
         # The indexed passages' band keys, in key order (the batch's keys were sorted once): the batch's run.
         was_indexed = np.frombuffer(indexed, dtype=bool)
@@ -454,6 +459,33 @@ class PassageMatcher:
             )
             found.append((f.units[k], self._p_unit[j], match, self._p_doc[j]))
         return found, novel
+
+    def _decide_novel(
+        self, rid: str, f: DocPassages, insert: Callable[[int, int, DocPassages], None]
+    ) -> tuple[list[tuple[int, int, PassageMatch, int]], list[int]]:
+        """:meth:`_decide` for a document none of whose passages repeats anything (known beforehand): every
+        passage registered as a group of its own, its hash remembered and, when wordy, indexed."""
+        st = self.stats
+        doc = len(self._doc_ids)
+        self._doc_ids.append(rid)
+        n = len(f.spans)
+        st.documents += 1
+        st.passages += n
+        p0 = len(self._p_doc)
+        self._p_doc.extend([doc] * n)
+        self._p_start.extend(s for s, _ in f.spans)
+        self._p_end.extend(e for _, e in f.spans)
+        self._p_unit.extend(f.units)
+        self._p_group.extend(range(p0, p0 + n))
+        self._g_count.extend([1] * n)
+        self._g_docs.extend([1] * n)
+        self._g_last.extend([doc] * n)
+        self._exact.update(zip(f.exact, range(p0, p0 + n)))
+        for k, wordy in enumerate(f.wordy):
+            if wordy:
+                insert(p0 + k, k, f)
+                st.indexed += 1
+        return [], list(range(n))
 
     def _finish(
         self, found: list[tuple[int, int, PassageMatch, int]], quotes: list[PassageMatch]
