@@ -215,11 +215,14 @@ class QuoteWindows:
         # Windows found in earlier batches (the sorted runs) and in earlier documents of this batch.
         from_runs = self.index.query_runs_sparse(q_hash[:, None], order=order)
         sorted_hash, sorted_doc, sorted_entry = q_hash[first_h], q_doc[first_h], entry_of[first_h]
-        lo = np.searchsorted(sorted_hash, q_hash, "left")
-        found = lo < len(sorted_hash)
-        found[found] = sorted_hash[lo[found]] == q_hash[found]
-        seen = np.zeros(len(q_hash), dtype=bool)
-        seen[found] = sorted_doc[lo[found]] < q_doc[found]  # the first document indexing it came earlier
+        # Each window's hash first indexed by which (document, hash) group: the first group of its hash.
+        group = np.cumsum(new_group) - 1
+        hash_start = np.ones(len(order), dtype=bool)
+        hash_start[1:] = o_hash[1:] != o_hash[:-1]
+        first_group = np.maximum.accumulate(np.where(hash_start[new_group], np.arange(len(first_h)), 0))
+        lo = np.empty(len(q_hash), dtype=np.int64)
+        lo[order] = first_group[group]
+        seen = sorted_doc[lo] < q_doc  # the first document indexing it came earlier
         if from_runs:
             seen[np.fromiter(from_runs, dtype=np.int64, count=len(from_runs))] = True
         hit = np.flatnonzero(seen)
