@@ -281,7 +281,7 @@ def render(e: Explanation) -> str:
         if e.duplicate:
             lines.append("  (scan annotates passages only on records that are not duplicates)")
         for k, p in enumerate(e.passages, 1):
-            kind = p.kind if p.unit == "passage" else f"{p.kind} quote"
+            kind = p.kind if p.unit == "passage" else ("formula quote" if p.kind == "boilerplate" else "exact quote")
             lines.append(f"  {k}. {kind}, similarity {show_number(p.similarity)}")
             lines.append(f"     B [{p.start},{p.end}) {_quoted(p.text)}")
             where = "A" if p.match_document == "A" else "B, earlier"

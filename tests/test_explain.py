@@ -284,6 +284,18 @@ def test_passages_repeated_within_b_point_at_b_even_when_both_ids_are_equal():
     assert "B, earlier [0," in render(e)
 
 
+def test_a_quote_shared_by_boilerplate_docs_documents_is_explained_as_a_formula():
+    phrase = "he told BBC Radio 4's Today programme on Monday morning"
+    a = f"Prices of food and clothing will rise again next year as wages lag behind, {phrase}."
+    b = f"The minister defended the new tax on petrol and diesel against its many critics, {phrase}."
+    for docs, shown in ((2, "formula quote"), (3, "exact quote")):
+        e = explain(Document("a", a), Document("b", b), DedupeConfig(passages=PassageConfig(boilerplate_docs=docs)))
+        assert e.passages is not None and [(p.unit, p.text.startswith("he told")) for p in e.passages] == [
+            ("quote", True)
+        ]
+        assert f"1. {shown}, similarity 1" in render(e)
+
+
 def test_find_records_takes_the_first_of_a_repeated_id_and_says_so(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text('{"id": "x", "text": "first"}\n\n{"id": "y", "text": "why"}\n{"id": "x", "text": "second"}\n')
