@@ -312,3 +312,20 @@ def test_a_damaged_passage_state_is_refused() -> None:
         damaged = dict(saved, **{name: saved[name][:-1]})  # one passage short
         with pytest.raises(ValueError):
             PassageMatcher(config).restore(damaged)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 40), max_size=12), min_size=1, max_size=6),
+    st.lists(st.tuples(st.integers(0, 5), st.lists(st.integers(0, 40), max_size=12)), max_size=20),
+)
+def test_pair_sims_equal_jaccard_flat_pair_by_pair(mine_sets: list[list[int]], pairs: list) -> None:
+    mine = flat([np.unique(np.array(m, dtype=np.uint64)) for m in mine_sets])
+    pairs = sorted((r % len(mine_sets), other) for r, other in pairs)
+    rows = np.array([r for r, _ in pairs], dtype=np.int64)
+    values, offsets = flat([np.unique(np.array(o, dtype=np.uint64)) for _, o in pairs])
+    got = bulk._pair_sims(rows, values, offsets, mine)
+    for k, (r, _) in enumerate(pairs):
+        a = mine[0][mine[1][r] : mine[1][r + 1]]
+        b = values[offsets[k] : offsets[k + 1]]
+        assert got[k] == jaccard_flat(a, b, np.array([len(b)]))[0] == jaccard(a, b)

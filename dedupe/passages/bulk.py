@@ -12,11 +12,12 @@ passage that *could* take part, and the matcher's stream-order loop keeps what a
   passages of the batch can only push them down the ranking, never bring a lower one up;
 * candidates inside the batch are every earlier passage of the batch that could be indexed and shares a band key;
   the matcher drops those that were not indexed in the end;
-* the exact Jaccard of every pair kept, with :func:`~dedupe.core.similarity.jaccard_flat`, as the per-passage path,
-  except for pairs that a bound proves to be below the threshold (most of them: candidates that share one band by
-  chance). The bound: the shingle hashes of each passage counted in 256 buckets (:class:`Sketches`); two sets
-  share at most the sum over buckets of the smaller count, so J <= U / (|A| + |B| - U). A pair below the
-  threshold is never chosen, so skipping its exact Jaccard changes nothing.
+* the exact Jaccard of every pair kept, computed as :func:`~dedupe.core.similarity.jaccard_flat` computes it for the
+  per-passage path (one search per batch passage, then every pair's counts at once), except for pairs that a
+  bound proves to be below the threshold (most of them: candidates that share one band by chance). The bound:
+  the shingle hashes of each passage counted in 256 buckets (:class:`Sketches`); two sets share at most the sum
+  over buckets of the smaller count, so J <= U / (|A| + |B| - U). A pair below the threshold is never chosen,
+  so skipping its exact Jaccard changes nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.lsh import BandIndex
-from ..core.similarity import jaccard_flat
 from .ragged import aranges, take
 from .store import ShingleStore
 
@@ -159,17 +159,30 @@ def _pair_sims(
 ) -> np.ndarray:
     """Jaccard of each pair: ``rows`` (sorted) names the batch passage (its set in ``mine``: values, offsets),
     ``values[offsets[k]:offsets[k + 1]]`` is the other set of pair k."""
-    sims = np.zeros(len(rows), dtype=np.float64)
     if len(rows) == 0:
-        return sims
+        return np.zeros(0, dtype=np.float64)
     sizes = np.diff(offsets)
     cuts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
     bounds = np.concatenate(([0], cuts, [len(rows)])).tolist()
     row_of = rows[bounds[:-1]].tolist()
     flat, at = mine[0], mine[1].tolist()
     off = offsets.tolist()
+    # Where each value would sit in its row's set (one search per row), as an index into ``flat``.
+    where = np.empty(len(values), dtype=np.int64)
     for r, a, b in zip(row_of, bounds[:-1], bounds[1:]):
-        sims[a:b] = jaccard_flat(flat[at[r] : at[r + 1]], values[off[a] : off[b]], sizes[a:b])
+        lo, hi = at[r], at[r + 1]
+        where[off[a] : off[b]] = np.searchsorted(flat[lo:hi], values[off[a] : off[b]]) + lo
+    # Then every pair at once, as jaccard_flat does for one row: exact counts, one division each.
+    last = mine[1][rows + 1] - 1  # each pair's row set's last index (below its start when the set is empty)
+    value_last = np.repeat(last, sizes)
+    found = np.zeros(len(values) + 1, dtype=np.int64)
+    inside = where <= value_last
+    found[:-1][inside] = flat[where[inside]] == values[inside]
+    inter = np.add.reduceat(found, np.cumsum(sizes) - sizes)
+    inter[sizes == 0] = 0
+    union = np.diff(mine[1])[rows] + sizes - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sims: np.ndarray = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     return sims
 
 
