@@ -37,8 +37,10 @@ with the same hash of normalized words: those take the exact path, not the near 
 passage q is truly near at threshold t when some earlier passage p (earlier in stream order:
 an earlier document, or earlier in the same document) has exact Jaccard J(q, p) >= t of their
 shingle sets, the sets being `passage_features(...).shingles` under the configuration's shingling,
-both q and p have at least `min_words` words that are not numbers (`DocPassages.wordy`: near
-matching is defined only for those), and, with the numbers rule on, `numbers_agree(q, p)`.
+both q and p have at least `min_words` plain words (`DocPassages.wordy`: near matching is defined
+only for those), and the pair rules accept them (`dedupe.passages.facts.rejects`: plain words in
+common, and with their rules on, numbers and names). The default configuration is also scored
+against Jaccard alone (no pair rule), so that what the rules exclude shows as missed.
 It is computed without sampling pairs: a scipy.sparse CSR matrix passages x shingle ids over ALL
 passages of the corpus; the sample's rows times its transpose give |q ∩ p| for every passage p;
 J = |q ∩ p| / (|q| + |p| - |q ∩ p|), restricted to p < q. Pairs with J at or above the lowest
@@ -98,9 +100,9 @@ from _runner import header_lines, run_measured, spread  # noqa: E402
 
 from dedupe.config import PassageConfig  # noqa: E402
 from dedupe.passages.matcher import PassageMatch, PassageMatcher  # noqa: E402
-from dedupe.passages.names import names_agree  # noqa: E402
+from dedupe.passages.facts import rejects  # noqa: E402
 from dedupe.passages.packed import DocPassages  # noqa: E402
-from dedupe.passages.segment import numbers_agree, passage_features, shared_words  # noqa: E402
+from dedupe.passages.segment import passage_features  # noqa: E402
 
 BATCH = 256
 TRUTH_VERSION = "passages-truth-v1"
@@ -365,6 +367,9 @@ class Facts:
     names: list[np.ndarray]
     plain: list[np.ndarray]
 
+    def of_passage(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.numbers[k], self.names[k], self.plain[k]
+
     @classmethod
     def of(cls, features: list[DocPassages]) -> Facts:
         return cls(np.array([w for f in features for w in f.wordy], dtype=bool),
@@ -373,10 +378,8 @@ class Facts:
 
 
 def pair_agrees(config: PassageConfig, facts: Facts, q: int, p: int) -> bool:
-    """The matcher's pair rules (PassageMatcher._best) for passages q and p."""
-    return (shared_words(facts.plain[q], facts.plain[p]) >= config.min_words
-            and (not config.numbers or numbers_agree(facts.numbers[q], facts.numbers[p]))
-            and (not config.names or names_agree(facts.names[q], facts.names[p])))
+    """The matcher's pair rules (dedupe.passages.facts.rejects) for passages q and p."""
+    return rejects(config, facts.of_passage(q), facts.of_passage(p)) is None
 
 
 def sweep_configs(default_only: bool = False) -> list[tuple[str, PassageConfig]]:

@@ -162,6 +162,15 @@ def test_the_run_report_of_a_run_is_accepted(cli, scan_output, tmp_path):
     (tmp_path / "out.jsonl").write_bytes(run.stdout)
     res = cli(["report", tmp_path / "out.jsonl", "--run-report", tmp_path / "run.json", "-o", tmp_path / "page.html"])
     assert res.exit_code == 0, res.stderr
+    # A run report written before formulae were counted apart from quotes has no "formula": still accepted.
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert "formula" in report["passages"]["found"]
+    for key in ("found", "chars"):
+        del report["passages"][key]["formula"]
+    (tmp_path / "old.json").write_text(json.dumps(report))
+    res = cli(["report", tmp_path / "out.jsonl", "--run-report", tmp_path / "old.json", "-o", tmp_path / "old.html"])
+    assert res.exit_code == 0, res.stderr
+    assert "k-formula" in (tmp_path / "old.html").read_text(encoding="utf-8")
 
 
 JSON = st.recursive(

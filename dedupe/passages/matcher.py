@@ -9,9 +9,8 @@ Matching (sequential, in stream order), for each passage of a kept document:
 2. near: MinHash LSH over character n-grams of the normalized words, the
    candidates sharing the most bands first, at most ``max_candidates`` of
    them verified by exact Jaccard; the two must share ``min_words`` plain
-   words (:func:`~dedupe.passages.segment.shared_words`) and agree on the
-   numbers (:func:`numbers_agree`) and names
-   (:func:`~dedupe.passages.names.names_agree`) they state; only passages
+   words and agree on the numbers and names they state (the pair rules,
+   :mod:`dedupe.passages.facts`); only passages
    with ``min_words`` plain words (two characters or more, no digit, not a
    name) take part (table rows such as "Revs 2.3 mln vs 2.0 mln" and lists of
    names repeat exactly or not at all); passages that matched nothing are indexed,
@@ -46,24 +45,20 @@ import numpy as np
 
 from ..config import PassageConfig
 from ..core.lsh import BandIndex
-from ..core.similarity import ArrayStore, jaccard_flat
+from ..core.similarity import jaccard_flat
 from ..index.segments import pack_strings, unpack_strings
 from .bulk import Sketches, batch_pairs, exact_repeats, sketch
-from .names import names_agree
+from .facts import Facts, FactStore, batch_facts, rejects
 from .packed import DocPassages, PassageBatch
 from .quotes import QuoteWindows
 from .ragged import take
-from .segment import numbers_agree, passage_features, shared_words
+from .segment import passage_features
 from .spans import PassageMatch, coalesce, remove_spans
 from .stats import PassageStats, passage_report
 from .store import ShingleStore
 
 # PassageMatch and remove_spans are imported from here too (dedupe, dedupe.core.matcher, the report).
 __all__ = ["PassageMatch", "PassageMatcher", "PassageStats", "remove_spans"]
-
-
-# A passage's facts, checked for each near repeat: its numbers, its names and its plain words.
-Facts = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class PassageMatcher:
@@ -99,9 +94,7 @@ class PassageMatcher:
         self._exact: dict[int, int] = {}
         self._index = BandIndex(self.bands, filtered=False, narrow=True)
         self._shingles = ShingleStore()
-        self._numbers = ArrayStore(np.uint64)
-        self._names = ArrayStore(np.uint64)
-        self._plain = ArrayStore(np.uint64)
+        self._facts = FactStore()
         self._sketches = Sketches()  # by position: the bound that spares most exact Jaccards (bulk path)
         # Word windows of earlier documents, for quotes.
         self._windows = QuoteWindows(self.config.window, self.config.boilerplate_docs)
@@ -134,36 +127,31 @@ class PassageMatcher:
         new_texts = list(itertools.islice(self._g_text.items(), texts, None))
         text_bytes, text_offsets = pack_strings([t for _, t in new_texts])
         shingles, shingle_offsets = self._shingles.export(passages, n_p)
-        numbers, number_offsets = self._numbers.export(passages, n_p)
-        names, name_offsets = self._names.export(passages, n_p)
-        plain, plain_offsets = self._plain.export(passages, n_p)
         keys, positions = self._index.export(passages)
 
         def rows(arrays: tuple[array, ...], start: int) -> np.ndarray:
             return np.stack([np.frombuffer(a, dtype=np.int64)[start:] for a in arrays], axis=1)
 
-        out: dict[str, np.ndarray] = {
-            "pm_doc_ids": doc_ids,
-            "pm_doc_offsets": doc_offsets,
-            "pm_passages": rows((self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group), passages),
-            "pm_group_ids": g_ids,
-            "pm_group_values": g_vals,
-            "pm_exact_keys": np.array([h for h, _ in new_exact], dtype=np.uint64),
-            "pm_exact_values": np.array([p for _, p in new_exact], dtype=np.int64),
-            "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
-            "pm_texts": text_bytes,
-            "pm_text_offsets": text_offsets,
-            "pm_shingles": shingles,
-            "pm_shingle_offsets": shingle_offsets,
-            "pm_numbers": numbers,
-            "pm_number_offsets": number_offsets,
-            "pm_names": names,
-            "pm_name_offsets": name_offsets,
-            "pm_plain": plain,
-            "pm_plain_offsets": plain_offsets,
-            "pm_band_keys": keys,
-            "pm_band_positions": positions,
-        } | self._windows.export(windows)
+        out: dict[str, np.ndarray] = (
+            {
+                "pm_doc_ids": doc_ids,
+                "pm_doc_offsets": doc_offsets,
+                "pm_passages": rows((self._p_doc, self._p_start, self._p_end, self._p_unit, self._p_group), passages),
+                "pm_group_ids": g_ids,
+                "pm_group_values": g_vals,
+                "pm_exact_keys": np.array([h for h, _ in new_exact], dtype=np.uint64),
+                "pm_exact_values": np.array([p for _, p in new_exact], dtype=np.int64),
+                "pm_text_groups": np.array([g for g, _ in new_texts], dtype=np.int64),
+                "pm_texts": text_bytes,
+                "pm_text_offsets": text_offsets,
+                "pm_shingles": shingles,
+                "pm_shingle_offsets": shingle_offsets,
+                "pm_band_keys": keys,
+                "pm_band_positions": positions,
+            }
+            | self._facts.export(passages, n_p)
+            | self._windows.export(windows)
+        )
         self._marks = (n_docs, n_p, n_w, len(self._exact), len(self._g_text))
         if self._dirty is not None:
             self._dirty = set()
@@ -193,10 +181,8 @@ class PassageMatcher:
             raise ValueError("inconsistent passage state (texts)")
         self._g_text.update(zip(seg["pm_text_groups"].tolist(), texts))
         self._shingles.extend(seg["pm_shingles"], seg["pm_shingle_offsets"])
-        self._numbers.extend(seg["pm_numbers"], seg["pm_number_offsets"])
-        self._names.extend(seg["pm_names"], seg["pm_name_offsets"])
-        self._plain.extend(seg["pm_plain"], seg["pm_plain_offsets"])
-        if not len(self._shingles) == len(self._numbers) == len(self._names) == len(self._plain) == len(self._p_doc):
+        self._facts.extend(seg)
+        if not len(self._shingles) == len(self._facts) == len(self._p_doc):
             raise ValueError("inconsistent passage state (shingles)")
         # The sketches are a function of the shingles: made again rather than saved.
         values, offsets = self._shingles.export(len(self._sketches), len(self._p_doc))
@@ -250,9 +236,7 @@ class PassageMatcher:
         def insert(p: int, k: int, f: DocPassages) -> None:
             index.insert(p, f.keys[k].tolist(), f.keys[k])
             self._shingles.put(p, f.shingles[k])
-            self._numbers.put(p, f.numbers[k])
-            self._names.put(p, f.names[k])
-            self._plain.put(p, f.plain[k])
+            self._facts.put(p, (f.numbers[k], f.names[k], f.plain[k]))
 
         for rid, text, f in zip(ids, texts, features):
             doc = len(self._doc_ids)
@@ -301,20 +285,10 @@ class PassageMatcher:
             return None
         base = len(self._p_doc)
         indexed = bytearray(len(batch.spans))
-        numbers, numbers_at = batch.numbers, batch.numbers_at.tolist()
-        names, names_at = batch.names, batch.names_at.tolist()
-        plain, plain_at = batch.plain, batch.plain_at.tolist()
 
         def pending(p: int) -> Facts | None:
             """The facts of a passage of this batch (stored with the batch's others at its end)."""
-            if p < base:
-                return None
-            i = p - base
-            return (
-                numbers[numbers_at[i] : numbers_at[i + 1]],
-                names[names_at[i] : names_at[i + 1]],
-                plain[plain_at[i] : plain_at[i + 1]],
-            )
+            return batch_facts(batch, p - base) if p >= base else None
 
         early_at, late_at = pairs.early_at.tolist(), pairs.late_at.tolist()
         early_raw, early_hit = pairs.early_raw.tolist(), pairs.early_hit.tolist()
@@ -371,9 +345,7 @@ class PassageMatcher:
         self._index.add_sorted_run(keys.ravel()[entries], base + entries // self.bands)
         stored = np.flatnonzero(was_indexed)  # the batch's indexed passages
         self._shingles.settle_many(len(self._p_doc), stored + base, *take(batch.shingles, batch.shingles_at, stored))
-        self._numbers.put_many((stored + base).tolist(), *take(batch.numbers, batch.numbers_at, stored))
-        self._names.put_many((stored + base).tolist(), *take(batch.names, batch.names_at, stored))
-        self._plain.put_many((stored + base).tolist(), *take(batch.plain, batch.plain_at, stored))
+        self._facts.put_batch((stored + base).tolist(), batch, stored)
         # Quotes depend on which passages matched nothing, never the other way: the batch's at once.
         docs = list(range(first_doc, first_doc + len(features)))
         novels = [novel for _, novel in decided]
@@ -532,22 +504,15 @@ class PassageMatcher:
         ``min_words`` plain words with the passage and agrees on its numbers and names (``facts``: the
         passage's numbers, names and plain words; ``pending``: those of a position not stored yet, else None)."""
         cfg = self.config
-        numbers, names, plain = facts
         for k in np.argsort(-sims, kind="stable").tolist():
             if sims[k] < cfg.threshold:
                 break
             p = chosen[k]
             theirs = pending(p) if pending is not None else None
-            if theirs is None:
-                theirs = (self._numbers.get(p), self._names.get(p), self._plain.get(p))
-            if shared_words(plain, theirs[2]) < cfg.min_words:
-                self.stats.word_mismatches += 1
-            elif cfg.numbers and not numbers_agree(numbers, theirs[0]):
-                self.stats.number_mismatches += 1
-            elif cfg.names and not names_agree(names, theirs[1]):
-                self.stats.name_mismatches += 1
-            else:
+            why = rejects(cfg, facts, theirs if theirs is not None else self._facts.get(p))
+            if why is None:
                 return p, float(sims[k])
+            self.stats.count_rejected(why)
         return -1, 0.0
 
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:

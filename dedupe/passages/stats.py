@@ -43,6 +43,15 @@ class PassageStats:
         self.candidates += chosen
         self.candidates_max = max(self.candidates_max, chosen)
 
+    def count_rejected(self, rule: str) -> None:
+        """Count a candidate that a pair rule ("words", "numbers" or "names") rejected."""
+        if rule == "words":
+            self.word_mismatches += 1
+        elif rule == "numbers":
+            self.number_mismatches += 1
+        else:
+            self.name_mismatches += 1
+
     def count_settled(self, raw: np.ndarray, cap: int) -> None:
         """:meth:`count_candidates` of many passages at once (``raw``: each one's candidates; 0: none, not
         counted)."""
