@@ -78,6 +78,9 @@ DEFAULT_ENGINE = "stream"
 # when a pipe has nothing more to read yet. Decisions never depend on either.
 BATCH_RECORDS = 1024
 BATCH_CHARS = 500_000
+# Which copy of a cluster a run keeps (--keep): the first seen (streaming); "longest" or "field:NAME[:max|min]"
+# decide after every record's matches are known (two passes over the input; dedupe.core.keep).
+DEFAULT_KEEP = "first"
 
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.

@@ -14,7 +14,8 @@ as directly as the rule reads, with no index structure, no batching and no numpy
   over its band keys, without repeats, in ascending position.
 - Each candidate is verified: exact Jaccard of the two shingle sets (or, with ``verify.mode == "estimate"``,
   the fraction of equal MinHash values). Record i is joined with every candidate at or above the threshold;
-  ``duplicate_of`` is the candidate with the highest similarity, the earliest on a tie.
+  ``duplicate_of`` is the *kept* candidate (one whose own ``duplicate_of`` is None) at or above the
+  threshold with the highest similarity, the earliest on a tie; when there is none, record i is kept.
 - Clusters are connected components; a cluster is named by its smallest position. ``cluster`` is the name of
   record i's cluster right after record i is decided (later merges do not change what was written).
 """
@@ -88,7 +89,7 @@ def reference_matches(texts: Sequence[str], ids: Sequence[str], config: DedupeCo
             sim = similarity(i, j)
             if sim >= threshold:
                 join(i, j)
-                if sim > best_sim:
+                if sim > best_sim and out[j].duplicate_of is None:
                     best, best_sim = j, sim
         for key in dict.fromkeys(record_keys[i]):
             bucket.setdefault(key, []).append(i)

@@ -39,9 +39,9 @@ class ListBackend:
         return out
 
     def add(self, documents):
-        for rid, cluster, row, payload in documents():
+        for rid, cluster, row, payload, kept in documents():
             number = len(self.store["docs"])
-            self.store["docs"].append((rid, cluster, payload))
+            self.store["docs"].append((rid, cluster, payload, kept))
             self.own.add(number)
             for key in row.tolist():
                 self.store["keys"].setdefault(key, []).append(number)

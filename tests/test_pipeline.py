@@ -216,7 +216,7 @@ def test_similarity_is_the_exact_jaccard_rounded(triple):
     assert results[1].match.similarity == pytest.approx(90 / 102, abs=1e-6)
 
 
-def test_duplicate_of_names_the_most_similar_earlier_record():
+def test_duplicate_of_names_the_most_similar_kept_record():
     # 100 distinct words, 96 five-grams. "near" changes the last 3 words (3
     # shingles), "nearer" the last word (1 shingle), "probe" the first word
     # (1 shingle): J(probe, nearer) = 94/98, J(probe, near) = 92/100.
@@ -229,8 +229,10 @@ def test_duplicate_of_names_the_most_similar_earlier_record():
     sims = {k: exact_j(texts[k], texts["probe"]) for k in order}
     assert sims == pytest.approx({"near": 92 / 100, "nearer": 94 / 98})
     results = decide([Record(k, texts[k]) for k in order] + [Record("probe", texts["probe"])])
-    assert results[-1].match.duplicate_of == "nearer"
-    assert results[-1].match.similarity == pytest.approx(sims["nearer"], abs=1e-6)
+    # nearer is itself a duplicate of near: probe names near, the copy that is kept, not the more similar one.
+    assert results[1].match.duplicate_of == "near"
+    assert results[-1].match.duplicate_of == "near"
+    assert results[-1].match.similarity == pytest.approx(sims["near"], abs=1e-6)
 
 
 # --------------------------------------------------------------------------- clusters
@@ -241,7 +243,8 @@ def test_transitive_matches_end_in_one_cluster(triple):
     assert ab >= 0.8 and bc >= 0.8 and ac < 0.8  # the premise
     dd = Deduplicator()
     results = list(dd.run([Record("A", triple.a), Record("B", triple.b), Record("C", triple.c)]))
-    assert [r.match.duplicate_of for r in results] == [None, "A", "B"]
+    # C matches only B, which is a duplicate: C is kept (nothing written is near it), in A's cluster.
+    assert [r.match.duplicate_of for r in results] == [None, "A", None]
     assert [r.match.cluster for r in results] == ["A", "A", "A"]
     assert dd.clusters() == [{"cluster": "A", "size": 3, "members": ["A", "B", "C"]}]
 

@@ -381,8 +381,8 @@ def test_add_query_fetch_round_trip(redis_url: str, index: RedisIndex) -> None:
     fetched = index.fetch([7, 3, 3, 119, 0])
     assert sorted(fetched) == [0, 3, 7, 119]
     for ref in fetched:
-        rid, cluster, payload = fetched[ref]
-        assert (rid, cluster) == (f"doc-{ref}", f"cluster-{ref % 9}")
+        rid, cluster, payload, kept = fetched[ref]
+        assert (rid, cluster, kept) == (f"doc-{ref}", f"cluster-{ref % 9}", True)  # kept when not given
         assert np.array_equal(np.frombuffer(payload, dtype=np.uint64), payloads[ref])
     assert index.fetch([]) == {}
 
@@ -418,7 +418,7 @@ def test_key_layout(redis_url: str, index: RedisIndex) -> None:
     r = raw_client(redis_url)
     assert r.smembers(f"{p}:b:000000000000001f") == {b"0", b"1"}
     assert r.smembers(f"{p}:b:abcdef0123456789") == {b"0"}
-    assert r.hgetall(f"{p}:d:1") == {b"id": b"y", b"cluster": b"x", b"payload": b""}
+    assert r.hgetall(f"{p}:d:1") == {b"id": b"y", b"cluster": b"x", b"payload": b"", b"kept": b"1"}
     assert r.get(f"{p}:next") == b"2"
     assert r.object("encoding", f"{p}:b:000000000000001f") == b"intset"
 
@@ -430,7 +430,22 @@ def test_unicode_ids_and_binary_payloads(index: RedisIndex) -> None:
     docs = [(rid, f"клáster-{rid}", key_rows[k], payloads[k]) for k, rid in enumerate(ids)]
     refs = index.add(docs)
     fetched = index.fetch(refs)
-    assert [fetched[r] for r in refs] == [(rid, f"клáster-{rid}", payloads[k]) for k, rid in enumerate(ids)]
+    assert [fetched[r] for r in refs] == [(rid, f"клáster-{rid}", payloads[k], True) for k, rid in enumerate(ids)]
+
+
+def test_the_kept_flag_round_trips_and_an_older_document_is_kept_when_it_named_itself(
+    redis_url: str, index: RedisIndex
+) -> None:
+    rows = np.arange(6, dtype=np.uint64).reshape(3, 2)
+    refs = index.add([("a", "a", rows[0], b"", True), ("b", "a", rows[1], b"", False)])
+    assert [index.fetch(refs)[r][3] for r in refs] == [True, False]
+    # A document stored without the flag (by an earlier version): kept exactly when it is its own cluster.
+    client = raw_client(redis_url)
+    (ref,) = index.add([("c", "c", rows[2], b"")])
+    client.hdel(f"{index.target.prefix}:d:{ref}", "kept")
+    client.hdel(f"{index.target.prefix}:d:{refs[1]}", "kept")  # "b" named "a" as its cluster: a duplicate
+    fetched = index.fetch([refs[1], ref])
+    assert (fetched[refs[1]][3], fetched[ref][3]) == (False, True)
 
 
 def test_add_checks_its_arguments(index: RedisIndex) -> None:

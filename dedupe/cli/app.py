@@ -197,6 +197,7 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                 engine=kw["engine"],
                 ray_address=kw["ray_address"],
                 batch_size=kw["batch_size"],
+                keep=kw["keep"],
             )
             settle()  # start-up's objects are made by now
             outcome = run(

@@ -55,6 +55,8 @@ Examples:
 
   dedupe scan --engine ray shards/*.jsonl.gz --output out/ --report report.json   (a Ray job, same answer)
 
+  dedupe scan --keep longest corpus.jsonl > annotated.jsonl   (the longest copy is the one kept)
+
 Each output line is the input record unchanged plus
 "dedupe": {"cluster": ..., "duplicate_of": ..., "similarity": ...}; with --passages
 also "passages": [{"start", "end", "kind", "similarity", "match": {"id", "start", "end"},
@@ -82,11 +84,17 @@ Examples:
 
   dedupe filter data/*.parquet --output clean/ --format parquet   (one file per input)
 
+  dedupe filter --keep field:score crawl.jsonl > best.jsonl   (the copy with the highest score)
+
+  zcat news.jsonl.gz | dedupe filter --keep field:published:min > first-published.jsonl
+
 With --passages, kept records also lose every repeated sentence/paragraph and
 boilerplate passage from their text (the first occurrence stays; quotes inside
 sentences stay); other fields are unchanged.
 
-Writes only records that duplicate no earlier record, unchanged.
+Writes only the records kept, unchanged: a record is dropped only as the duplicate of a
+record that is written (or was written by an earlier run, with --index), at or above
+the threshold, so a chain A ~ B ~ C never drops C when C is far from A.
 """
     + exit_codes()
     + "\n"

@@ -20,6 +20,7 @@ from ..config import (
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_ENGINE,
     DEFAULT_ID_FIELD,
+    DEFAULT_KEEP,
     DEFAULT_MAX_CHARS,
     DEFAULT_OUTPUT_FORMAT,
     DEFAULT_TEXT_FIELD,
@@ -188,6 +189,15 @@ RayAddress = Annotated[
     ),
 ]
 Dropped = Annotated[str | None, typer.Option(help="Write the duplicates here, annotated as by scan.")]
+Keep = Annotated[
+    str,
+    typer.Option(
+        help="Which copy of near-duplicates is kept: first (the first seen; streaming), longest (most characters "
+        "of text) or field:NAME[:max|min] (the largest, or smallest, value of a number or ISO 8601 date field; "
+        "a record without it ranks last; ties go to the first seen). Any but first reads the input twice, "
+        "and copies stdin or a pipe to a temporary file to do so.",
+    ),
+]
 Documents = Annotated[
     list[str] | None,
     typer.Argument(
@@ -243,6 +253,7 @@ OPTIONS: dict[str, Option] = {
     "report": Option(Report, None, _RUN),
     "rejects": Option(Rejects, None, _RUN),
     "dropped": Option(Dropped, None, ("filter",)),
+    "keep": Option(Keep, DEFAULT_KEEP, _ALL),
     "passages": Option(Passages, False, _ALL),
     "passage_unit": Option(PassageUnit, PassageConfig.unit, _ALL),
     "passage_min_words": Option(PassageMinWords, PassageConfig.min_words, _ALL),

@@ -22,12 +22,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# A document held by the backend: its id, the id of its cluster, and what verification reads (the bytes of a
-# numpy array: shingle hashes, or a signature with --verify estimate).
-Held = tuple[str, str, bytes]
+# A document held by the backend: its id, the id of its cluster, what verification reads (the bytes of a
+# numpy array: shingle hashes, or a signature with --verify estimate), and whether it was kept (only a kept
+# document can be a later record's duplicate_of).
+Held = tuple[str, str, bytes, bool]
 
-# A document the matcher hands the backend: id, cluster id, band key row (uint64, shape (bands,)), payload.
-Added = tuple[str, str, np.ndarray, bytes]
+# A document the matcher hands the backend: id, cluster id, band key row (uint64, shape (bands,)), payload, kept.
+Added = tuple[str, str, np.ndarray, bytes, bool]
 
 
 class IndexBackend(Protocol):

@@ -1,8 +1,11 @@
 """The decision rule, once for both engines.
 
-A record is joined with every candidate whose similarity is at or above the threshold, and names the most
-similar one as its ``duplicate_of`` (the earliest on a tie). Records are decided in stream order, so a
-record's label is the root of its cluster (the earliest member) at the moment it is decided.
+A record is joined with every candidate whose similarity is at or above the threshold (so a cluster is the
+connected component of those pairs), and is a duplicate only of a *kept* record: its ``duplicate_of`` is the
+most similar kept candidate at or above the threshold (the earliest on a tie). A record whose matches are all
+duplicates themselves is kept, so that a chain A ~ B ~ C never drops C for B when C is far from A, the copy
+that was written. Records are decided in stream order, so a record's label is the root of its cluster (the
+earliest member) at the moment it is decided.
 
 Two forms of the same rule: :func:`take` decides one record as the streaming engine meets it, and
 :func:`decide_pairs` replays verified pairs sorted by their later record, as the Ray engine has them.
@@ -16,17 +19,23 @@ import numpy as np
 
 
 def take(
-    i: int, candidates: Iterable[int], sims: Iterable[float], threshold: float, union: Callable[[int, int], None]
+    i: int,
+    candidates: Iterable[int],
+    sims: Iterable[float],
+    threshold: float,
+    union: Callable[[int, int], None],
+    kept: Callable[[int], bool],
 ) -> tuple[int, float]:
     """Decide record ``i`` against its candidates (ascending) and their similarities.
 
-    Every candidate at or above ``threshold`` is joined with ``i`` through ``union``; the best of them is
-    returned as (candidate, similarity), the earliest on a tie, or (-1, -1.0) when none matched.
+    Every candidate at or above ``threshold`` is joined with ``i`` through ``union``; the best of those that
+    are ``kept`` is returned as (candidate, similarity), the earliest on a tie, or (-1, -1.0) when no kept
+    candidate matched (the record is then kept).
 
     Example:
         >>> joined = []
-        >>> take(5, [1, 2, 3], [0.9, 0.95, 0.95], 0.8, lambda a, b: joined.append(b))
-        (2, 0.95)
+        >>> take(5, [1, 2, 3], [0.9, 0.95, 0.95], 0.8, lambda a, b: joined.append(b), lambda j: j != 2)
+        (3, 0.95)
         >>> joined
         [1, 2, 3]
     """
@@ -34,7 +43,7 @@ def take(
     for j, sim in zip(candidates, sims):
         if sim >= threshold:
             union(i, j)
-            if sim > best_sim:
+            if sim > best_sim and kept(j):
                 best, best_sim = j, sim
     return best, best_sim
 
@@ -78,15 +87,16 @@ def decide_pairs(
     """The rule over verified pairs (i later, j earlier): (label at decision time, best match, final clusters).
 
     Pairs are taken by their later record, in input order, exactly as the streaming engine meets them, each
-    record decided by :func:`take`. Returns the label of every record that matched something (others are
-    their own label), the best match of each and the clusters with more than one member as (root, members
+    record decided by :func:`take` (a record is kept unless it has a kept match). Returns the label of every
+    record that matched something (others are their own label), the best kept match of each ((-1, -1.0): the
+    record is kept although it matched) and the clusters with more than one member as (root, members
     ascending), largest first.
 
     Example:
         >>> labels, best, groups = decide_pairs(np.array([3, 3, 7]), np.array([1, 2, 3]),
         ...                                     np.array([0.9, 0.9, 0.85]), 0.8)
         >>> labels, best, groups
-        ({3: 1, 7: 1}, {3: (1, 0.9), 7: (3, 0.85)}, [(1, [1, 2, 3, 7])])
+        ({3: 1, 7: 1}, {3: (1, 0.9), 7: (-1, -1.0)}, [(1, [1, 2, 3, 7])])
     """
     keep = sims >= threshold
     pi, pj, ps = pairs_i[keep], pairs_j[keep], sims[keep]
@@ -95,12 +105,16 @@ def decide_pairs(
     uf = SparseUnionFind()
     labels: dict[int, int] = {}
     best: dict[int, tuple[int, float]] = {}
+
+    def kept(j: int) -> bool:  # a record never decided matched nothing earlier: it was kept
+        return best.get(j, (-1, 0.0))[0] < 0
+
     k, n = 0, len(pi_list)
     while k < n:
         i, start = pi_list[k], k
         while k < n and pi_list[k] == i:
             k += 1
-        best[i] = take(i, pj_list[start:k], ps_list[start:k], threshold, uf.union)
+        best[i] = take(i, pj_list[start:k], ps_list[start:k], threshold, uf.union, kept)
         labels[i] = uf.find(i)
     members: dict[int, list[int]] = {}
     for x in sorted(set(pi_list) | set(pj_list)):

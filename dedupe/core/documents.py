@@ -24,6 +24,8 @@ class Documents:
     Attributes:
         ids: Each document's id (ids may repeat).
         labels: The number of the cluster root each document was written with.
+        kept: 1 for each document that was kept (written by ``filter``), 0 for a duplicate: only a kept
+            document can be a later record's ``duplicate_of``.
         stored: What verification reads, by document number: in a temporary file (:mod:`dedupe.core.spill`),
             so RAM holds 8 bytes per document for it, whatever the text length.
         clusters: Union-find over document numbers; a cluster's root is its earliest member.
@@ -33,12 +35,17 @@ class Documents:
     def __init__(self, exact: bool) -> None:
         self.ids: list[str] = []
         self.labels = array("q")
+        self.kept = bytearray()
         self.stored = SpillStore(np.uint64 if exact else np.uint32)
         self.clusters = UnionFind()
         self.links: array | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def is_kept(self, i: int) -> bool:
+        """Whether document ``i`` was kept (it can be a later record's ``duplicate_of``)."""
+        return self.kept[i] == 1
 
     def join(self, i: int, j: int) -> None:
         """Put documents ``i`` and ``j`` in one cluster (and remember the link when links are kept)."""

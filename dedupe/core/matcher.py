@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -24,7 +25,7 @@ from ..features.pool import featurized
 from ..io.records import Line, Record, Rejected, Waiting
 from ..passages.matcher import PassageMatch, PassageMatcher
 from ..passages.packed import PassageBatch
-from .backend import Held, IndexBackend, InMemory
+from .backend import Added, Held, IndexBackend, InMemory
 from .clusters import cluster_entries
 from .decide import take
 from .documents import Documents
@@ -109,6 +110,9 @@ class Deduplicator:
         self.backend: IndexBackend = backend if backend is not None else InMemory()
         # The clusters of backend documents that local clusters joined: they name those clusters from then on.
         self._remote_cluster: dict[int, str] = {}
+        # Two passes (a --keep policy other than first; dedupe.core.twopass): verified pairs (later, earlier,
+        # similarity) at or above the threshold, gathered while nothing is decided; None when deciding at once.
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -149,6 +153,8 @@ class Deduplicator:
             counts = self.counters.similarity_counts
             for sim in sims:
                 counts[candidate_bin(sim)] += 1
+            if self.pending is not None:
+                return self._gather(ids, pair_rows + first, pair_positions, sims)
             group_of = {r: g for g, r in enumerate(pair_rows[starts].tolist())}
             positions = pair_positions.tolist()
             out: list[Match] = []
@@ -157,22 +163,43 @@ class Deduplicator:
                 # Nothing to verify (a new singleton), or an empty text: kept, and it never matches.
                 if (g is None and remote[k] is None) or not has_shingles:
                     docs.labels.append(first + k)
+                    docs.kept.append(1)
                     out.append(Match(rid))
                     continue
                 best, best_sim = -1, -1.0
                 if g is not None:
                     lo, hi = bounds[g], bounds[g + 1]
-                    best, best_sim = take(first + k, positions[lo:hi], sims[lo:hi], self.threshold, docs.join)
+                    best, best_sim = take(
+                        first + k, positions[lo:hi], sims[lo:hi], self.threshold, docs.join, docs.is_kept
+                    )
                 out.append(self._decided(first + k, best, best_sim, remote[k]))
 
             def payload(k: int) -> bytes:  # a shared index holds shingle sets, as every dedupe version reads them
                 return (shingle_set(hashes[k]) if self._exact else np.ascontiguousarray(signatures[k])).tobytes()
 
-            def indexed_rows() -> list[tuple[str, str, np.ndarray, bytes]]:  # every record with shingles
-                return [(rid, out[k].cluster, keys[k], payload(k)) for k, rid in enumerate(ids) if indexed[k]]
+            def indexed_rows() -> list[Added]:  # every record with shingles
+                return [
+                    (rid, out[k].cluster, keys[k], payload(k), out[k].duplicate_of is None)
+                    for k, rid in enumerate(ids)
+                    if indexed[k]
+                ]
 
             self.backend.add(indexed_rows)
         return out
+
+    def _gather(self, ids: list[str], later: np.ndarray, earlier: np.ndarray, sims: list[float]) -> list[Match]:
+        """Two passes: keep the batch's pairs at or above the threshold and join their clusters; decide nothing
+        (every record counts as kept and its own label until :func:`~dedupe.core.twopass.settle`)."""
+        assert self.pending is not None
+        similarity = np.asarray(sims, dtype=np.float64)
+        match = similarity >= self.threshold
+        self.pending.append((later[match], earlier[match], similarity[match]))
+        for i, j in zip(later[match].tolist(), earlier[match].tolist()):
+            self.docs.join(i, j)
+        first = len(self.docs.labels)
+        self.docs.labels.extend(range(first, first + len(ids)))
+        self.docs.kept.extend(b"\x01" * len(ids))
+        return [Match(rid) for rid in ids]
 
     def _store(self, hashes: HashRows, signatures: np.ndarray, lengths: np.ndarray) -> None:
         """Keep the batch's verification data (shingle hashes, or signatures), by document number."""
@@ -199,13 +226,14 @@ class Deduplicator:
                 continue
             sims = []
             mine = shingle_set(hashes[k]) if self._exact else signatures[k]
-            for _, _, payload in held:  # earliest first: the earliest document wins a tie
+            for _, _, payload, _ in held:  # earliest first: the earliest document wins a tie
                 other = np.frombuffer(payload, dtype=dtype)
                 sim = jaccard(mine, shingle_set(other)) if self._exact else estimate_jaccard(mine, other)
                 counts[candidate_bin(sim)] += 1
                 sims.append(sim)
-            # Documents held elsewhere are not in this matcher's clusters: nothing to join, only the best.
-            best, sim = take(-1, range(len(held)), sims, self.threshold, lambda a, b: None)
+            # Documents held elsewhere are not in this matcher's clusters: nothing to join, only the best kept.
+            kept = [doc[3] for doc in held]
+            best, sim = take(-1, range(len(held)), sims, self.threshold, lambda a, b: None, kept.__getitem__)
             out.append((sim, held[best][0], held[best][1]) if best >= 0 else None)
         return out
 
@@ -260,10 +288,13 @@ class Deduplicator:
         if remote is not None:  # the cluster of another process's document names this local cluster from now on
             self._remote_cluster.setdefault(root, remote[2])
         cluster = self._remote_cluster.get(root, ids[root]) if self._remote_cluster else ids[root]
+        kept = remote is None and best < 0  # no kept record matched: kept, even when it joined a cluster
+        self.docs.kept.append(kept)
+        if kept:
+            self.counters.kept_linked += root != i
+            return Match(cluster)
         if remote is not None and remote[0] >= similarity:  # a tie goes to the backend's (earlier) document
             return Match(cluster, remote[1], round(remote[0], 6))
-        if best < 0:
-            return Match(cluster)
         return Match(cluster, ids[best], round(similarity, 6))
 
     def run(
@@ -275,6 +306,8 @@ class Deduplicator:
         after_batch: Callable[[], None] | None = None,
         stop_at_reject: bool = False,
         fields: tuple[str, str] = (DEFAULT_TEXT_FIELD, DEFAULT_ID_FIELD),
+        admit: Callable[[Record], Rejected | None] | None = None,
+        replay: Callable[[int], list[Match]] | None = None,
     ) -> Iterator[Result | Rejected]:
         """Decide every record of ``items`` in order; Rejected items pass through in place.
 
@@ -294,18 +327,29 @@ class Deduplicator:
             stop_at_reject: End the run at the first Rejected, deciding nothing after it (for a
                 caller that stops there: the state then holds exactly the records yielded).
             fields: The text field and the id field lines are parsed with.
+            admit: Asked of each record, in stream order, before it is matched: a Rejected it answers takes
+                the record's place (the record is never matched or indexed).
+            replay: The second pass of two (:mod:`dedupe.core.twopass`): gives the decisions of the next
+                this many records, already made; the run only matches passages (of kept records) and yields.
         """
         hashes: HashRows
         passage_feats: PassageBatch | None
         counters = self.counters
+        # Gathering pairs for two passes, passages wait for the second (only kept records' passages are matched).
+        config = self.config if self.pending is None else replace(self.config, passages=None)
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in featurized(
-            items, self.config, workers, batch_size, self.max_chars, stop, fields
+            items, config, workers, batch_size, self.max_chars, stop, fields
         ):
             if stop is not None and stop():
                 return
             counters.feature_seconds += seconds
             start = self.clock()
             last = False
+            if admit is not None:
+                batch, rows = _admitted(batch, admit)
+                if rows is not None:
+                    hashes, signatures, keys = [hashes[k] for k in rows], signatures[rows], keys[rows]
+                    passage_feats = passage_feats.select(rows) if passage_feats is not None else None
             if stop_at_reject:
                 cut = next((k for k, item in enumerate(batch) if isinstance(item, Rejected)), None)
                 if cut is not None:
@@ -315,8 +359,11 @@ class Deduplicator:
                     passage_feats = passage_feats.select(range(n)) if passage_feats is not None else None
             records = [item for item in batch if isinstance(item, Record)]
             if self.max_chars is not None:
-                counters.truncated += sum(len(r.text) > self.max_chars for r in records)
-            matches = self.add_batch([r.id for r in records], hashes, signatures, keys)
+                counters.truncated += sum(len(r.text) > self.max_chars for r in records) if replay is None else 0
+            if replay is None:
+                matches = self.add_batch([r.id for r in records], hashes, signatures, keys)
+            else:
+                matches = replay(len(records))
             found: list[list[PassageMatch] | None] = [None] * len(records)
             if self.passages is not None and passage_feats is not None:
                 keep = [k for k, m in enumerate(matches) if m.duplicate_of is None]
@@ -377,6 +424,26 @@ class Deduplicator:
             base=self.base,
             passage_report=self.passages.report if self.passages is not None else None,
         )
+
+
+def _admitted(
+    batch: list[Record | Rejected], admit: Callable[[Record], Rejected | None]
+) -> tuple[list[Record | Rejected], list[int] | None]:
+    """The batch with the records ``admit`` rejects replaced by their Rejected, and the feature rows of the
+    records left (None: all of them)."""
+    out: list[Record | Rejected] = []
+    rows: list[int] = []
+    k = 0
+    for item in batch:
+        if isinstance(item, Record):
+            refused = admit(item)
+            if refused is None:
+                rows.append(k)
+            k += 1
+            out.append(item if refused is None else refused)
+        else:
+            out.append(item)
+    return out, rows if len(rows) < k else None
 
 
 def deduplicate(

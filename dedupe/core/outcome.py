@@ -36,6 +36,10 @@ class MatchCounters:
         feature_seconds: Time spent computing features (summed over workers).
         match_seconds: Time spent deciding records in stream order.
         truncated: Records whose text was cut at ``--max-chars`` for matching.
+        kept_linked: Records kept although they matched a record at or above the threshold, because every
+            record they matched was itself a duplicate (the end of a chain; they share their cluster).
+        policy_changes: With a --keep policy other than first: (records it kept that first would drop,
+            records it dropped that first would keep); None otherwise.
     """
 
     candidates: int = 0
@@ -43,6 +47,8 @@ class MatchCounters:
     feature_seconds: float = 0.0
     match_seconds: float = 0.0
     truncated: int = 0
+    kept_linked: int = 0
+    policy_changes: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import IO
 
 import orjson
 
-from ..config import ConfigError
+from ..config import DEFAULT_KEEP, ConfigError
 from ..io.outfiles import WholeFile, open_stream
 from ..io.shards import ShardWriter, check_output, source_name
 from ..report.build import accounting_gap, build_report, is_html, summary
@@ -68,6 +68,7 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
         (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
         (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
+        (opts.keep != DEFAULT_KEEP, f"--keep {opts.keep} runs on the streaming engine only (--engine stream)"),
         (
             any(map(is_html, opts.report)),
             "--engine ray writes the JSON report; make the page from the "

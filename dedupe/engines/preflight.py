@@ -23,6 +23,20 @@ def check_inputs(paths: list[str]) -> None:
             raise InputError(f"cannot read {path}: it is a directory (give the JSONL files in it)")
 
 
+def two_pass_limits(opts: RunSpec) -> None:
+    """What a run that reads its input twice (``--keep`` other than ``first``) cannot do, said before reading."""
+    why = f"--keep {opts.keep} decides only after every record is read"
+    if opts.resume:
+        raise ConfigError(
+            f"--resume continues a streaming run; {why}, so an interrupted run starts again: run it without --resume"
+        )
+    if opts.index is not None and "://" in opts.index:
+        raise ConfigError(
+            f"a Redis index is shared by processes deciding records as they arrive; {why}: use an index directory "
+            "(--index DIR), or --keep first"
+        )
+
+
 def check_output_paths(opts: RunSpec) -> None:
     """Every output against every input, every other output and the index, before anything is opened."""
     for option, value in (("--output", opts.output), ("--index", opts.index)):

@@ -205,7 +205,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
 
     labels, best, groups = decide_pairs(pi, pj, sims, job.config.lsh.threshold)
     id_of: dict[int, str] = {}
-    named = sorted(set(labels.values()) | {j for j, _ in best.values()} | {m for _, ms in groups for m in ms})
+    named = sorted(set(labels.values()) | {j for j, _ in best.values() if j >= 0} | {m for _, ms in groups for m in ms})
     wanted = np.array(named, dtype=np.int64)
     for subset in ray.get(list(subsets.values())):
         named_here = np.isin(subset["numbers"], wanted)
@@ -217,7 +217,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     decided = np.fromiter(labels, dtype=np.int64, count=len(labels))
     for i, k in zip(decided.tolist(), shard_of(decided).tolist()):
         j, s = best[i]
-        decisions[k][i] = (id_of[labels[i]], id_of[j], round(s, 6))
+        decisions[k][i] = (id_of[labels[i]], id_of[j], round(s, 6)) if j >= 0 else (id_of[labels[i]], None, None)
     stage("cluster")
 
     remote_write = ray.remote(write_shard)
@@ -236,6 +236,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
         read.lines += r.lines - base
         read.blank_lines += r.blank_lines
     stats.finished = time.perf_counter()
+    counters.kept_linked = sum(1 for j, _ in best.values() if j < 0)
     counters.match_seconds = sum(stages.get(k, 0.0) for k in ("shuffle", "verify", "cluster"))
     outcome = MatchOutcome(
         config=job.config,

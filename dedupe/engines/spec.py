@@ -14,6 +14,7 @@ from ..config import (
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_ENGINE,
     DEFAULT_ID_FIELD,
+    DEFAULT_KEEP,
     DEFAULT_MAX_CHARS,
     DEFAULT_OUTPUT_FORMAT,
     DEFAULT_TEXT_FIELD,
@@ -60,6 +61,8 @@ class RunSpec:
         engine: "stream" (this process) or "ray".
         ray_address: The Ray cluster for engine "ray".
         batch_size: Records per batch of the streaming engine (the output does not depend on it).
+        keep: Which copy of near-duplicates is kept: "first", "longest" or "field:NAME[:max|min]"
+            (:class:`~dedupe.core.keep.KeepPolicy`); any but "first" reads the input twice.
     """
 
     mode: Mode
@@ -80,6 +83,7 @@ class RunSpec:
     engine: str = DEFAULT_ENGINE
     ray_address: str | None = None
     batch_size: int = BATCH_RECORDS
+    keep: str = DEFAULT_KEEP
 
     @property
     def local_index(self) -> str | None:

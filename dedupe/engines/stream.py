@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import IO, Any
 
 import orjson
 
 from ..config import ConfigError
+from ..core.keep import KeepPolicy
 from ..core.matcher import Deduplicator
+from ..core.twopass import Settled, two_passes
 from ..index.errors import IndexStoreError
 from ..index.redis import RedisIndex, SharedIndexError
 from ..index.shared import RedisBackend
@@ -25,9 +28,10 @@ from ..io.outfiles import BatchWriter, WholeFile, open_stream
 from ..io.records import InputError, ReadStats, Rejected, read_lines
 from ..io.render import write_result
 from ..io.shards import InputShards, check_output
+from ..io.spool import Spool
 from ..report.build import RunStats, accounting_gap, build_report, is_html, progress, run_page, summary
 from ..report.copies import Examples
-from .preflight import check_inputs, check_output_paths, resume_options, resume_point
+from .preflight import check_inputs, check_output_paths, resume_options, resume_point, two_pass_limits
 from .signals import Interrupted, SignalStop
 from .spec import AccountingError, BadRecord, RunOutcome, RunSpec
 
@@ -61,6 +65,9 @@ def run_stream(
         raise ConfigError(f"--checkpoint-every must be 0 (only at the end) or more; got {opts.checkpoint_every}")
     if opts.max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
+    policy = KeepPolicy.parse(opts.keep)
+    if not policy.streaming:
+        two_pass_limits(opts)
     check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, opts.resume, opts.inputs)
     check_output_paths(opts)
@@ -95,6 +102,7 @@ def run_stream(
         for note in index.notes:
             notify(f"note: {note}")
     skip = resume_point(opts, index, resume_options(opts), notify)
+    settled: list[Settled] = []  # two passes: the decisions, once made
     if shared is not None and opts.config.passages is not None:
         notify("note: with a Redis index, --passages matches passages within this process only")
     progress_mark = {"lines": skip, "output": 0, "since": 0}
@@ -113,7 +121,12 @@ def run_stream(
     def after_batch() -> None:
         if opts.output is None:
             out.flush()
-        if index is not None and opts.checkpoint_every and progress_mark["since"] >= opts.checkpoint_every:
+        if (
+            index is not None
+            and policy.streaming  # two passes: the index is saved once, after the whole output
+            and opts.checkpoint_every
+            and progress_mark["since"] >= opts.checkpoint_every
+        ):
             out.flush()  # what the checkpoint holds has been handed on first
             index.save(last_run(False, "checkpoint"))
             progress_mark["since"] = 0
@@ -152,19 +165,42 @@ def run_stream(
         signals = stack.enter_context(SignalStop())
         if shared is not None:
             stack.callback(shared.close)
-        # Lines are parsed where their features are computed (in the feature workers).
-        lines = read_lines(opts.inputs, opts.text_field, opts.id_field, read, stdin=stdin_stream, skip=skip, waits=True)
-        items = IdFieldCheck(opts.id_field, read, lambda message: notify(f"warning: {message}")).watch(
-            dedup.run(
-                signals.guard(lines),
-                workers=opts.workers,
-                batch_size=opts.batch_size,
-                stop=signals.stopped,
-                after_batch=after_batch,
-                stop_at_reject=rejects is None,
-                fields=(opts.text_field, opts.id_field),
+        spool = stack.enter_context(Spool(opts.inputs if not policy.streaming else [], stdin_stream, signals.stopped))
+
+        def lines(stats: ReadStats) -> Iterator[Any]:  # parsed where their features are computed (the workers)
+            found = read_lines(
+                opts.inputs,
+                opts.text_field,
+                opts.id_field,
+                stats,
+                stdin=stdin_stream,
+                skip=skip,
+                waits=True,
+                copies=lambda path: spool.open(path) if path in spool.files else None,
             )
+            return signals.guard(found)
+
+        run = partial(
+            dedup.run,
+            workers=opts.workers,
+            batch_size=opts.batch_size,
+            stop=signals.stopped,
+            stop_at_reject=rejects is None,
+            fields=(opts.text_field, opts.id_field),
         )
+        if policy.streaming:
+            decided = run(lines(read), after_batch=after_batch)
+        else:  # the first read only gathers pairs: its own stats, so that the report counts one read
+            decided = two_passes(
+                dedup,
+                policy,
+                opts.text_field,
+                partial(run, lines(ReadStats())),
+                partial(run, lines(read), after_batch=after_batch),
+                signals.stopped,
+                settled.append,
+            )
+        items = IdFieldCheck(opts.id_field, read, lambda message: notify(f"warning: {message}")).watch(decided)
 
         finished: list[dict[str, Any]] = []
 
@@ -177,11 +213,16 @@ def run_stream(
                 return finished[0]
             if save:
                 out.flush()
-            if index is not None and save:
+            # Two passes: the index holds every record from the first pass on, so it is saved only with the
+            # whole output (a run stopped before leaves the index as it was).
+            whole = policy.streaming or (error is None and bool(settled))
+            if index is not None and save and whole:
                 index.save(last_run(error is None, stopped_by), final=error is None)
             about_index = index.report() if index is not None else dedup.backend.about()
             outcome = dedup.outcome()
-            report = build_report(stats, outcome, read, opts.mode, opts.rejects, error=error, index=about_index)
+            report = build_report(
+                stats, outcome, read, opts.mode, opts.rejects, error=error, index=about_index, keep=policy
+            )
             for report_file, html in sorted(report_files, key=lambda f: f[1]):  # the JSON first: it is the record
                 if html:
                     assert examples is not None
@@ -251,7 +292,13 @@ def run_stream(
             name = signal.Signals(signals.signum).name
             report = finish(f"interrupted by {name}", name)
             where = f"after input line {progress_mark['lines']:,}"
-            if index is not None:
+            if not policy.streaming:
+                message = (
+                    f"interrupted by {name} {where} (--keep {policy} reads the input twice): the output holds "
+                    "every record up to there"
+                    + (", and the index is unchanged: run the same command again from the start." if index else ".")
+                )
+            elif index is not None:
                 how = (
                     ": it appends to the files in --output"
                     if opts.output is not None

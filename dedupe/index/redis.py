@@ -27,8 +27,8 @@ key                         type    content
 ``P:b:{key:016x}``          set     document numbers having band key ``key``
                                     (decimal integers, so Redis keeps small sets as
                                     compact intsets)
-``P:d:{number}``            hash    ``id``, ``cluster`` (UTF-8) and ``payload`` (bytes)
-                                    of document ``number``
+``P:d:{number}``            hash    ``id``, ``cluster`` (UTF-8), ``payload`` (bytes)
+                                    and ``kept`` (``1`` or ``0``) of document ``number``
 ==========================  ======  ===================================================
 
 Memory: each document costs one hash (its id, cluster and payload plus ~570
@@ -72,7 +72,7 @@ import importlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -428,8 +428,11 @@ class RedisIndex:
         except ValueError:
             raise self._corrupt("a band set holds something that is not a document number") from None
 
-    def fetch(self, refs: list[int]) -> dict[int, tuple[str, str, bytes]]:
-        """(id, cluster, payload) of each document number in ``refs``, in one pipelined round trip.
+    def fetch(self, refs: list[int]) -> dict[int, tuple[str, str, bytes, bool]]:
+        """(id, cluster, payload, kept) of each document number in ``refs``, in one pipelined round trip.
+
+        A document stored without ``kept`` (by a version that kept no such flag, when a record was a duplicate
+        exactly when it matched any earlier record) counts as kept when it named itself as its cluster.
 
         Raises:
             SharedIndexError: A number has no document (the index is corrupt,
@@ -440,21 +443,24 @@ class RedisIndex:
             return {}
         pipe = self._client.pipeline(transaction=False)
         for ref in numbers:
-            pipe.hmget(self._doc_key(ref), ["id", "cluster", "payload"])
+            pipe.hmget(self._doc_key(ref), ["id", "cluster", "payload", "kept"])
         with self._talking("fetching documents"):
             replies = pipe.execute()
-        out: dict[int, tuple[str, str, bytes]] = {}
-        for ref, (rid, cluster, payload) in zip(numbers, replies):
+        out: dict[int, tuple[str, str, bytes, bool]] = {}
+        for ref, (rid, cluster, payload, kept) in zip(numbers, replies):
             if rid is None or cluster is None or payload is None:
                 raise self._corrupt(f"document {ref} is missing (was the index cleared while in use?)")
-            out[ref] = (rid.decode(_ENCODING, _ERRORS), cluster.decode(_ENCODING, _ERRORS), payload)
+            doc_id, doc_cluster = rid.decode(_ENCODING, _ERRORS), cluster.decode(_ENCODING, _ERRORS)
+            out[ref] = (doc_id, doc_cluster, payload, kept == b"1" if kept is not None else doc_cluster == doc_id)
         return out
 
-    def add(self, docs: list[tuple[str, str, np.ndarray, bytes]]) -> list[int]:
+    def add(self, docs: Sequence[tuple[Any, ...]]) -> list[int]:
         """Store documents; returns their global numbers (consecutive, the first document ever is 0).
 
         Args:
-            docs: (id, cluster, band key row (uint64, shape (bands,)), payload bytes) per document.
+            docs: (id, cluster, band key row (uint64, shape (bands,)), payload bytes[, kept]) per document;
+                ``kept`` (whether the document was kept, so that it can be a later record's ``duplicate_of``)
+                is True when left out.
 
         One server-side script allocates the numbers (INCRBY) and writes every
         document hash, bitmap bit and band set: one round trip, atomic, so the
@@ -465,13 +471,13 @@ class RedisIndex:
             return []
         rows: list[np.ndarray] = []
         args: list[Any] = []
-        for doc_id, doc_cluster, row, doc_payload in docs:
+        for doc_id, doc_cluster, row, doc_payload, *kept in docs:
             if not isinstance(doc_id, str) or not isinstance(doc_cluster, str):
                 raise TypeError("a document's id and cluster must be str")
             if not isinstance(doc_payload, (bytes, bytearray, memoryview)):
                 raise TypeError(f"a document's payload must be bytes, not {type(doc_payload).__name__}")
             rows.append(key_matrix(row, ndim=1))
-            args += [_text(doc_id), _text(doc_cluster), bytes(doc_payload)]
+            args += [_text(doc_id), _text(doc_cluster), bytes(doc_payload), b"1" if not kept or kept[0] else b"0"]
         keys = np.stack(rows)
         with self._talking("adding documents"):
             first = int(self._add_script(args=[self.target.prefix, keys.shape[1], hex_keys(keys), len(docs), *args]))

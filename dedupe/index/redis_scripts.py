@@ -47,15 +47,16 @@ end
 return out
 """
 
-# ARGV: prefix, bands, hex blob of n*bands keys, n, then id, cluster, payload per document.
+# ARGV: prefix, bands, hex blob of n*bands keys, n, then id, cluster, payload, kept per document.
 # Returns the first document number allocated.
 ADD_LUA = """
 local prefix, bands, hex, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local first = redis.call('INCRBY', prefix .. ':next', n) - n
 for i = 0, n - 1 do
   local ref = string.format('%d', first + i)
-  local a = 5 + i * 3
-  redis.call('HSET', prefix .. ':d:' .. ref, 'id', ARGV[a], 'cluster', ARGV[a + 1], 'payload', ARGV[a + 2])
+  local a = 5 + i * 4
+  redis.call('HSET', prefix .. ':d:' .. ref, 'id', ARGV[a], 'cluster', ARGV[a + 1], 'payload', ARGV[a + 2],
+             'kept', ARGV[a + 3])
   redis.call('SETBIT', prefix .. ':docs', first + i, 1)
   for b = 0, bands - 1 do
     local o = (i * bands + b) * 16

@@ -5,8 +5,10 @@ number on into arrays (what :class:`~dedupe.index.store.IndexStore` writes as on
 :func:`restore_arrays` loads saved segments, in order, into an empty matcher. With ``--passages``, the passage
 matcher's arrays travel in the same segments.
 
-Arrays: ``ids`` (UTF-8 bytes) and ``id_offsets``, ``labels``, ``stored`` and ``stored_offsets`` (what
-verification reads), ``band_keys`` and ``band_positions``, ``links`` (pairs of documents in one cluster).
+Arrays: ``ids`` (UTF-8 bytes) and ``id_offsets``, ``labels``, ``kept`` (1 per document kept, 0 per
+duplicate), ``stored`` and ``stored_offsets`` (what verification reads), ``band_keys`` and ``band_positions``,
+``links`` (pairs of documents in one cluster). A segment written before ``kept`` existed, when a record was a
+duplicate exactly when it matched an earlier one, has its documents kept where their label is their own number.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def export_arrays(dedup: Deduplicator, first: int, all_links: bool = False) -> d
         "ids": ids,
         "id_offsets": id_offsets,
         "labels": np.frombuffer(docs.labels, dtype=np.int64)[first:stop].copy(),
+        "kept": np.frombuffer(docs.kept, dtype=np.uint8)[first:stop].copy(),
         "stored": stored,
         "stored_offsets": stored_offsets,
         "band_keys": keys,
@@ -77,8 +80,10 @@ def restore_arrays(dedup: Deduplicator, segments: Sequence[dict[str, np.ndarray]
         keys, positions = seg["band_keys"], seg["band_positions"]
         links = seg["links"].reshape(-1, 2)
         stop = first + count
+        kept = seg["kept"] if "kept" in seg else labels == np.arange(first, stop)
         if (
             len(labels) != count
+            or len(kept) != count
             or len(stored_offsets) != count + 1
             or len(keys) != len(positions)
             or len(keys) % dedup.index.bands
@@ -89,6 +94,7 @@ def restore_arrays(dedup: Deduplicator, segments: Sequence[dict[str, np.ndarray]
             raise ValueError(f"inconsistent index segment (documents {first:,}..{stop:,})")
         docs.ids.extend(ids)
         docs.labels.frombytes(labels.astype(np.int64).tobytes())
+        docs.kept.extend(kept.astype(bool).astype(np.uint8).tobytes())
         docs.stored.extend(seg["stored"].astype(docs.stored.dtype, copy=False), stored_offsets)
         dedup.index.load(keys, positions)
         all_links.append(links)

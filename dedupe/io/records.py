@@ -368,16 +368,19 @@ def read_lines(
     skip: int = 0,
     parquet_batch_rows: int = PARQUET_BATCH_ROWS,
     waits: bool = False,
+    copies: Callable[[str], IO[bytes] | None] = lambda path: None,
 ) -> Iterator[Line | Record | Rejected | Waiting]:
     """:func:`read_records` without parsing JSONL lines: each yields a :class:`Line`, for :func:`parse_line` to
     turn into a Record or a Rejected where the features are computed (Parquet rows come parsed, as Records and
     Rejected). Blank and skipped lines, line numbers, ``stats`` and ``waits`` are as :func:`read_records` has
     them; the id field check is the caller's (:class:`~dedupe.io.idfield.IdFieldCheck`).
 
+    ``copies`` gives, for an input that was copied (:class:`~dedupe.io.spool.Spool`), the copy to read instead.
+
     Raises:
         InputError: as :func:`read_records`.
     """
-    return _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows, waits, parse=False)
+    return _read_all(paths, text_field, id_field, stats, stdin, skip, parquet_batch_rows, waits, False, copies)
 
 
 def _read_all(
@@ -390,6 +393,7 @@ def _read_all(
     parquet_batch_rows: int,
     waits: bool = False,
     parse: bool = True,
+    copies: Callable[[str], IO[bytes] | None] = lambda path: None,
 ) -> Iterator[Line | Record | Rejected | Waiting]:
     for path in paths:
         if is_parquet(path):
@@ -397,7 +401,14 @@ def _read_all(
 
             yield from read_parquet(path, text_field, id_field, stats, skip, parquet_batch_rows)
             continue
-        stream, name = open_input(path, stdin)
+        copy = copies(path)
+        if copy is None:
+            stream, name = open_input(path, stdin)
+        else:
+            from .compression import decompressing
+
+            name = "<stdin>" if path == "-" else display_name(path)
+            stream = decompressing(copy, name)  # closes the copy when closed
         stats.sources.append(name)
         stats.starts.append(stats.lines)
         line = 0
@@ -425,5 +436,5 @@ def _read_all(
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{name}: after line {line}: cannot read input: {exc}") from exc
         finally:
-            if path != "-":
+            if path != "-" or copy is not None:
                 stream.close()

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from ..config import ConfigError
+from ..core.keep import KeepPolicy
 from ..core.matcher import Result
-from ..core.outcome import MatchOutcome
+from ..core.outcome import MatchCounters, MatchOutcome
 from ..io.records import ReadStats, Rejected
 from ..passages.matcher import remove_spans
 
@@ -114,6 +115,7 @@ def build_report(
     rejects_file: str | None = None,
     error: str | None = None,
     index: dict[str, Any] | None = None,
+    keep: KeepPolicy | None = None,
 ) -> dict[str, Any]:
     """The JSON report of a run: ``completed`` is false and ``error`` says why when it stopped early.
 
@@ -151,6 +153,7 @@ def build_report(
             "megabytes_per_second": round(stats.text_bytes / 1e6 / seconds, 3) if seconds > 0 else None,
         },
         "removed_by_filter": removed_by_filter(stats, outcome.passage_report is not None),
+        "keep": keep_section(keep if keep is not None else KeepPolicy(), stats, counters),
         "similarity_histogram": {
             "bin_width": 1 / BINS,
             "candidates": _fold(counters.similarity_counts),
@@ -166,6 +169,24 @@ def build_report(
     if outcome.passage_report is not None:
         report["passages"] = outcome.passage_report(mode == "filter")
     return report
+
+
+def keep_section(keep: KeepPolicy, stats: RunStats, counters: MatchCounters) -> dict[str, Any]:
+    """The report's ``keep``: the policy, what it kept and dropped, the lowest similarity of a dropped record
+    to the kept record it names (the distribution is ``similarity_histogram.duplicates``), the records kept
+    although they match a dropped one, and (two passes) the decisions that differ from ``first``."""
+    lowest = next((k for k, n in enumerate(stats.duplicate_similarity) if n), None)
+    section: dict[str, Any] = {
+        "policy": str(keep),
+        "passes": 1 if keep.streaming else 2,
+        "kept": stats.kept,
+        "dropped": stats.duplicates,
+        "dropped_similarity_at_least": round(lowest / BINS, 6) if lowest is not None else None,
+        "kept_matching_only_dropped": counters.kept_linked,
+    }
+    if counters.policy_changes is not None:
+        section["kept_not_first"], section["dropped_not_first"] = counters.policy_changes
+    return section
 
 
 def _fold(counts: list[int]) -> list[int]:
