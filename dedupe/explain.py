@@ -6,7 +6,8 @@ verdict from a :class:`dedupe.core.matcher.Deduplicator` fed A then B, exactly a
 first. The explanation adds what the pipeline does not keep: which shingles are shared (re-derived as
 text from the normalized words or characters, and hashed the same way), the MinHash estimate and its
 spread, which LSH bands collide, the S-curve probability, and with passages on, B's repeated spans
-beside the spans of A they repeat.
+beside the spans of A they repeat. Which of the two ``--keep`` keeps comes from the ranks and the order a run
+uses (:mod:`dedupe.core.keep`), A counted as the first seen.
 
 This module reads the two documents and computes the :class:`Explanation`; the data classes and the text
 (:func:`render`) are in :mod:`dedupe.explanation`.
@@ -22,14 +23,17 @@ from collections.abc import Sequence
 from typing import IO
 
 import numpy as np
+import orjson
 
 from .config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig, PassageConfig, ShingleConfig
+from .core.keep import KeepPolicy, Ranker, policy_order
 from .core.matcher import Deduplicator, Result
 from .core.similarity import jaccard, shingle_set
 from .explanation import (
     Document,
     DocumentFacts,
     Explanation,
+    KeepVerdict,
     PassageExplanation,
     ShingleExample,
     no_shingles,
@@ -50,9 +54,11 @@ __all__ = [
     "Document",
     "DocumentFacts",
     "Explanation",
+    "KeepVerdict",
     "PassageExplanation",
     "ShingleExample",
     "candidate_probability",
+    "check_keep",
     "explain",
     "find_records",
     "read_text_file",
@@ -158,7 +164,7 @@ def find_records(
         f"using the first (line {lines[0]})"
         for rid, lines in repeats.items()
     ]
-    docs = [Document(first[i].id, first[i].text, f"{name}:{first[i].line}") for i in ids]
+    docs = [Document(first[i].id, first[i].text, f"{name}:{first[i].line}", first[i].raw) for i in ids]
     return docs, notes
 
 
@@ -233,7 +239,112 @@ def candidate_probability(s: float, bands: int, rows: int) -> float:
     return 1.0 - (1.0 - s**rows) ** bands
 
 
-def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_chars: int | None = None) -> Explanation:
+def check_keep(policy: KeepPolicy, records: bool) -> None:
+    """Refuse ``--keep field:NAME`` for raw text files (``records`` False): they have no fields.
+
+    Raises:
+        ConfigError: the policy ranks by a field and the documents are not records.
+
+    Example:
+        >>> check_keep(KeepPolicy.parse("longest"), records=False)
+        >>> check_keep(KeepPolicy.parse("field:score"), records=False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        dedupe.config.ConfigError: --keep field:score:max ranks records by a field, and raw text files have none: ...
+    """
+    if policy.kind == "field" and not records:
+        raise ConfigError(
+            f"--keep {policy} ranks records by a field, and raw text files have none: give two record ids with "
+            "--input FILE (or use --keep first or longest)"
+        )
+
+
+def _shown(value: object) -> str:
+    """A field's value as the text shows it: a date string as it is, a number as in JSON (a year stays 2024)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _ranks(policy: KeepPolicy, docs: tuple[Document, Document]) -> tuple[list[float], Ranker]:
+    """A's and B's ranks under ``policy``, by the :class:`dedupe.core.keep.Ranker` a run ranks with (fed A first),
+    and the ranker (it knows whether a field held numbers or dates).
+
+    Raises:
+        ConfigError: ``field:NAME`` for documents that are not records (see :func:`check_keep`).
+        InputError: a field value that cannot be ranked (not a number nor an ISO 8601 date), naming the document.
+    """
+    check_keep(policy, all(d.raw for d in docs))
+    ranker = policy.ranker(DEFAULT_TEXT_FIELD)
+    ranks: list[float] = []
+    for label, d in zip(_LABELS, docs):
+        rank = ranker(Record(d.id, d.text, source=d.source, raw=d.raw))
+        if isinstance(rank, Rejected):
+            raise InputError(f"{d.source or d.id}: document {label} (id {d.id!r}): {rank.reason}")
+        ranks.append(rank)
+    return ranks, ranker
+
+
+def _keep_verdict(
+    policy: KeepPolicy, docs: tuple[Document, Document], ranks: list[float], ranker: Ranker, duplicate: bool
+) -> KeepVerdict:
+    """Which of A and B ``policy`` prefers (ordered by :func:`dedupe.core.keep.policy_order`, as a run orders
+    records, A first), and what follows for the pair: with ``duplicate``, the other one is dropped."""
+    first = int(policy_order(np.array(ranks, dtype=np.float64))[0])
+    preferred, other = _LABELS[first], _LABELS[1 - first]
+    tie = ranks[0] == ranks[1] or (math.isnan(ranks[0]) and math.isnan(ranks[1]))
+
+    values: tuple[int | float | str | None, int | float | str | None]
+    if policy.kind == "first":
+        values, why = (None, None), "the first seen"
+    elif policy.kind == "longest":
+        values = (len(docs[0].text), len(docs[1].text))
+        if tie:
+            why = f"the first seen of two texts equally long ({values[0]:,} characters each)"
+        else:
+            why = f"the longer (A {values[0]:,} characters, B {values[1]:,})"
+    else:
+        name = policy.field
+        assert name is not None
+        found = [_field(d.raw, name) for d in docs]
+        values = (found[0], found[1])
+        shown = f"A {_shown(values[0])}, B {_shown(values[1])}"
+        if all(v == "missing" for v in values):
+            why = f"the first seen: neither has the field {name!r} (a tie)"
+        elif "missing" in values:
+            why = f"the one with the field {name!r} ({shown}: a record without it ranks last)"
+        elif tie:
+            why = f"the first seen: a tie ({name} {shown})"
+        else:
+            dates = ranker.kind == "date"
+            word = ("later" if dates else "larger") if policy.order == "max" else ("earlier" if dates else "smaller")
+            why = f"the {word} {name} ({shown})"
+
+    if duplicate:
+        before = "seen before it" if policy.streaming else "the policy prefers to it"
+        reason = (
+            f"{other} is dropped as a duplicate of {preferred} when {preferred} is kept in the run; {preferred} "
+            f"may itself be dropped as a duplicate of a third record {before}"
+        )
+    else:
+        reason = "neither is a duplicate of the other, so both are kept as far as this pair goes"
+    return KeepVerdict(str(policy), values, preferred, why, other if duplicate else None, reason)
+
+
+def _field(raw: bytes, name: str) -> int | float | str:
+    """The value of field ``name`` of a record's JSON line, or "missing" (absent or null), as the Ranker reads it."""
+    try:
+        value = orjson.loads(raw).get(name) if raw else None
+    except (orjson.JSONDecodeError, AttributeError):
+        value = None
+    return "missing" if value is None else value  # the Ranker refused any other kind
+
+
+def explain(
+    a: Document,
+    b: Document,
+    config: DedupeConfig | None = None,
+    max_chars: int | None = None,
+    keep: KeepPolicy | None = None,
+) -> Explanation:
     """Explain the decision about B, decided after A, at ``config`` (as ``scan`` decides it).
 
     Args:
@@ -241,12 +352,15 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
         b: The document decided against it.
         config: All matching parameters; passages are explained when ``config.passages`` is set.
         max_chars: Match on at most this many characters of each text (None or 0: no limit).
+        keep: The ``--keep`` policy (default ``first``): which of the two it prefers, and what it drops.
 
     Returns:
         The explanation; :func:`render` prints it.
 
     Raises:
-        ConfigError: ``max_chars`` is negative.
+        ConfigError: ``max_chars`` is negative, or ``keep`` ranks by a field and A or B is not a record (it has no
+            ``raw`` JSON line).
+        InputError: ``keep`` ranks by a field and A's or B's value cannot be ranked.
 
     Example:
         >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
@@ -257,10 +371,15 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
         'the quick brown fox jumps'
         >>> explain(Document("a", text), Document("b", "something else entirely")).reason
         'not a candidate: no band collides (probability 0 at Jaccard 0), and exact Jaccard 0 < threshold 0.8 anyway'
+        >>> k = explain(Document("a", text), Document("b", text + "again"), keep=KeepPolicy.parse("longest")).keep
+        >>> k.values, k.preferred, k.dropped
+        ((186, 191), 'B', 'A')
     """
     config = config if config is not None else DedupeConfig()
     if max_chars is not None and max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {max_chars}")
+    policy = keep if keep is not None else KeepPolicy()
+    ranks, ranker = _ranks(policy, (a, b))  # before any work: a bad field value stops here
     limit = max_chars or None
     docs = (a, b)
     texts = [d.text[:limit] for d in docs]  # as pipeline._texts
@@ -350,4 +469,5 @@ def explain(a: Document, b: Document, config: DedupeConfig | None = None, max_ch
         reason=reason,
         passages=_passages(texts, docs, config.passages) if config.passages is not None else None,
         passage_config=config.passages,
+        keep=_keep_verdict(policy, docs, ranks, ranker, duplicate),
     )

@@ -21,11 +21,13 @@ class Document:
         id: The record id, or the file name the text was read from.
         text: The whole text (``--max-chars`` is applied when matching, as in ``scan``).
         source: Where it came from: a file name, ``<stdin>``, or ``FILE:LINE`` for a JSONL record.
+        raw: The record's JSONL line (empty for a text file), where ``--keep field:NAME`` reads the field.
     """
 
     id: str
     text: str
     source: str = ""
+    raw: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,40 @@ class PassageExplanation:
 
 
 @dataclass(frozen=True)
+class KeepVerdict:
+    """Which of A and B a ``--keep`` policy prefers, and what that means for the pair.
+
+    Attributes:
+        policy: The policy, as ``--keep`` spells it in full (``first``, ``longest``, ``field:score:max``).
+        values: What each of A and B is ranked by, as the user knows it: None under ``first`` (the order decides,
+            and A comes first), the characters of text under ``longest``, the field's value under ``field:NAME``
+            (a number or an ISO 8601 date string), or ``"missing"`` without it (it then ranks last).
+        preferred: "A" or "B": the one the policy visits first (ties go to A, the first seen).
+        why: Why it is preferred, in words.
+        dropped: With near-duplicates (the explanation's ``duplicate``), the other one, dropped as a duplicate
+            of ``preferred`` when that one is kept in the run; None when they are not near-duplicates.
+        reason: The verdict for the pair under the policy, in one sentence.
+    """
+
+    policy: str
+    values: tuple[int | float | str | None, int | float | str | None]
+    preferred: str
+    why: str
+    dropped: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "values": {"A": self.values[0], "B": self.values[1]},
+            "preferred": self.preferred,
+            "why": self.why,
+            "dropped": self.dropped,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why B is or is not a near-duplicate of A at one configuration (see :func:`dedupe.explain.explain`).
 
@@ -97,6 +133,7 @@ class Explanation:
     ``similarity`` are all 0: scan never compares such a document, and its signature (the empty-set filler)
     says nothing. ``candidate`` and ``duplicate`` are the decisions of a
     :class:`~dedupe.core.matcher.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
+    ``keep`` says which of the two the ``--keep`` policy keeps (None only for an explanation built without one).
     :func:`render` prints it as text, :meth:`as_dict` as JSON.
     """
 
@@ -125,6 +162,7 @@ class Explanation:
     reason: str
     passages: list[PassageExplanation] | None
     passage_config: PassageConfig | None = None
+    keep: KeepVerdict | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The explanation as a JSON-ready dict (the keys of ``dedupe explain --json``)."""
@@ -155,6 +193,7 @@ class Explanation:
             "duplicate": self.duplicate,
             "reason": self.reason,
             "passages": None if self.passages is None else [p.as_dict() for p in self.passages],
+            "keep": None if self.keep is None else self.keep.as_dict(),
         }
 
 
@@ -220,6 +259,15 @@ def _similarity(e: Explanation) -> list[str]:
     ]
 
 
+def _keep(k: KeepVerdict | None) -> list[str]:
+    """Which one ``--keep`` keeps: one line of the verdict under ``first`` (A, the first seen), else a section."""
+    if k is None:
+        return []
+    if k.policy == "first":
+        return [f"  --keep first: {k.preferred}, {k.why}, is preferred; {k.reason}"]
+    return ["", f"Keep (--keep {k.policy}): {k.preferred} is preferred, {k.why}", f"  {k.reason}"]
+
+
 def render(e: Explanation) -> str:
     """The explanation as a few short sections of text (what ``dedupe explain`` prints).
 
@@ -233,6 +281,7 @@ def render(e: Explanation) -> str:
         ...
         Verdict: DUPLICATE
           duplicate: candidate (7 of 16 bands collide) and exact Jaccard 0.9286 >= threshold 0.8
+          --keep first: A, the first seen, is preferred; B is dropped as a duplicate of A when A is kept in the run; ...
     """
     lines = [
         f"Documents ({e.unit} {e.ngram}-grams after normalization; B is decided against A, "
@@ -273,6 +322,7 @@ def render(e: Explanation) -> str:
         lines.append("  not consulted (a document without shingles is never indexed or queried) -> candidate: no")
 
     lines += ["", f"Verdict: {'DUPLICATE' if e.duplicate else 'NOT A DUPLICATE'}", f"  {e.reason}"]
+    lines += _keep(e.keep)
 
     if e.passages is not None:
         cfg = e.passage_config

@@ -26,6 +26,8 @@ from dedupe import (
     shingle_hashes,
     text_shingles,
 )
+from dedupe.config import ConfigError
+from dedupe.core.keep import KeepPolicy
 from dedupe.explain import Document, Explanation, candidate_probability, explain, find_records, render
 
 from conftest import ARTICLE_A, ARTICLE_B, edit_text, random_text, substitute_words, vocabulary
@@ -34,7 +36,7 @@ SEED_A = Path(__file__).resolve().parent.parent / "seeds" / f"{ARTICLE_A}.txt"
 SEED_B = Path(__file__).resolve().parent.parent / "seeds" / f"{ARTICLE_B}.txt"
 JSON_KEYS = {"documents", "shingles", "jaccard", "minhash_estimate", "standard_error", "num_perm", "bands", "rows",
              "colliding_bands", "candidate_probability", "candidate", "verify", "similarity", "threshold",
-             "duplicate", "reason", "passages"}
+             "duplicate", "reason", "passages", "keep"}
 
 
 def pipeline_decision(a: str, b: str, config: DedupeConfig | None = None, max_chars: int | None = None):
@@ -514,3 +516,134 @@ def test_the_documented_example_is_the_real_output(cli, tmp_path, monkeypatch):
         return [" ".join(line.split()) for line in text.replace(str(edited), "/tmp/edited.txt").splitlines()]
 
     assert squeeze(result.stdout) == squeeze(shown)
+
+
+# --------------------------------------------------------------------------- --keep: which of the two a run keeps
+
+KEEP_TEXT = "the quick brown fox jumps over the lazy dog and runs far away into the green hills of the north " * 3
+KEEP_RECORDS = [
+    {"id": "short", "text": KEEP_TEXT, "score": 5, "published": "2024-05-01"},
+    {"id": "long", "text": KEEP_TEXT + "and back again", "score": 7, "published": "2023-12-31T23:00:00Z"},
+    {"id": "other", "text": "something else entirely, in words that share nothing with the rest", "score": 9},
+    {"id": "bare", "text": KEEP_TEXT + "and back"},
+    {"id": "bad", "text": KEEP_TEXT, "score": "high"},
+]
+
+
+@pytest.fixture
+def keep_input(tmp_path):
+    return _jsonl(tmp_path / "keep.jsonl", KEEP_RECORDS)
+
+
+def _keep(cli, *args) -> dict:
+    result = cli(["explain", *args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["keep"]
+
+
+def test_explain_default_keep_first_adds_one_line_saying_a_is_kept_first(cli, keep_input):
+    text = cli(["explain", "--input", keep_input, "long", "short"])
+    assert text.exit_code == 0, text.stderr
+    verdict = text.stdout.split("Verdict: DUPLICATE\n", 1)[1].splitlines()
+    assert len(verdict) == 2 and verdict[0].startswith("  duplicate: candidate")
+    assert verdict[1] == ("  --keep first: A, the first seen, is preferred; B is dropped as a duplicate of A when A is "
+                          "kept in the run; A may itself be dropped as a duplicate of a third record seen before it")
+    assert "Keep (--keep" not in text.stdout
+    assert _keep(cli, "--input", keep_input, "long", "short") == {
+        "policy": "first", "values": {"A": None, "B": None}, "preferred": "A", "why": "the first seen",
+        "dropped": "B", "reason": verdict[1].split("; ", 1)[1]}
+    assert text.stdout == cli(["explain", "--input", keep_input, "long", "short", "--keep", "first"]).stdout
+
+
+@pytest.mark.parametrize("a, b", [("short", "long"), ("long", "short")])
+def test_explain_keep_longest_prefers_the_longer_text_and_drops_the_other(cli, keep_input, a, b):
+    result = cli(["explain", "--input", keep_input, a, b, "--keep", "longest"])
+    assert result.exit_code == 0, result.stderr
+    longer, shorter = ("B", "A") if b == "long" else ("A", "B")
+    chars = {"short": len(KEEP_TEXT), "long": len(KEEP_TEXT) + len("and back again")}
+    lines = result.stdout.split("\n\nKeep (--keep longest): ", 1)[1].splitlines()
+    assert lines[0] == (f"{longer} is preferred, the longer (A {chars[a]:,} characters, B {chars[b]:,})")
+    assert lines[1].startswith(f"  {shorter} is dropped as a duplicate of {longer} when {longer} is kept in the run; "
+                               f"{longer} may itself be dropped as a duplicate of a third record the policy prefers")
+    assert "  --keep first" not in result.stdout
+    keep = _keep(cli, "--input", keep_input, a, b, "--keep", "longest")
+    assert keep["values"] == {"A": chars[a], "B": chars[b]}
+    assert (keep["policy"], keep["preferred"], keep["dropped"]) == ("longest", longer, shorter)
+
+
+def test_explain_keep_longest_works_on_raw_text_files_and_ties_go_to_a(cli, tmp_path):
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text(KEEP_TEXT)
+    two.write_text(KEEP_TEXT)
+    keep = _keep(cli, two, one, "--keep", "longest")
+    assert keep["values"] == {"A": len(KEEP_TEXT), "B": len(KEEP_TEXT)}
+    assert keep["preferred"] == "A" and keep["dropped"] == "B" and "first seen" in keep["why"]
+
+
+@pytest.mark.parametrize("policy, preferred, word", [
+    ("field:score", "B", "larger"), ("field:score:max", "B", "larger"), ("field:score:min", "A", "smaller"),
+    ("field:published", "A", "later"), ("field:published:min", "B", "earlier"),
+])
+def test_explain_keep_field_max_and_min_prefer_the_larger_or_smaller_value(cli, keep_input, policy, preferred, word):
+    keep = _keep(cli, "--input", keep_input, "short", "long", "--keep", policy)
+    name = policy.split(":")[1]
+    want = {"score": {"A": 5, "B": 7}, "published": {"A": "2024-05-01", "B": "2023-12-31T23:00:00Z"}}[name]
+    other = "B" if preferred == "A" else "A"
+    assert keep["policy"] == (policy if policy.count(":") == 2 else policy + ":max")
+    assert keep["values"] == want and keep["preferred"] == preferred and keep["dropped"] == other
+    assert keep["why"].startswith(f"the {word} {name} (")
+    assert keep["reason"].startswith(f"{other} is dropped as a duplicate of {preferred} when {preferred} is kept")
+    text = cli(["explain", "--input", keep_input, "short", "long", "--keep", policy]).stdout
+    assert f"Keep (--keep {keep['policy']}): {preferred} is preferred, the {word} {name}" in text
+
+
+@pytest.mark.parametrize("policy", ["field:score", "field:score:min"])
+def test_explain_keep_field_a_missing_field_ranks_last(cli, keep_input, policy):
+    keep = _keep(cli, "--input", keep_input, "bare", "long", "--keep", policy)
+    assert keep["values"] == {"A": "missing", "B": 7}
+    assert keep["preferred"] == "B" and keep["dropped"] == "A" and "ranks last" in keep["why"]
+    neither = _keep(cli, "--input", keep_input, "bare", "bare", "--keep", "field:nothing:min")
+    assert neither["values"] == {"A": "missing", "B": "missing"} and neither["preferred"] == "A"
+
+
+def test_explain_keep_pair_that_is_not_near_duplicates_keeps_both(cli, keep_input):
+    result = cli(["explain", "--input", keep_input, "short", "other", "--keep", "field:score"])
+    assert result.exit_code == 0, result.stderr
+    assert "Verdict: NOT A DUPLICATE" in result.stdout
+    assert "Keep (--keep field:score:max): B is preferred, the larger score (A 5, B 9)" in result.stdout
+    assert "  neither is a duplicate of the other, so both are kept as far as this pair goes" in result.stdout
+    keep = _keep(cli, "--input", keep_input, "short", "other", "--keep", "field:score")
+    assert keep["preferred"] == "B" and keep["dropped"] is None
+
+
+def test_explain_keep_field_without_input_is_a_usage_error(cli, tmp_path):
+    for args in ([SEED_A, SEED_B], [tmp_path / "not-even-read.txt", SEED_B]):
+        _assert_error(cli(["explain", *args, "--keep", "field:score"]), 2, "--keep field:score:max",
+                      "raw text files have none", "--input")
+    with pytest.raises(ConfigError, match="raw text files have none"):
+        explain(Document("a", KEEP_TEXT), Document("b", KEEP_TEXT), keep=KeepPolicy.parse("field:score"))
+
+
+def test_explain_keep_bad_field_value_names_the_document(cli, keep_input):
+    _assert_error(cli(["explain", "--input", keep_input, "short", "bad", "--keep", "field:score"]), 3,
+                  f"{keep_input}:5: document B (id 'bad')", "field 'score'", "'high' is not an ISO 8601 date")
+    _assert_error(cli(["explain", "--input", keep_input, "bad", "short", "--keep", "field:score:min"]), 3,
+                  f"{keep_input}:5: document A (id 'bad')")
+
+
+def test_explain_bad_keep_option_is_a_usage_error(cli):
+    _assert_error(cli(["explain", SEED_A, SEED_B, "--keep", "largest"]), 2, "--keep must be first, longest or field")
+
+
+def test_explain_keep_agrees_with_a_scan_of_the_pair(cli, tmp_path, keep_input):
+    """The one dropped is the one scan --keep drops, when the pair is all there is."""
+    for a, b, policy in (("short", "long", "longest"), ("long", "short", "longest"), ("short", "long", "field:score"),
+                         ("short", "long", "field:score:min"), ("bare", "long", "field:score:min"),
+                         ("short", "long", "first"), ("short", "other", "longest")):
+        keep = _keep(cli, "--input", keep_input, a, b, "--keep", policy)
+        pair = _jsonl(tmp_path / "pair.jsonl", [next(r for r in KEEP_RECORDS if r["id"] == i) for i in (a, b)])
+        scan = cli(["scan", pair, "--keep", policy])
+        assert scan.exit_code == 0, scan.stderr
+        decided = [json.loads(line)["dedupe"]["duplicate_of"] for line in scan.stdout_bytes.splitlines()]
+        want = {"A": [b, None], "B": [None, a], None: [None, None]}[keep["dropped"]]
+        assert decided == want, (a, b, policy, keep)

@@ -275,6 +275,7 @@ def report_command(
 def explain(**kw: Any) -> None:
     """Explain why document B is or is not a near-duplicate of document A at these options."""
     from .. import explain as explaining
+    from ..core.keep import KeepPolicy
 
     with _exit_codes():
         config = dedupe_config(kw)
@@ -285,6 +286,8 @@ def explain(**kw: Any) -> None:
             raise ConfigError(
                 f"explain takes {what}; got {len(names)} argument{'s' * (len(names) != 1)} (see dedupe explain --help)"
             )
+        keep = KeepPolicy.parse(kw["keep"])
+        explaining.check_keep(keep, records=input_path is not None)
         if input_path is not None:
             stdin = _std_stream("stdin") if input_path == "-" else None
             pair, notes = explaining.find_records(input_path, names, text_field, id_field, stdin)
@@ -295,7 +298,7 @@ def explain(**kw: Any) -> None:
                 raise ConfigError("only one of A and B can be '-' (standard input); give the other as a file")
             stdin = _std_stream("stdin") if "-" in names else None
             pair = [explaining.read_text_file(name, stdin) for name in names]
-        result = explaining.explain(pair[0], pair[1], config, kw["max_chars"])
+        result = explaining.explain(pair[0], pair[1], config, kw["max_chars"], keep)
         out = _std_stream("stdout")
         if kw["as_json"]:
             out.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")

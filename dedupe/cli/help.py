@@ -150,6 +150,8 @@ Examples:
 
   dedupe explain --json --unit char --threshold 0.7 a.txt b.txt
 
+  dedupe explain --input crawl.jsonl page-1 page-2 --keep field:fetched:min
+
 A and B are files holding the raw text (UTF-8; '-' is stdin, for one of them), or with
 --input FILE two ids of records of a JSONL file (plain, gzip or zstd), read as scan reads
 it: --text-field/--id-field apply, the first bad line stops it; an id present more than
@@ -161,14 +163,15 @@ only_a_examples, only_b_examples: [{text, hash}]}, jaccard, minhash_estimate,
 standard_error, num_perm, bands, rows, colliding_bands, candidate_probability,
 candidate, verify, similarity (what verification compares), threshold, duplicate,
 reason, passages (null without --passages, else [{kind, unit, similarity, start, end,
-text, match: {document, id, start, end, text}}]).
+text, match: {document, id, start, end, text}}]), keep {policy, values: {A, B},
+preferred, why, dropped, reason} (which of the two --keep prefers: under first, A).
 """
     + exit_codes(
         ("0", "1", "2", "3"),
         {
             "0": "whatever the verdict",
             "2": "bad option or not two documents",
-            "3": "bad input (missing file, unknown id, bad line)",
+            "3": "bad input (missing file, unknown id, bad line, a --keep field value that is no number or date)",
         },
     )
     + "\n"

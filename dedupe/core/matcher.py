@@ -338,7 +338,7 @@ class Deduplicator:
         # Gathering pairs for two passes, passages wait for the second (only kept records' passages are matched).
         config = self.config if self.pending is None else replace(self.config, passages=None)
         for batch, ((hashes, signatures, keys, seconds), passage_feats) in featurized(
-            items, config, workers, batch_size, self.max_chars, stop, fields
+            items, config, workers, batch_size, self.max_chars, stop, fields, documents=replay is None
         ):
             if stop is not None and stop():
                 return

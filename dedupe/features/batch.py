@@ -87,9 +87,19 @@ def compute_features(texts: list[str], config: DedupeConfig) -> Features:
     return PackedHashes(hashes), signatures, keys, time.perf_counter() - start
 
 
-def all_features(texts: list[str], config: DedupeConfig) -> tuple[Features, PassageBatch | None]:
-    """:func:`compute_features`, and the passage features too when ``config.passages`` is set."""
-    features = compute_features(texts, config)
+def all_features(
+    texts: list[str], config: DedupeConfig, documents: bool = True
+) -> tuple[Features, PassageBatch | None]:
+    """:func:`compute_features`, and the passage features too when ``config.passages`` is set.
+
+    With ``documents`` False the document features are left out (empty rows of the right count: the second pass
+    of two, whose decisions are made, needs only the passages)."""
+    if documents:
+        features = compute_features(texts, config)
+    else:
+        n = len(texts)
+        empty = PackedHashes([np.empty(0, dtype=np.uint64)] * n)
+        features = (empty, np.empty((n, 0), dtype=np.uint32), np.empty((n, 0), dtype=np.uint64), 0.0)
     if config.passages is None:
         return features, None
     start = time.perf_counter()
@@ -111,8 +121,10 @@ def parse_and_featurize(
     fields: tuple[str, str],
     config: DedupeConfig,
     max_chars: int | None,
+    documents: bool = True,
 ) -> tuple[list[Parsed], tuple[Features, PassageBatch | None]]:
-    """Parse a batch's JSONL lines, then :func:`all_features` of its records' texts (cut at ``max_chars``).
+    """Parse a batch's JSONL lines, then :func:`all_features` of its records' texts (cut at ``max_chars``;
+    ``documents`` as there).
 
     What a feature worker does for the streaming engine, so that the main process only decides and writes.
 
@@ -146,4 +158,4 @@ def parse_and_featurize(
             parsed.append(item)
     if max_chars is not None:
         texts = [t[:max_chars] for t in texts]
-    return parsed, all_features(texts, config)
+    return parsed, all_features(texts, config, documents)

@@ -99,6 +99,7 @@ def featurized(
     max_chars: int | None,
     stop: Callable[[], bool] | None = None,
     fields: tuple[str, str] = (DEFAULT_TEXT_FIELD, DEFAULT_ID_FIELD),
+    documents: bool = True,
 ) -> Iterator[tuple[list[Record | Rejected], tuple[Features, PassageBatch | None]]]:
     """Each batch of ``items`` as records and rejects, with the features of its records (texts cut at
     ``max_chars``), in input order. A :class:`~dedupe.io.records.Line` is parsed (with ``fields``: the text
@@ -111,7 +112,8 @@ def featurized(
     worker beside the main process runs Reuters in 0.8 s where 2 take 1.0 s, 3 processes sharing 2 cores). At
     most 2 batches per helper are in flight, so memory stays bounded however long the input, and every batch
     in flight is handed on before the input is waited for. ``stop`` is asked while waiting for a helper: when
-    it answers True the iteration ends.
+    it answers True the iteration ends. With ``documents`` False only passage features are computed (the
+    document features are empty rows; see :func:`~dedupe.features.batch.all_features`).
     """
     with _helpers(workers) as (submit, window):
         pending: deque[tuple[list[Item], _Pending]] = deque()
@@ -119,7 +121,7 @@ def featurized(
         try:
             for batch, waits in batches(items, batch_size):
                 entries, meta = _payload(batch)
-                pending.append((batch, submit(entries, meta, fields, config, max_chars)))
+                pending.append((batch, submit(entries, meta, fields, config, max_chars, documents)))
                 # Hand on finished batches at once, every batch before the input waits (a slow input sees
                 # its output), and wait for a helper otherwise only when the window is full.
                 while pending and (waits or len(pending) >= window or pending[0][1].ready()):
@@ -170,7 +172,7 @@ class _ThreadResult:
         return self._future.result()
 
 
-Submit = Callable[[list[bytes | str], LineMeta, tuple[str, str], DedupeConfig, int | None], _Pending]
+Submit = Callable[[list[bytes | str], LineMeta, tuple[str, str], DedupeConfig, int | None, bool], _Pending]
 
 
 @contextlib.contextmanager

@@ -118,6 +118,7 @@ def annotated_report(
         "parameters": given.get("parameters"),
         "timings": given.get("timings"),
         "removed_by_filter": removed_by_filter(stats, with_passages > 0),
+        "keep": given.get("keep"),  # the policy is not in a scan output
         "similarity_histogram": {
             "bin_width": 1 / BINS,
             "candidates": (given.get("similarity_histogram") or {}).get("candidates"),

@@ -55,6 +55,23 @@ class Clusters:
     id_of: Callable[[int], str]
 
 
+def keep_rows(keep: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report's ``keep`` section as (label, HTML) rows."""
+    lowest = keep.get("dropped_similarity_at_least")
+    rows = [
+        ("policy", f"<code>--keep {esc(keep['policy'])}</code>"),
+        ("passes over the input", number(keep["passes"])),
+        ("kept", number(keep["kept"])),
+        ("dropped, each as a kept record's duplicate", number(keep["dropped"])),
+        ("lowest similarity of a dropped record to its kept one", esc(f"{lowest:.2f}") if lowest is not None else "–"),
+        ("kept although they match a dropped record (chains)", number(keep["kept_matching_only_dropped"])),
+    ]
+    if "kept_not_first" in keep:
+        rows.append(("kept by the policy where first would drop them", number(keep["kept_not_first"])))
+        rows.append(("dropped by the policy where first would keep them", number(keep["dropped_not_first"])))
+    return rows
+
+
 class _Page:
     def __init__(
         self, report: dict[str, Any], examples: Examples, clusters: Clusters, limits: Limits, plots: Any
@@ -117,6 +134,9 @@ class _Page:
                 details.append((label, number(c[key])))
         parts.append('<div class="columns">')
         parts.append("<div><h3>Counts</h3>" + kv_table(details) + "</div>")
+        keep = self.r.get("keep")
+        if keep:
+            parts.append("<div><h3>Which copy is kept</h3>" + kv_table(keep_rows(keep), "keep") + "</div>")
         p = self.r.get("parameters")
         if p:
             shown = [
@@ -167,7 +187,8 @@ class _Page:
         else:
             out.append(
                 "<p>Every LSH candidate pair was verified by the exact Jaccard similarity of its shingle sets; "
-                "pairs at or above the threshold are duplicates. The curve is the probability that LSH makes a pair "
+                "pairs at or above the threshold join a cluster, and a record is dropped as the duplicate of the "
+                "kept record it matches best. The curve is the probability that LSH makes a pair "
                 "of that similarity a candidate at all: where it is low, pairs are missed before verification.</p>"
                 if candidates is not None and sum(candidates)
                 else "<p>Similarity of each duplicate to the record it duplicates; the curve is the probability "
