@@ -381,3 +381,19 @@ def test_a_policy_that_ranks_every_record_alike_writes_what_first_writes_passage
     assert outputs[0] == outputs[1]
     annotated = [json.loads(line)["dedupe"] for line in outputs[0].splitlines()]
     assert sum(a["duplicate_of"] is not None for a in annotated) >= 2 and any(a.get("passages") for a in annotated)
+
+
+def test_a_two_pass_run_that_stops_early_leaves_the_index_as_it_was(cli, tmp_path, triple):
+    index = tmp_path / "idx"
+    first = _write(tmp_path / "first.jsonl", [{"id": "A", "text": triple.a}])
+    assert cli(["scan", first, "--index", index]).exit_code == 0
+    bad = _write(tmp_path / "bad.jsonl", [{"id": "B", "text": triple.b}, "{oops", {"id": "C", "text": triple.c}])
+    report = tmp_path / "r.json"
+    result = cli(["scan", bad, "--index", index, "--keep", "longest", "--report", report])
+    assert result.exit_code == 3 and "bad.jsonl:2" in result.stderr
+    assert json.loads(result.stdout_bytes.splitlines()[0])["dedupe"]["duplicate_of"] == "A"  # written before the line
+    assert json.loads(report.read_text())["completed"] is False
+    # The index still holds A alone: the same records again are decided as they were the first time.
+    again = _write(tmp_path / "again.jsonl", [{"id": "B", "text": triple.b}])
+    result = cli(["scan", again, "--index", index, "--report", report])
+    assert json.loads(report.read_text())["index"]["documents_before"] == 1

@@ -67,7 +67,8 @@ def gather(dedup: Deduplicator, ranker: Ranker, run: Callable[..., Iterator[Resu
     dedup.pending = []
     for _ in run(admit=admit):
         pass
-    return np.array(ranks, dtype=np.float64)
+    # A run that ends at a bad line ranked the records of its last batch after that line too: they were not matched.
+    return np.array(ranks[: len(dedup.docs) - dedup.base], dtype=np.float64)
 
 
 def settle(dedup: Deduplicator, ranks: np.ndarray) -> Settled:
