@@ -397,3 +397,18 @@ def test_a_two_pass_run_that_stops_early_leaves_the_index_as_it_was(cli, tmp_pat
     again = _write(tmp_path / "again.jsonl", [{"id": "B", "text": triple.b}])
     result = cli(["scan", again, "--index", index, "--report", report])
     assert json.loads(report.read_text())["index"]["documents_before"] == 1
+
+
+def test_two_passes_write_the_same_shards_as_stdout_and_read_stdin_among_files(cli, tmp_path, triple):
+    lines = _corpus_lines(triple).splitlines(keepends=True)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_bytes(lines[0])
+    two.write_bytes(b"".join(lines[1:]))
+    whole = cli(["scan", one, two, "--keep", "longest"])
+    assert whole.exit_code == 0, whole.stderr
+    shards = cli(["scan", one, two, "--keep", "longest", "--output", tmp_path / "out"])
+    assert shards.exit_code == 0, shards.stderr
+    written = b"".join(p.read_bytes() for p in sorted((tmp_path / "out").iterdir()))
+    assert written == whole.stdout_bytes and len(list((tmp_path / "out").iterdir())) == 2
+    piped = cli(["scan", "-", two, "--keep", "longest"], input=lines[0])
+    assert piped.exit_code == 0 and piped.stdout_bytes == whole.stdout_bytes
