@@ -412,3 +412,32 @@ def test_two_passes_write_the_same_shards_as_stdout_and_read_stdin_among_files(c
     assert written == whole.stdout_bytes and len(list((tmp_path / "out").iterdir())) == 2
     piped = cli(["scan", "-", two, "--keep", "longest"], input=lines[0])
     assert piped.exit_code == 0 and piped.stdout_bytes == whole.stdout_bytes
+
+
+def test_an_interrupt_while_stdin_is_copied_removes_the_copy_and_writes_nothing(tmp_path, triple):
+    import signal
+    import time
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dedupe", "filter", "--keep", "longest"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=os.environ | {"TMPDIR": str(spool)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    proc.stdin.write(_corpus_lines(triple))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not list(spool.iterdir()) and time.monotonic() < deadline:  # the copy has begun
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    proc.stdin.close()  # what a pipe's writer does when Ctrl-C reaches it too
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, err
+    assert out == b"" and b"Traceback" not in err and b"reads the input twice" in err
+    assert list(spool.iterdir()) == []
