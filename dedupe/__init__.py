@@ -22,10 +22,13 @@ if TYPE_CHECKING:
     )
     from .core.backend import IndexBackend, InMemory
     from .core.clusters import UnionFind
+    from .core.keep import KeepPolicy
     from .core.lsh import BandIndex, band_keys
     from .core.matcher import Deduplicator, Match, Result, deduplicate
     from .core.reference_index import DatasketchIndex
     from .core.similarity import containment, jaccard
+    from .engines.launch import run
+    from .engines.spec import RunSpec
     from .features.minhash import MinHasher, estimate_jaccard
     from .features.normalize import normalize
     from .features.shingles import shingle_hashes, text_shingles
@@ -49,6 +52,7 @@ _HOMES: dict[str, str] = {
     "IndexBackend": ".core.backend",
     "InMemory": ".core.backend",
     "UnionFind": ".core.clusters",
+    "KeepPolicy": ".core.keep",
     "BandIndex": ".core.lsh",
     "DatasketchIndex": ".core.reference_index",
     "band_keys": ".core.lsh",
@@ -58,6 +62,8 @@ _HOMES: dict[str, str] = {
     "deduplicate": ".core.matcher",
     "containment": ".core.similarity",
     "jaccard": ".core.similarity",
+    "run": ".engines.launch",
+    "RunSpec": ".engines.spec",
     "MinHasher": ".features.minhash",
     "estimate_jaccard": ".features.minhash",
     "normalize": ".features.normalize",
@@ -104,6 +110,7 @@ __all__ = [
     "IndexStore",
     "IndexStoreError",
     "InputError",
+    "KeepPolicy",
     "LSHConfig",
     "Match",
     "MinHashConfig",
@@ -117,6 +124,7 @@ __all__ = [
     "RedisIndex",
     "Rejected",
     "Result",
+    "RunSpec",
     "SharedIndexError",
     "ShingleConfig",
     "UnionFind",
@@ -129,6 +137,7 @@ __all__ = [
     "normalize",
     "read_records",
     "remove_spans",
+    "run",
     "shingle_hashes",
     "text_shingles",
 ]
