@@ -19,7 +19,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO
 
 import numpy as np
@@ -27,14 +27,16 @@ import orjson
 
 from .config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig, PassageConfig, ShingleConfig
 from .core.keep import KeepPolicy, Ranker, policy_order
-from .core.matcher import Deduplicator, Result
+from .core.matcher import Deduplicator, Match, Result
 from .core.similarity import jaccard, shingle_set
+from .core.twopass import two_passes
 from .explanation import (
     Document,
     DocumentFacts,
     Explanation,
     KeepVerdict,
     PassageExplanation,
+    RunDecision,
     ShingleExample,
     no_shingles,
     render,
@@ -56,9 +58,11 @@ __all__ = [
     "Explanation",
     "KeepVerdict",
     "PassageExplanation",
+    "RunDecision",
     "ShingleExample",
     "candidate_probability",
     "check_keep",
+    "decisions_in_run",
     "explain",
     "find_records",
     "read_text_file",
@@ -237,6 +241,65 @@ def candidate_probability(s: float, bands: int, rows: int) -> float:
         0.994
     """
     return 1.0 - (1.0 - s**rows) ** bands
+
+
+def decisions_in_run(
+    path: str,
+    ids: Sequence[str],
+    config: DedupeConfig,
+    policy: KeepPolicy,
+    text_field: str = DEFAULT_TEXT_FIELD,
+    id_field: str = DEFAULT_ID_FIELD,
+    max_chars: int | None = None,
+) -> tuple[RunDecision, ...]:
+    """What a scan of the file ``path`` decides for the first record of each of ``ids`` (labelled A, B, ...), with
+    ``config`` and ``policy`` (two reads of the file for a policy other than first; bad lines pass through, as
+    with ``--rejects``: the command line has refused a file with one already, as :func:`find_records` does).
+
+    Raises:
+        ConfigError: ``path`` is standard input (it cannot be read again).
+        InputError: the file cannot be read.
+
+    Example:
+        >>> import os, tempfile
+        >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
+        >>> path = os.path.join(tempfile.mkdtemp(), "in.jsonl")
+        >>> _ = open(path, "w").write("".join(f'{{"id": "{k}", "text": "{t}"}}\\n' for k, t in
+        ...                             [("a", text), ("b", text + "again")]))
+        >>> [d.duplicate_of for d in decisions_in_run(path, ["a", "b"], DedupeConfig(), KeepPolicy.parse("longest"))]
+        ['b', None]
+    """
+    if path == "-":
+        raise ConfigError("--in-run scans the --input file, which standard input cannot be: give a file")
+    config = dataclasses.replace(config, passages=None)
+    dedup = Deduplicator(config, max_chars=max_chars or None)
+
+    def read() -> Iterator[Record | Rejected]:
+        return read_records([path], text_field, id_field, ReadStats())
+
+    if policy.streaming:
+        results: Iterator[Result | Rejected] = dedup.run(read())
+    else:
+        results = two_passes(
+            dedup,
+            policy,
+            text_field,
+            lambda **kw: dedup.run(read(), **kw),
+            lambda **kw: dedup.run(read(), **kw),
+            lambda: False,
+        )
+    found: dict[str, Match] = {}
+    wanted = set(ids)
+    for item in results:
+        if isinstance(item, Result) and item.record.id in wanted and item.record.id not in found:
+            found[item.record.id] = item.match
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InputError(f"{display_name(path)}: no record with id {missing[0]!r} (--in-run)")
+    return tuple(
+        RunDecision(label, i, found[i].duplicate_of, found[i].similarity, found[i].cluster)
+        for label, i in zip(_LABELS, ids)
+    )
 
 
 def check_keep(policy: KeepPolicy, records: bool) -> None:

@@ -125,6 +125,42 @@ class KeepVerdict:
 
 
 @dataclass(frozen=True)
+class RunDecision:
+    """What a whole scan of the ``--input`` file decided for one of A and B (``explain --in-run``).
+
+    Attributes:
+        label: "A" or "B".
+        id: The record's id.
+        duplicate_of: The kept record it was dropped for, or None (kept).
+        similarity: Its similarity to that record, or None.
+        cluster: Its ``cluster`` in the scan's output.
+    """
+
+    label: str
+    id: str
+    duplicate_of: str | None
+    similarity: float | None
+    cluster: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kept": self.duplicate_of is None,
+            "duplicate_of": self.duplicate_of,
+            "similarity": self.similarity,
+            "cluster": self.cluster,
+        }
+
+    def line(self) -> str:
+        if self.duplicate_of is None:
+            return f"  {self.label}  {self.id}: kept (cluster {self.cluster})"
+        return (
+            f"  {self.label}  {self.id}: dropped as the duplicate of {self.duplicate_of} (similarity "
+            f"{show_number(self.similarity or 0.0)}), the kept record it matches best (cluster {self.cluster})"
+        )
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why B is or is not a near-duplicate of A at one configuration (see :func:`dedupe.explain.explain`).
 
@@ -133,7 +169,9 @@ class Explanation:
     ``similarity`` are all 0: scan never compares such a document, and its signature (the empty-set filler)
     says nothing. ``candidate`` and ``duplicate`` are the decisions of a
     :class:`~dedupe.core.matcher.Deduplicator` fed A then B. ``passages`` is None unless passages are on.
-    ``keep`` says which of the two the ``--keep`` policy keeps (None only for an explanation built without one).
+    ``keep`` says which of the two the ``--keep`` policy keeps (None only for an explanation built without one);
+    ``in_run`` (with ``--in-run``: the input's name and A's and B's decisions) what a whole scan of the input
+    decided for them, which also depends on every other record (a chain, a copy the policy prefers).
     :func:`render` prints it as text, :meth:`as_dict` as JSON.
     """
 
@@ -163,6 +201,7 @@ class Explanation:
     passages: list[PassageExplanation] | None
     passage_config: PassageConfig | None = None
     keep: KeepVerdict | None = None
+    in_run: tuple[str, tuple[RunDecision, ...]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The explanation as a JSON-ready dict (the keys of ``dedupe explain --json``)."""
@@ -194,6 +233,9 @@ class Explanation:
             "reason": self.reason,
             "passages": None if self.passages is None else [p.as_dict() for p in self.passages],
             "keep": None if self.keep is None else self.keep.as_dict(),
+            "in_run": None
+            if self.in_run is None
+            else {"source": self.in_run[0]} | {d.label: d.as_dict() for d in self.in_run[1]},
         }
 
 
@@ -323,6 +365,10 @@ def render(e: Explanation) -> str:
 
     lines += ["", f"Verdict: {'DUPLICATE' if e.duplicate else 'NOT A DUPLICATE'}", f"  {e.reason}"]
     lines += _keep(e.keep)
+    if e.in_run is not None:
+        policy = e.keep.policy if e.keep is not None else "first"
+        lines += ["", f"In a scan of {e.in_run[0]} (--keep {policy}, the same options):"]
+        lines += [d.line() for d in e.in_run[1]]
 
     if e.passages is not None:
         cfg = e.passage_config

@@ -36,7 +36,7 @@ SEED_A = Path(__file__).resolve().parent.parent / "seeds" / f"{ARTICLE_A}.txt"
 SEED_B = Path(__file__).resolve().parent.parent / "seeds" / f"{ARTICLE_B}.txt"
 JSON_KEYS = {"documents", "shingles", "jaccard", "minhash_estimate", "standard_error", "num_perm", "bands", "rows",
              "colliding_bands", "candidate_probability", "candidate", "verify", "similarity", "threshold",
-             "duplicate", "reason", "passages", "keep"}
+             "duplicate", "reason", "passages", "keep", "in_run"}
 
 
 def pipeline_decision(a: str, b: str, config: DedupeConfig | None = None, max_chars: int | None = None):
@@ -647,3 +647,50 @@ def test_explain_keep_agrees_with_a_scan_of_the_pair(cli, tmp_path, keep_input):
         decided = [json.loads(line)["dedupe"]["duplicate_of"] for line in scan.stdout_bytes.splitlines()]
         want = {"A": [b, None], "B": [None, a], None: [None, None]}[keep["dropped"]]
         assert decided == want, (a, b, policy, keep)
+
+
+# --------------------------------------------------------------------------- --in-run: what the whole scan decided
+
+
+def _chain_file(tmp_path: Path, triple) -> Path:
+    rows = [{"id": "A", "text": triple.a}, {"id": "B", "text": triple.b + " " + "x" * 30}, {"id": "C", "text": triple.c}]
+    path = tmp_path / "chain.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("keep", ["first", "longest", "field:absent"])
+def test_in_run_gives_what_a_scan_of_the_input_decides_for_both(cli, tmp_path, triple, keep):
+    path = _chain_file(tmp_path, triple)
+    result = cli(["explain", "--input", path, "A", "C", "--in-run", "--keep", keep, "--json"])
+    assert result.exit_code == 0, result.stderr
+    in_run = json.loads(result.stdout)["in_run"]
+    scan = cli(["scan", path, "--keep", keep])
+    decided = {json.loads(line)["id"]: json.loads(line)["dedupe"] for line in scan.stdout_bytes.splitlines()}
+    for label, rid in (("A", "A"), ("B", "C")):
+        assert in_run[label]["id"] == rid
+        assert {k: in_run[label][k] for k in ("duplicate_of", "similarity", "cluster")} == decided[rid]
+        assert in_run[label]["kept"] == (decided[rid]["duplicate_of"] is None)
+    assert in_run["source"] == str(path)
+
+
+def test_in_run_says_in_words_why_each_was_kept_or_dropped(cli, tmp_path, triple):
+    path = _chain_file(tmp_path, triple)
+    result = cli(["explain", "--input", path, "A", "C", "--in-run", "--keep", "longest"])
+    assert result.exit_code == 0, result.stderr
+    assert f"In a scan of {path} (--keep longest, the same options):" in result.stdout
+    assert "A  A: dropped as the duplicate of B (similarity 0.8738), the kept record it matches best" in result.stdout
+    chain = cli(["explain", "--input", path, "A", "C", "--in-run"])
+    assert "B  C: kept (cluster A)" in chain.stdout  # C matches only B, a duplicate: the end of a chain is kept
+    assert json.loads(cli(["explain", "--input", path, "A", "C", "--json"]).stdout)["in_run"] is None
+
+
+def test_in_run_needs_a_file_to_scan(cli, tmp_path, triple):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(triple.a)
+    b.write_text(triple.b)
+    result = cli(["explain", a, b, "--in-run"])
+    assert result.exit_code == 2 and "--in-run scans the --input file" in result.stderr
+    lines = _chain_file(tmp_path, triple).read_bytes()
+    result = cli(["explain", "--input", "-", "A", "C", "--in-run"], input=lines)
+    assert result.exit_code == 2 and "standard input" in result.stderr

@@ -8,6 +8,7 @@ Data goes to stdout; diagnostics, the summary and progress go to stderr.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import glob
 import inspect
@@ -27,7 +28,7 @@ from ..engines.spec import AccountingError, BadRecord, Mode, RayJobError, RunSpe
 from ..index.errors import IndexStoreError
 from ..index.redis import SharedIndexError
 from ..io.outfiles import WholeFile, check_paths
-from ..io.records import InputError
+from ..io.records import InputError, display_name
 from ..report.annotated import annotated_report
 from ..report.build import is_html, need_plots
 from .collector import settle
@@ -298,7 +299,14 @@ def explain(**kw: Any) -> None:
                 raise ConfigError("only one of A and B can be '-' (standard input); give the other as a file")
             stdin = _std_stream("stdin") if "-" in names else None
             pair = [explaining.read_text_file(name, stdin) for name in names]
+        if kw["in_run"] and input_path is None:
+            raise ConfigError("--in-run scans the --input file: give two record ids with --input FILE")
         result = explaining.explain(pair[0], pair[1], config, kw["max_chars"], keep)
+        if kw["in_run"]:
+            decided = explaining.decisions_in_run(
+                input_path, names, config, keep, text_field, id_field, kw["max_chars"]
+            )
+            result = dataclasses.replace(result, in_run=(display_name(input_path), decided))
         out = _std_stream("stdout")
         if kw["as_json"]:
             out.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")

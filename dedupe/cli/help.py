@@ -152,6 +152,8 @@ Examples:
 
   dedupe explain --input crawl.jsonl page-1 page-2 --keep field:fetched:min
 
+  dedupe explain --input corpus.jsonl a17 a42 --keep longest --in-run   (what the whole scan decided)
+
 A and B are files holding the raw text (UTF-8; '-' is stdin, for one of them), or with
 --input FILE two ids of records of a JSONL file (plain, gzip or zstd), read as scan reads
 it: --text-field/--id-field apply, the first bad line stops it; an id present more than
@@ -164,7 +166,9 @@ standard_error, num_perm, bands, rows, colliding_bands, candidate_probability,
 candidate, verify, similarity (what verification compares), threshold, duplicate,
 reason, passages (null without --passages, else [{kind, unit, similarity, start, end,
 text, match: {document, id, start, end, text}}]), keep {policy, values: {A, B},
-preferred, why, dropped, reason} (which of the two --keep prefers: under first, A).
+preferred, why, dropped, reason} (which of the two --keep prefers: under first, A),
+in_run (null without --in-run, else {source, A, B: {id, kept, duplicate_of, similarity,
+cluster}}).
 """
     + exit_codes(
         ("0", "1", "2", "3"),

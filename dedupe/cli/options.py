@@ -211,6 +211,15 @@ ExplainInput = Annotated[
     typer.Option("--input", help="JSONL file to look A and B up in by id ('-' is stdin).", show_default=False),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object (keys below) instead of text.")]
+InRun = Annotated[
+    bool,
+    typer.Option(
+        "--in-run",
+        help="With --input FILE: also scan the whole file with these options (and --keep) and say what the run "
+        "decided for A and B: kept, or dropped as the duplicate of which kept record. That depends on every "
+        "other record too (chains, a copy the policy prefers); it costs a scan of the file.",
+    ),
+]
 
 _RUN = ("scan", "filter")
 _ALL = ("scan", "filter", "explain")
@@ -254,6 +263,7 @@ OPTIONS: dict[str, Option] = {
     "rejects": Option(Rejects, None, _RUN),
     "dropped": Option(Dropped, None, ("filter",)),
     "keep": Option(Keep, DEFAULT_KEEP, _ALL),
+    "in_run": Option(InRun, False, ("explain",)),
     "passages": Option(Passages, False, _ALL),
     "passage_unit": Option(PassageUnit, PassageConfig.unit, _ALL),
     "passage_min_words": Option(PassageMinWords, PassageConfig.min_words, _ALL),
