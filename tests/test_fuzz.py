@@ -24,6 +24,7 @@ from dedupe import (DedupeConfig, Deduplicator, InputError, Record, Rejected, Sh
                     text_shingles)
 from dedupe.io.records import ReadStats
 from dedupe.core.similarity import jaccard
+from dedupe.core.matcher import Match
 
 BOM = b"\xef\xbb\xbf"
 ASCII_WS = b" \t\r\n\x0b\x0c"  # what bytes.strip() removes, spelled out
@@ -391,6 +392,7 @@ def test_pipeline_on_reader_output_decides_each_record_once_in_order_against_ear
     position: dict[str, int] = {}
     shingles: dict[str, object] = {}
     first_with_set: dict[bytes, str] = {}
+    decided: dict[str, Match] = {}
     for k, (item, res) in enumerate(zip(items, results)):
         if isinstance(item, Rejected):
             assert res is item
@@ -399,10 +401,12 @@ def test_pipeline_on_reader_output_decides_each_record_once_in_order_against_ear
         rid, m = item.id, res.match
         sh = text_shingles(item.text, config.shingle, config.normalize)
         if m.duplicate_of is None:
-            assert m.similarity is None and m.cluster == rid
+            assert m.similarity is None
+            assert m.cluster == rid or position[m.cluster] < k  # its own, or (the end of a chain) an earlier one's
         else:
             event("a duplicate")
             assert m.duplicate_of in position  # an earlier record
+            assert decided[m.duplicate_of].duplicate_of is None  # that was kept
             assert m.similarity >= config.lsh.threshold
             assert m.similarity == round(jaccard(sh, shingles[m.duplicate_of]), 6)  # exact verification
             assert position[m.cluster] <= position[m.duplicate_of]  # the cluster's first-seen member
@@ -412,9 +416,14 @@ def test_pipeline_on_reader_output_decides_each_record_once_in_order_against_ear
             key = sh.tobytes()
             if key in first_with_set:  # the same shingle set as an earlier record: always found
                 event("a record with the shingle set of an earlier one")
-                assert (m.duplicate_of, m.similarity) == (first_with_set[key], 1.0), (item.text, m)
+                first = first_with_set[key]
+                if decided[first].duplicate_of is None:
+                    assert (m.duplicate_of, m.similarity) == (first, 1.0), (item.text, m)
+                else:  # that one was dropped: this one too, for a kept record at least as similar
+                    assert m.duplicate_of is not None and m.similarity >= decided[first].similarity, (item.text, m)
             else:
                 first_with_set[key] = rid
+        decided[rid] = m
         position[rid] = k
         shingles[rid] = sh
     for res in results:
