@@ -84,7 +84,13 @@ DEFAULT_KEEP = "first"
 
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.
-LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0}
+LEGACY_INDEX_PARAMETERS: dict[str, object] = {"bucket_cap": 0, "words": "spaces"}
+
+# How text is cut into words (documents and passages), saved with an index as its "words" parameter: runs between
+# spaces, and every character of a script written without spaces (Chinese, Japanese, Thai...) a word of its own
+# (dedupe.features.scripts). Indexes saved before say "spaces" (by LEGACY_INDEX_PARAMETERS): there a run of such
+# characters was one word, so their shingles of those scripts cannot be compared with these.
+WORD_TOKENS = "by-script"
 
 # How shingle units are hashed, saved with an index as its "hash" parameter: words as 8-byte integers mixed by
 # fmix64 (dedupe.features.shingles.word_hashes). Indexes saved while words were hashed with xxh3-64 say "xxh3_64";
@@ -483,7 +489,7 @@ class DedupeConfig:
         p = self.parameters()
         # Passage windows hash words with the same kernel as documents (indexes saved before: xxh3 per word).
         passages = (
-            self.passages.parameters() | {"word_hash": UNIT_HASH, "rules": PASSAGE_RULES}
+            self.passages.parameters() | {"word_hash": UNIT_HASH, "rules": PASSAGE_RULES, "words": WORD_TOKENS}
             if self.passages is not None
             else None
         )
@@ -501,7 +507,7 @@ class DedupeConfig:
                 "verify",
                 "normalize",
             )
-        } | {"hash": UNIT_HASH, "passages": passages}
+        } | {"hash": UNIT_HASH, "words": WORD_TOKENS, "passages": passages}
 
     def parameters(self) -> dict[str, object]:
         """The parameters as a flat JSON-ready dict (for reports)."""

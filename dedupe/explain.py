@@ -46,6 +46,7 @@ from .explanation import (
 from .features.batch import compute_features
 from .features.minhash import estimate_jaccard
 from .features.normalize import normalize
+from .features.scripts import join_words, split_words
 from .features.shingles import unit_hashes, window_hashes
 from .io.records import InputError, ReadStats, Record, Rejected, display_name, read_records
 from .passages.matcher import PassageMatcher
@@ -193,7 +194,7 @@ def _examples(normalized: str, shingle: ShingleConfig, allowed: np.ndarray, limi
     hashes, n = _windows(normalized, shingle)
     if not n or not len(allowed):
         return []
-    words = normalized.split(" ") if shingle.unit == "word" else None
+    words = split_words(normalized) if shingle.unit == "word" else None
     out: list[ShingleExample] = []
     seen: set[int] = set()
     for i in np.flatnonzero(np.isin(hashes, allowed)).tolist():
@@ -201,7 +202,7 @@ def _examples(normalized: str, shingle: ShingleConfig, allowed: np.ndarray, limi
         if h in seen:
             continue
         seen.add(h)
-        text = " ".join(words[i : i + n]) if words is not None else normalized[i : i + n]
+        text = join_words(words[i : i + n]) if words is not None else normalized[i : i + n]
         out.append(ShingleExample(text, h))
         if len(out) == limit:
             break

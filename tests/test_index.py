@@ -321,6 +321,21 @@ def test_a_passage_index_decided_by_earlier_rules_is_refused(clean_corpus, cli, 
     assert cli(["scan", clean_corpus.path, "--passages", "--index", str(tmp_path / "new")]).exit_code == 0
 
 
+def test_an_index_saved_before_words_were_cut_by_script_is_refused(saved_index, clean_corpus, cli, tmp_path):
+    # Saved before every Han, kana, Thai... character was a word of its own: no "words" parameter.
+    _rewrite_manifest(saved_index, lambda m: m["parameters"].pop("words"))
+    with pytest.raises(IndexMismatch, match=r'words="spaces" \(this run: "by-script"\).*build a new index'):
+        Checkpointer.open(str(saved_index), Deduplicator())
+    result = cli(["scan", clean_corpus.path, "--index", saved_index])
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    assert "Chinese, Japanese, Thai" in result.stderr and "no option makes it comparable" in result.stderr
+    path = tmp_path / "pidx"  # the passages' words too
+    assert cli(["scan", clean_corpus.path, "--passages", "--index", str(path)]).exit_code == 0
+    _rewrite_manifest(path, lambda m: m["parameters"]["passages"].pop("words"))
+    result = cli(["scan", clean_corpus.path, "--passages", "--index", str(path)])
+    assert result.exit_code != 0 and "Chinese, Japanese, Thai" in result.stderr
+
+
 def test_another_threshold_with_the_same_bands_and_rows_is_accepted(saved_index):
     b, r = DedupeConfig().bands_rows
     Checkpointer.open(str(saved_index), Deduplicator(DedupeConfig(lsh=LSHConfig(threshold=0.6, bands=b, rows=r))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import xxhash
@@ -10,17 +11,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedupe.config import PassageConfig
+from dedupe.features.scripts import is_spaceless
 from dedupe.features.shingles import window_batch, window_hashes, word_hashes
 from dedupe.passages.names import decode, reference_name_words, reference_names
 from dedupe.passages.packed import DocPassages, PassageBatch
 from dedupe.passages.segment import normalized_words, passage_features, passage_numbers, segment
-from dedupe.passages.tokens import batch_words
+from dedupe.passages.tokens import WORD, batch_words
 
 # Text with what makes words hard: case folding that changes lengths (ß, İ, ŉ, ﬁ), digits of other scripts,
-# combining marks, underscores, a lone surrogate (JSON allows "\ud800"), sentence ends, line breaks.
+# combining marks, underscores, a lone surrogate (JSON allows "\ud800"), sentence ends, line breaks; scripts
+# written without spaces (Han, kana, Thai and a Thai vowel sign, a Khmer mark that is no word), full-width digits and
+# sentence ends of other scripts.
 ALPHABET = st.sampled_from(
-    list("aB z9_ .,!?:;-\n\t'\"") + ["ß", "İ", "ŉ", "ﬁ", "٣", "²", "é", "\u0301", "Σ", "\ud800", "中", "Ⅻ", "ǅ", "\u00a0"]
+    list("aB z9_ .,!?:;-\n\t'\"")
+    + ["ß", "İ", "ŉ", "ﬁ", "٣", "²", "é", "\u0301", "Σ", "\ud800", "中", "Ⅻ", "ǅ", "\u00a0"]
+    + ["文", "ア", "の", "ไ", "\u0e31", "\u17d4", "。", "」", "\uff0e", "\uff11", "।", "؟", "\u0589"]
 )
+# What ends a sentence or clause before a word (for names): ASCII, CJK full-width, danda, Arabic, Urdu, Armenian,
+# Ethiopic, Myanmar, Khmer.
+STOPS = ".!?:;\u3002\uff01\uff1f\uff0e\uff61\uff1a\uff1b\u0964\u0965\u061f\u06d4\u0589\u1362\u104b\u17d4"
 TEXTS = st.lists(st.text(alphabet=ALPHABET, max_size=120), max_size=8)
 WORDS = st.lists(
     st.sampled_from(
@@ -31,8 +40,28 @@ WORDS = st.lists(
 )
 
 
+def single(c: str) -> bool:
+    """Whether ``c`` is a word of its own: a \\w character or a combining mark of a script without spaces."""
+    return is_spaceless(c) and (bool(re.fullmatch(r"\w", c)) or unicodedata.category(c) in ("Mn", "Mc"))
+
+
 def reference_words(text: str) -> tuple[list[tuple[int, int]], list[str]]:
-    spans = [m.span() for m in re.finditer(r"\w+", text)]
+    """The words of ``text`` character by character: \\w runs, every character of a script without spaces a word
+    of its own."""
+    spans: list[tuple[int, int]] = []
+    start = None
+    for i, c in enumerate(text):
+        one, word = single(c), bool(re.fullmatch(r"\w", c))
+        if start is not None and (one or not word):
+            spans.append((start, i))
+            start = None
+        if one:
+            spans.append((i, i + 1))
+        elif word and start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    assert [m.span() for m in WORD.finditer(text)] == spans
     return spans, [text[s:e].casefold() for s, e in spans]
 
 
@@ -56,7 +85,8 @@ def test_batch_words_equal_the_regex_words(texts: list[str]) -> None:
             follows = spans[k + 1][0] if k + 1 < len(spans) else None
             assert bool(got.joins[i]) == (follows is not None and all(c in " \t\n\r\v\f-\u00a0" for c in text[e:follows]))
             before = text[spans[k - 1][1] : s] if k else None
-            assert bool(got.stop[i]) == (before is None or any(c in ".!?:;" for c in before))
+            assert bool(got.stop[i]) == (before is None or any(c in STOPS for c in before))
+            assert bool(got.spaceless[i]) == single(text[s])
         first += count
     assert first == len(got.spans) == len(got.hashes) == len(got.numeric) == len(got.offsets) - 1
 
@@ -80,7 +110,11 @@ def reference_features(text: str, config: PassageConfig) -> dict:
         "windows": window_hashes(units, config.window).tolist() if config.window else [],
         "numbers": [passage_numbers(text[s:e]).tolist() for s, e, _ in passages],
         "wordy": [
-            sum(1 for (s, e), n in zip(spans[a:b], name[a:b]) if e - s >= 2 and not n and not plain_digit(text[s:e]))
+            sum(
+                1
+                for (s, e), n in zip(spans[a:b], name[a:b])
+                if (e - s >= 2 or single(text[s])) and not n and not plain_digit(text[s:e])
+            )
             >= config.min_words
             for a, b in ranges
         ],

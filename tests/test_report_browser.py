@@ -130,3 +130,22 @@ def test_hostile_text_runs_nothing_in_the_browser(browser, tmp_path: Path, scree
             assert bad in body  # shown as text
         assert s.page.eval_on_selector_all("img", "is => is.filter(i => !i.classList.contains('plot')).length") == 0
         assert s.title.startswith("dedupe report")
+
+
+def test_chinese_text_and_its_repeated_spans_show_as_the_text_has_them(browser, tmp_path: Path, screenshot_dir: Path) -> None:
+    """Real Chinese prose (tests/fixtures/languages): a later record repeats one sentence of an earlier one with one
+    character changed; the page marks exactly that span of the text, in Chinese."""
+    rows = [orjson.loads(line) for line in (ROOT / "tests" / "fixtures" / "languages" / "zh.jsonl").open("rb")][:12]
+    source = rows[0]["text"]
+    sentence = next(s for s in source.replace("\n", "").split("。") if len(s) >= 15) + "。"
+    changed = sentence[:5] + ("的" if sentence[5] != "的" else "是") + sentence[6:]
+    planted = "这是一个新的文档，它说了一些别的事情，与前面的内容无关。" + changed + "最后一句话也是新的内容，没有重复。"
+    rows.append({"id": "planted", "text": planted})
+    path = write_jsonl(tmp_path / "zh.jsonl", rows)
+    page, report = scan(tmp_path, "zh", [path], "--passages")
+    assert report["passages"]["found"]["near"] >= 1
+    with open_page(browser, page, screenshot=screenshot_dir / "report-zh.png") as s:
+        s.assert_clean()
+        near = s.texts("article.doc mark.k-near")
+        assert changed in near, (changed, near)
+        assert all("\ufffd" not in m for m in s.texts("article.doc mark"))  # no broken characters

@@ -252,6 +252,25 @@ def _reference_word_hash(word: bytes) -> int:
     return _reference_fmix64((h + len(word) * 0x9E3779B97F4A7C15) & _MASK)
 
 
+def _reference_split(text: bytes) -> list[bytes]:
+    """Words of UTF-8 bytes as specified: runs between ASCII whitespace (bytes.split()), every well-formed character
+    of a script written without spaces (dedupe.features.scripts.SPACELESS_BLOCKS) cut out as a word of its own."""
+    from dedupe.features.scripts import SPACELESS_BLOCKS
+
+    out: list[bytes] = []
+    for word in text.split():
+        run = ""
+        for char in word.decode("utf-8", "surrogateescape"):  # a stray byte stays one (a lone surrogate)
+            if any(first <= ord(char) <= last for first, last in SPACELESS_BLOCKS):
+                out += [run.encode("utf-8", "surrogateescape")] if run else []
+                out.append(char.encode("utf-8"))
+                run = ""
+            else:
+                run += char
+        out += [run.encode("utf-8", "surrogateescape")] if run else []
+    return out
+
+
 def _reference_shingles(text: str, unit: str, n: int) -> list[int]:
     """Word or character n-gram hashes with Python ints: each unit hashed (:func:`_reference_word_hash` of a
     word's UTF-8 bytes, or fmix64 of a character's code point + 1), an n-gram = fmix64(sum_k C_k * h_k + n)
@@ -262,7 +281,7 @@ def _reference_shingles(text: str, unit: str, n: int) -> list[int]:
     if not norm:
         return []
     if unit == "word":
-        units = [_reference_word_hash(w.encode("utf-8")) for w in norm.split(" ")]
+        units = [_reference_word_hash(w) for w in _reference_split(norm.encode("utf-8"))]
     else:
         units = [_reference_fmix64(ord(c) + 1) for c in norm]
     k = min(n, len(units))
@@ -292,7 +311,8 @@ def test_shingles_equal_a_plain_python_reference_on_random_unicode(text, unit, n
 
 _WORD_BYTES = st.binary(max_size=40) | st.lists(
     st.sampled_from([b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c", b"\x1c", b"a", b"ab", b"\xc3\xa9", b"\x00",
-                     b"abcdefgh", b"abcdefghi", b"x" * 17, b"y" * 64, b"z" * 65, b"\xe4\xb8\xad" * 30]),
+                     b"abcdefgh", b"abcdefghi", b"x" * 17, b"y" * 64, b"z" * 65, b"\xe4\xb8\xad" * 30, b"\xe4\xb8",
+                     b"\xe0\xb8\x81", b"\xf0\xa0\x80\x81", b"\xed\x95\x9c"]),
     max_size=30,
 ).map(b"".join)
 
@@ -303,7 +323,7 @@ def test_word_hashes_equal_the_reference_for_every_word_of_every_text(texts):
     from dedupe.features.shingles import word_hashes
 
     hashes, counts = word_hashes(texts)
-    words = [t.split() for t in texts]  # bytes.split(): ASCII whitespace
+    words = [_reference_split(t) for t in texts]  # bytes.split(), and characters of scripts without spaces
     assert counts.tolist() == [len(w) for w in words]
     assert hashes.tolist() == [_reference_word_hash(w) for ws in words for w in ws]
 

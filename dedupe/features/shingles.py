@@ -23,6 +23,7 @@ import xxhash
 
 from ..config import NormalizeConfig, ShingleConfig
 from .normalize import normalize
+from .scripts import FIRST_SPACELESS_LEAD_BYTE, utf8_char_starts
 
 _U64 = np.uint64
 _EMPTY = np.empty(0, dtype=np.uint64)
@@ -63,9 +64,25 @@ def _separators(data: np.ndarray) -> np.ndarray:
     return out
 
 
+def _words_by_script(data: np.ndarray, sep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Word starts and ends in UTF-8 bytes ``data``: runs between separators, and every character of a script
+    written without spaces a word of its own (:mod:`dedupe.features.scripts`)."""
+    word = ~sep
+    cut = np.zeros(len(data) + 1, dtype=bool)
+    char_starts, char_ends = utf8_char_starts(data)
+    cut[char_starts] = True
+    cut[char_ends] = True
+    before = np.concatenate(([False], word))  # whether the byte before each position (and the end) is in a word
+    after = np.append(word, False)  # whether each position (and the end) is in a word
+    starts = np.flatnonzero(after & (~before | cut))
+    ends = np.flatnonzero(before & (~after | cut))
+    return starts, ends
+
+
 def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """The hash of every word of many texts (UTF-8 bytes, words split on ASCII whitespace as ``bytes.split()``
-    does), concatenated in text order, and the number of words of each text.
+    does, and every character of a script written without spaces a word of its own: see
+    :mod:`dedupe.features.scripts`), concatenated in text order, and the number of words of each text.
 
     A word's hash depends only on its bytes: a word of up to 8 bytes is read as one little-endian integer
     ``c``, and hashed ``fmix64(c + length * K)``; a word of up to 64 bytes has its first integer chained with
@@ -77,6 +94,9 @@ def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
         >>> hashes, counts = word_hashes([b"to be or not to be", b"", b"  be "])
         >>> counts.tolist(), bool(hashes[1] == hashes[5] == hashes[6]), bool(hashes[0] == hashes[1])
         ([6, 0, 1], True, False)
+        >>> hashes, counts = word_hashes(["python 3 12 的新特性".encode(), "新 python".encode()])
+        >>> counts.tolist(), bool(hashes[4] == hashes[7])
+        ([7, 2], True)
     """
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # One buffer: a separator before each text and after the last, then 8 bytes of padding so that reading
@@ -84,8 +104,11 @@ def word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     buffer = b" " + b" ".join(texts) + b" " + bytes(8)
     data = np.frombuffer(buffer, dtype=np.uint8)[:-8]
     sep = _separators(data)
-    edges = np.flatnonzero(sep[1:] != sep[:-1]) + 1  # word starts and ends, alternating (data starts with sep)
-    starts, ends = edges[0::2], edges[1::2]
+    if len(data) and int(data.max()) >= FIRST_SPACELESS_LEAD_BYTE:
+        starts, ends = _words_by_script(data, sep)
+    else:  # no character of a script without spaces (ASCII text among others): words are runs between separators
+        edges = np.flatnonzero(sep[1:] != sep[:-1]) + 1  # word starts and ends, alternating (data starts with sep)
+        starts, ends = edges[0::2], edges[1::2]
     lengths = ends - starts
     # Every 8-byte window of the buffer as a little-endian uint64 (a strided view: nothing is copied).
     windows = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))

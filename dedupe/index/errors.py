@@ -45,8 +45,9 @@ def unit_hash_note(
     differing: Iterable[str], stored: dict[str, Any] | None = None, current: dict[str, Any] | None = None
 ) -> str:
     """What to say when an index's parameters (``stored``) differ from a run's (``current``) in ``differing``
-    keys: nothing, or, when words were hashed another way (the unit hash, or the passages' word hash) or passages
-    were decided by other rules, that no option makes the index usable again."""
+    keys: nothing, or, when words were hashed or cut another way (the unit hash, the passages' word hash, the
+    words of scripts without spaces) or passages were decided by other rules, that no option makes the index
+    usable again."""
     differing = list(differing)
     before, now = ((p or {}).get("passages") for p in (stored, current))
     if not (isinstance(before, dict) and isinstance(now, dict) and "passages" in differing):
@@ -55,6 +56,11 @@ def unit_hash_note(
         return (
             " Its hash differs: it was built by an earlier dedupe, which hashed words another way, so no option "
             "makes it comparable: build a new index."
+        )
+    if "words" in differing or before.get("words") != now.get("words"):
+        return (
+            " It was built by an earlier dedupe, which took a run of Chinese, Japanese, Thai (or other script "
+            "written without spaces) characters as one word, so no option makes it comparable: build a new index."
         )
     if before.get("rules") != now.get("rules"):
         return (

@@ -7,7 +7,8 @@ against "Allegis Corp said it plans to repurchase up to five mln of its common s
 name something its match names, as it must state the figures its match states
 (:func:`~dedupe.passages.segment.numbers_agree`).
 
-The rule, word by word (words are ``\\w+`` runs):
+The rule, word by word (words are ``\\w+`` runs, and every character of a script written without spaces a word
+of its own: :data:`~dedupe.passages.tokens.WORD`):
 
 * a **name word** starts with an upper or title case letter, has at least two characters, and its case-folded
   form never starts a lower case word of the same text ("The", "Company" and "Earlier" are names only in a text
@@ -19,9 +20,10 @@ The rule, word by word (words are ``\\w+`` runs):
   :data:`~dedupe.passages.tokens.ABBREVIATIONS`, which also keep sentences whole) and the names of months and
   days (:data:`~dedupe.passages.tokens.CALENDAR`): "Mr Brown" and "Gordon Brown" name the same man, "Acme Corp"
   and "Acme Inc" the same company, and "April" names no one; a run of a single word that starts a
-  sentence or clause (the passage's first word, or one after ``.!?:;`` that does not follow a one-letter word
-  as in "U.S.") is a *weak* name: it may be capitalized only for its position ("Fry said ..." names Fry, "Using
-  an average price ..." names nothing);
+  sentence or clause (the passage's first word, or one after ``.!?:;`` or another stop such as ``。`` that does
+  not follow a one-letter word as in "U.S.", a character of a script without spaces excepted) is a *weak*
+  name: it may be capitalized only for its position ("Fry said ..." names Fry, "Using an average price ..."
+  names nothing);
 * two passages **agree** when either has no name but weak ones, or a name of one has all its words in a name of
   the other, not both weak ("Federal Reserve" and "New York Federal Reserve Bank" agree; "Lincoln Savings Bank"
   and "Taunton Savings Bank" do not; "Fry said ..." and "... his projected sales, Fry added" agree; "NOTE: ..."
@@ -39,11 +41,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..features.scripts import is_spaceless
 from ..features.shingles import word_hashes
 from .ragged import aranges
-from .tokens import _JOINERS, _STOPS, ABBREVIATIONS, CALENDAR, BatchWords
+from .tokens import _JOINERS, _STOPS, ABBREVIATIONS, CALENDAR, WORD, BatchWords
 
-_WORD = re.compile(r"\w+")
 _END, _WEAK_END = 0, 1  # end a name, a weak name, in an encoded array; word hashes below 2 are stored plus 2
 
 
@@ -130,10 +132,11 @@ def batch_names(
     n_words = len(words.hashes)
     text_ids = np.repeat(np.arange(len(words.counts)), words.counts)
     lengths = words.spans[:, 1] - words.spans[:, 0]
-    # Sentence (or clause) starts: after a stop that does not follow a one-letter word.
+    # Sentence (or clause) starts: after a stop that does not follow a one-letter word (an initial: a character
+    # of a script without spaces is none).
     after_stop = words.stop.copy()
     if n_words > 1:
-        after_stop[1:] &= lengths[:-1] >= 2
+        after_stop[1:] &= (lengths[:-1] >= 2) | words.spaceless[:-1]
     after_stop[first_word[text_ids] == np.arange(n_words)] = True
     # Every passage's words, passage after passage.
     starts = first_word[text_of] + ranges[:, 0]
@@ -171,9 +174,9 @@ def batch_names(
 
 
 def reference_name_words(text: str) -> list[bool]:
-    """Whether each word (``\\w+`` run) of ``text`` is a name word, one word at a time (the reference for
-    :func:`name_words`)."""
-    words = _WORD.findall(text)
+    """Whether each word (:data:`~dedupe.passages.tokens.WORD`) of ``text`` is a name word, one word at a time
+    (the reference for :func:`name_words`)."""
+    words = WORD.findall(text)
     lower = {w.casefold() for w in words if w[0].islower()}
     return [bool(lower) and _is_capital(w[0]) and len(w) >= 2 and w.casefold() not in lower for w in words]
 
@@ -191,7 +194,7 @@ def reference_names(text: str, start: int, end: int) -> list[tuple[list[str], bo
         >>> [" ".join(words) + (" (weak)" if weak else "") for words, weak in reference_names(t, 0, len(t))]
         ['lincoln savings bank', 'federal reserve', 'lincoln']
     """
-    matches = list(_WORD.finditer(text))
+    matches = list(WORD.finditer(text))
     is_name = reference_name_words(text)
     names: list[tuple[list[str], bool]] = []
     run: list[str] = []
@@ -209,7 +212,9 @@ def reference_names(text: str, start: int, end: int) -> list[tuple[list[str], bo
             sentence_start = True
         else:
             before = matches[k - 1]
-            sentence_start = any(ch in _STOPS for ch in text[before.end() : m.start()]) and len(before.group()) >= 2
+            sentence_start = any(ch in _STOPS for ch in text[before.end() : m.start()]) and (
+                len(before.group()) >= 2 or is_spaceless(before.group())
+            )
         first = False
         if is_name[k] and run and all(ch in _JOINERS for ch in gap):
             run.append(w.casefold())

@@ -26,6 +26,27 @@ from .spans import PassageMatch
 
 # A run being built: (first window, last window, first entry, last entry, fewest earlier documents of a window).
 Run = tuple[int, int, int, int, int]
+# Characters of a script written without spaces that weigh as much as one word in a quote's length (a Chinese word
+# is one to three characters, a Japanese one two to four).
+CHARS_PER_WORD = 2
+
+
+def long_enough(spans: np.ndarray, window: int) -> bool:
+    """Whether words of these ``spans`` (consecutive words of a text) weigh ``window`` words or more, a character of
+    a script without spaces weighing 1 / :data:`CHARS_PER_WORD`.
+
+    Two consecutive words touch (no character between them) only where one is such a character ("python的",
+    "的新"); every such join takes 1 - 1 / CHARS_PER_WORD from the count of words, so words of the other scripts
+    weigh one each and a run of ``n`` characters ``1 + (n - 1) / CHARS_PER_WORD``.
+
+    Example:
+        >>> t = "ファイルシステムをマウントする"
+        >>> chars = np.array([(k, k + 1) for k in range(len(t))])
+        >>> long_enough(chars[:8], 8), long_enough(chars, 8), long_enough(np.array([(0, 3), (4, 6)]), 2)
+        (False, True, True)
+    """
+    joins = int(np.count_nonzero(spans[1:, 0] == spans[:-1, 1]))
+    return CHARS_PER_WORD * len(spans) - (CHARS_PER_WORD - 1) * joins >= CHARS_PER_WORD * window
 
 
 def _append(target: array, values: np.ndarray) -> None:
@@ -115,12 +136,17 @@ class QuoteWindows:
                         run = (run[0], i, run[2], follow[0], min(run[4], len(hits)))
                         continue
                 if run is not None:
-                    out.append(self._quote(run, spans, doc_ids))
+                    self._close(out, run, spans, doc_ids)
                 e = min(hits)  # the earliest occurrence
                 run = (i, i, e, e, len(hits))
             if run is not None:
-                out.append(self._quote(run, spans, doc_ids))
+                self._close(out, run, spans, doc_ids)
         return out
+
+    def _close(self, out: list[PassageMatch], run: Run, spans: np.ndarray, doc_ids: Sequence[str]) -> None:
+        """Add the quote of a run of windows, unless it is too short (:func:`long_enough`)."""
+        if long_enough(spans[run[0] : run[1] + self.window], self.window):
+            out.append(self._quote(run, spans, doc_ids))
 
     def _add(self, doc: int, positions: np.ndarray, spans: np.ndarray) -> None:
         n = self.window

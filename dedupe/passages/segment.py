@@ -4,15 +4,29 @@ Segmentation (a pure function of the text, so it may run in a worker):
 
 * paragraphs: each line, or in hard-wrapped text (newswire) a block of lines
   ended by a blank line or an indented line;
-* sentences: split inside a paragraph after ``.``, ``!`` or ``?`` (and closing
-  quotes or brackets) when the next word starts with a capital or a digit,
-  except after common abbreviations and single initials ("U.S.", "J. Smith");
+* sentences: split inside a paragraph after ``.``, ``!``, ``?``, the
+  Devanagari danda and double danda (U+0964, U+0965), the Arabic question
+  mark (U+061F), the Urdu full stop (U+06D4), the Armenian full stop
+  (U+0589) or the Ethiopic full stop (U+1362) (and closing quotes or
+  brackets) followed by whitespace, when the next word starts with a
+  capital, a digit or a letter of a script without case that writes spaces
+  (Devanagari, Arabic, Hangul; not Chinese or Japanese), except after
+  common abbreviations and single initials ("U.S.", "J. Smith"); and after
+  the ideographic full stop ``。``, the full-width exclamation mark, question
+  mark and full stop (U+FF01, U+FF1F, U+FF0E), the half-width ideographic
+  full stop (U+FF61), the Myanmar and Khmer full stops (U+104B, U+17D4)
+  (and closing quotes or brackets: ``」``, ``』``, full-width parentheses...)
+  with or without whitespace, as Chinese and Japanese write them (not at a
+  full-width full stop between two digits, a decimal point);
 * passages: the units (sentences, or paragraphs with ``unit="paragraph"``);
   a run of consecutive units shorter than ``min_words`` words is merged into
   one passage (comment forms, menus, sign-offs); a passage still shorter than
   ``min_words`` is not matched on its own;
-* words: ``\\w+`` runs, case-folded; every span is a code point offset into
-  the original text, so ``text[start:end]`` is always the passage itself.
+* words: ``\\w+`` runs, case-folded, except that every character of a script
+  written without spaces (Chinese, Japanese, Thai, ...) is a word of its own
+  (:data:`~dedupe.passages.tokens.WORD`), so for those scripts ``min_words``
+  counts characters; every span is a code point offset into the original
+  text, so ``text[start:end]`` is always the passage itself.
 """
 
 from __future__ import annotations
@@ -28,19 +42,33 @@ import xxhash
 from ..config import MinHashConfig, PassageConfig, ShingleConfig
 from ..core.lsh import band_keys
 from ..features.minhash import MinHasher
+from ..features.scripts import is_spaceless
 from ..features.shingles import shingle_batch, window_batch
 from .names import batch_names, name_words
 from .packed import PassageBatch
 from .ragged import aranges, flat, offsets_of
-from .tokens import ABBREVIATIONS, batch_words
+from .tokens import ABBREVIATIONS, WORD, batch_words
 
-_WORD = re.compile(r"\w+")
-# Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces; thousands separators dropped.
-_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+# Numbers as written: 1,306,000 / 9.8 / 1-7/8 pieces, in any decimal digits (full-width, Arabic-Indic, Devanagari...),
+# with ASCII or full-width separators; thousands separators dropped.
+_NUMBER = re.compile(r"\d+(?:[.,/\uff0e\uff0f]\d+)*")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-# A candidate sentence end: terminal punctuation, closing quotes/brackets, space.
-_END = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb\u203a)\]]*\s+")
-_OPENERS = "\"'\u201c\u2018([\u00ab\u2039"
+# Sentence ends written with a space after them: . ! ? and the Devanagari danda and double danda, the Arabic
+# question mark, the Urdu full stop, the Armenian full stop, the Ethiopic full stop.
+_SPACED_ENDS = ".!?\u0964\u0965\u061f\u06d4\u0589\u1362"
+# Sentence ends written with or without a space after them: the ideographic full stop, the full-width
+# exclamation mark, question mark and full stop, the half-width ideographic full stop, the Myanmar and Khmer
+# full stops.
+_WIDE_ENDS = "\u3002\uff01\uff1f\uff0e\uff61\u104b\u17d4"
+# Closing quotes and brackets after a sentence end: ASCII and typographic ones, CJK corner brackets, full-width
+# parentheses, lenticular, angle and tortoise shell brackets.
+_CLOSERS = "\"'\u201d\u2019\u00bb\u203a)\\]\u300d\u300f\uff09\u3011\u3009\u300b\u3015\u3017\uff3d\uff5d\uff02\uff07"
+# A candidate sentence end: terminal punctuation, closing quotes/brackets, space (none needed after a wide end).
+_END = re.compile(
+    rf"(?P<spaced>[{_SPACED_ENDS}]+[{_CLOSERS}]*\s+)"
+    rf"|(?P<wide>[{_SPACED_ENDS}]*[{_WIDE_ENDS}][{_SPACED_ENDS}{_WIDE_ENDS}]*[{_CLOSERS}]*\s*)"
+)
+_OPENERS = "\"'\u201c\u2018([\u00ab\u2039\u300c\u300e\uff08\u3010\u3008\u300a\u3014\u3016\uff3b\uff5b\uff02\uff07"
 # A hard-wrapped text (newswire): every line at most this long, a few lines at least.
 _WRAP_MAX = 100
 _WRAP_MIN_LINES = 3
@@ -96,19 +124,36 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
         nxt = m.end()
         if nxt >= end:
             break
-        k = nxt
-        while k < end and text[k] in _OPENERS:
-            k += 1
-        if k >= end or not (text[k].isupper() or text[k].isdigit()):
-            continue
-        if m.group().startswith(".") and _abbreviation_before(text, begin, m.start(), text[k].isdigit()):
-            continue
+        if m.group("wide") is not None:
+            if m.group() == "\uff0e" and text[m.start() - 1 : m.start()].isdigit() and text[nxt].isdigit():
+                continue  # a full-width decimal point (U+FF0E between two digits)
+        else:
+            k = nxt
+            while k < end and text[k] in _OPENERS:
+                k += 1
+            if k >= end or not _starts_sentence(text[k]):
+                continue
+            if m.group().startswith(".") and _abbreviation_before(text, begin, m.start(), text[k].isdigit()):
+                continue
         stop = m.start() + len(m.group().rstrip())
         out.append((begin, stop))
         begin = nxt
     if begin < end:
         out.append((begin, end))
     return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _starts_sentence(c: str) -> bool:
+    """Whether a word starting with ``c`` may start a sentence after ``.`` and the like: a capital, a digit, or a
+    letter of a script without case written with spaces (Devanagari, Arabic, Hebrew, Hangul, ...). Not a character
+    of a script written without spaces: those end sentences with their own marks (``。``), and ``.`` before one is
+    more often an ellipsis or a file name ("[NAME...] 参数", "'.' を").
+
+    Example:
+        >>> [_starts_sentence(c) for c in "Aa7ह한中"]
+        [True, False, True, True, True, False]
+    """
+    return c.isupper() or c.isdigit() or (c.isalpha() and not c.islower() and not is_spaceless(c))
 
 
 def _abbreviation_before(text: str, begin: int, dot: int, digit_next: bool) -> bool:
@@ -139,7 +184,7 @@ def segment(
         >>> [t[s:e] for s, e, _ in segment(t)[0]]
         ['One two three four five six.', 'LEAVE A REPLY\\nPlease enter your comment!']
     """
-    token_spans = [m.span() for m in _WORD.finditer(text)]
+    token_spans = [m.span() for m in WORD.finditer(text)]
     tokens = [text[s:e].casefold() for s, e in token_spans]
     return passages_of(text, [s for s, _ in token_spans], config), token_spans, tokens
 
@@ -173,8 +218,28 @@ def normalized_words(words: Sequence[str]) -> str:
 
 
 def passage_numbers(passage: str) -> np.ndarray:
-    found = {xxhash.xxh3_64_intdigest(m.group().replace(",", "").encode()) for m in _NUMBER.finditer(passage)}
+    """The hashes of the distinct numbers a passage states (:func:`number_key`), sorted.
+
+    Example:
+        >>> bool((passage_numbers("增长\\uff11\\uff12\\uff0e\\uff15%") == passage_numbers("up 12.5 pct")).all())
+        True
+    """
+    found = {xxhash.xxh3_64_intdigest(number_key(m.group()).encode()) for m in _NUMBER.finditer(passage)}
     return np.array(sorted(found), dtype=np.uint64)
+
+
+def number_key(number: str) -> str:
+    """A number as :func:`passage_numbers` compares it: in ASCII digits (NFKC, then the decimal value of any
+    other digit) and without thousands separators.
+
+    Example:
+        >>> number_key("1,306,000"), number_key("\\uff11\\uff12\\uff0e\\uff15"), number_key("١٢"), number_key("१,२००")
+        ('1306000', '12.5', '12', '1200')
+    """
+    if not number.isascii():
+        number = unicodedata.normalize("NFKC", number)
+        number = "".join(c if c.isascii() else str(unicodedata.decimal(c)) for c in number)
+    return number.replace(",", "")
 
 
 def numbers_agree(a: np.ndarray, b: np.ndarray) -> bool:
@@ -216,8 +281,9 @@ def passage_features(texts: Sequence[str], config: PassageConfig = PassageConfig
     words = batch_words(texts)
     offsets = words.offsets.tolist()
     name = name_words(words)
-    # Plain words (two characters or more, no digit, not a name), counted up to each word of the batch.
-    plain = (words.spans[:, 1] - words.spans[:, 0] >= 2) & ~words.has_digit & ~name
+    # Plain words (two characters or more, or one of a script written without spaces; no digit, not a name),
+    # counted up to each word of the batch.
+    plain = ((words.spans[:, 1] - words.spans[:, 0] >= 2) | words.spaceless) & ~words.has_digit & ~name
     wordy_before = np.concatenate(([0], np.cumsum(plain))).tolist()
     segmented = []
     normalized: list[str] = []
