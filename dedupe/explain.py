@@ -10,7 +10,8 @@ beside the spans of A they repeat. Which of the two ``--keep`` keeps comes from 
 uses (:mod:`dedupe.core.keep`), A counted as the first seen.
 
 This module reads the two documents and computes the :class:`Explanation`; the data classes and the text
-(:func:`render`) are in :mod:`dedupe.explanation`.
+(:func:`render`) are in :mod:`dedupe.explanation`, what ``--keep`` keeps (the pair, and ``--in-run``) in
+:mod:`dedupe.explain_keep`.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO
 
 import numpy as np
-import orjson
 
 from .config import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig, PassageConfig, ShingleConfig
-from .core.keep import KeepPolicy, Ranker, policy_order
-from .core.matcher import Deduplicator, Match, Result
+from .core.keep import KeepPolicy
+from .core.matcher import Deduplicator, Result
 from .core.similarity import jaccard, shingle_set
-from .core.twopass import two_passes
+from .explain_keep import check_keep, decisions_in_run, keep_ranks, keep_verdict
 from .explanation import (
+    LABELS,
     Document,
     DocumentFacts,
     Explanation,
@@ -73,8 +74,6 @@ __all__ = [
 # Shingles shown as text in the human output and the JSON, per group.
 SHARED_EXAMPLES = 5
 ONLY_EXAMPLES = 3
-# Labels the two documents carry inside the matchers: record ids may be equal, labels never are.
-_LABELS = ("A", "B")
 
 
 # --------------------------------------------------------------------------- reading the two documents
@@ -212,10 +211,10 @@ def _examples(normalized: str, shingle: ShingleConfig, allowed: np.ndarray, limi
 def _passages(texts: list[str], docs: tuple[Document, Document], config: PassageConfig) -> list[PassageExplanation]:
     """B's repeated spans, from a PassageMatcher fed A then B as the pipeline feeds it."""
     matcher = PassageMatcher(config)
-    found = matcher.add_batch(list(_LABELS), texts, passage_features(texts, config))[1]
+    found = matcher.add_batch(list(LABELS), texts, passage_features(texts, config))[1]
     out = []
     for m in found:
-        k = _LABELS.index(m.match_id)
+        k = LABELS.index(m.match_id)
         out.append(
             PassageExplanation(
                 m.kind,
@@ -224,7 +223,7 @@ def _passages(texts: list[str], docs: tuple[Document, Document], config: Passage
                 m.start,
                 m.end,
                 texts[1][m.start : m.end],
-                _LABELS[k],
+                LABELS[k],
                 docs[k].id,
                 m.match_start,
                 m.match_end,
@@ -242,164 +241,6 @@ def candidate_probability(s: float, bands: int, rows: int) -> float:
         0.994
     """
     return 1.0 - (1.0 - s**rows) ** bands
-
-
-def decisions_in_run(
-    path: str,
-    ids: Sequence[str],
-    config: DedupeConfig,
-    policy: KeepPolicy,
-    text_field: str = DEFAULT_TEXT_FIELD,
-    id_field: str = DEFAULT_ID_FIELD,
-    max_chars: int | None = None,
-) -> tuple[RunDecision, ...]:
-    """What a scan of the file ``path`` decides for the first record of each of ``ids`` (labelled A, B, ...), with
-    ``config`` and ``policy`` (two reads of the file for a policy other than first; bad lines pass through, as
-    with ``--rejects``: the command line has refused a file with one already, as :func:`find_records` does).
-
-    Raises:
-        ConfigError: ``path`` is standard input (it cannot be read again).
-        InputError: the file cannot be read.
-
-    Example:
-        >>> import os, tempfile
-        >>> text = "the quick brown fox jumps over the lazy dog and runs far away " * 3
-        >>> path = os.path.join(tempfile.mkdtemp(), "in.jsonl")
-        >>> _ = open(path, "w").write("".join(f'{{"id": "{k}", "text": "{t}"}}\\n' for k, t in
-        ...                             [("a", text), ("b", text + "again")]))
-        >>> [d.duplicate_of for d in decisions_in_run(path, ["a", "b"], DedupeConfig(), KeepPolicy.parse("longest"))]
-        ['b', None]
-    """
-    if path == "-":
-        raise ConfigError("--in-run scans the --input file, which standard input cannot be: give a file")
-    config = dataclasses.replace(config, passages=None)
-    dedup = Deduplicator(config, max_chars=max_chars or None)
-
-    def read() -> Iterator[Record | Rejected]:
-        return read_records([path], text_field, id_field, ReadStats())
-
-    if policy.streaming:
-        results: Iterator[Result | Rejected] = dedup.run(read())
-    else:
-        results = two_passes(
-            dedup,
-            policy,
-            text_field,
-            lambda **kw: dedup.run(read(), **kw),
-            lambda **kw: dedup.run(read(), **kw),
-            lambda: False,
-        )
-    found: dict[str, Match] = {}
-    wanted = set(ids)
-    for item in results:
-        if isinstance(item, Result) and item.record.id in wanted and item.record.id not in found:
-            found[item.record.id] = item.match
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise InputError(f"{display_name(path)}: no record with id {missing[0]!r} (--in-run)")
-    return tuple(
-        RunDecision(label, i, found[i].duplicate_of, found[i].similarity, found[i].cluster)
-        for label, i in zip(_LABELS, ids)
-    )
-
-
-def check_keep(policy: KeepPolicy, records: bool) -> None:
-    """Refuse ``--keep field:NAME`` for raw text files (``records`` False): they have no fields.
-
-    Raises:
-        ConfigError: the policy ranks by a field and the documents are not records.
-
-    Example:
-        >>> check_keep(KeepPolicy.parse("longest"), records=False)
-        >>> check_keep(KeepPolicy.parse("field:score"), records=False)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        dedupe.config.ConfigError: --keep field:score:max ranks records by a field, and raw text files have none: ...
-    """
-    if policy.kind == "field" and not records:
-        raise ConfigError(
-            f"--keep {policy} ranks records by a field, and raw text files have none: give two record ids with "
-            "--input FILE (or use --keep first or longest)"
-        )
-
-
-def _shown(value: object) -> str:
-    """A field's value as the text shows it: a date string as it is, a number as in JSON (a year stays 2024)."""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def _ranks(policy: KeepPolicy, docs: tuple[Document, Document]) -> tuple[list[float], Ranker]:
-    """A's and B's ranks under ``policy``, by the :class:`dedupe.core.keep.Ranker` a run ranks with (fed A first),
-    and the ranker (it knows whether a field held numbers or dates).
-
-    Raises:
-        ConfigError: ``field:NAME`` for documents that are not records (see :func:`check_keep`).
-        InputError: a field value that cannot be ranked (not a number nor an ISO 8601 date), naming the document.
-    """
-    check_keep(policy, all(d.raw for d in docs))
-    ranker = policy.ranker(DEFAULT_TEXT_FIELD)
-    ranks: list[float] = []
-    for label, d in zip(_LABELS, docs):
-        rank = ranker(Record(d.id, d.text, source=d.source, raw=d.raw))
-        if isinstance(rank, Rejected):
-            raise InputError(f"{d.source or d.id}: document {label} (id {d.id!r}): {rank.reason}")
-        ranks.append(rank)
-    return ranks, ranker
-
-
-def _keep_verdict(
-    policy: KeepPolicy, docs: tuple[Document, Document], ranks: list[float], ranker: Ranker, duplicate: bool
-) -> KeepVerdict:
-    """Which of A and B ``policy`` prefers (ordered by :func:`dedupe.core.keep.policy_order`, as a run orders
-    records, A first), and what follows for the pair: with ``duplicate``, the other one is dropped."""
-    first = int(policy_order(np.array(ranks, dtype=np.float64))[0])
-    preferred, other = _LABELS[first], _LABELS[1 - first]
-    tie = ranks[0] == ranks[1] or (math.isnan(ranks[0]) and math.isnan(ranks[1]))
-
-    values: tuple[int | float | str | None, int | float | str | None]
-    if policy.kind == "first":
-        values, why = (None, None), "the first seen"
-    elif policy.kind == "longest":
-        values = (len(docs[0].text), len(docs[1].text))
-        if tie:
-            why = f"the first seen of two texts equally long ({values[0]:,} characters each)"
-        else:
-            why = f"the longer (A {values[0]:,} characters, B {values[1]:,})"
-    else:
-        name = policy.field
-        assert name is not None
-        found = [_field(d.raw, name) for d in docs]
-        values = (found[0], found[1])
-        shown = f"A {_shown(values[0])}, B {_shown(values[1])}"
-        if all(v == "missing" for v in values):
-            why = f"the first seen: neither has the field {name!r} (a tie)"
-        elif "missing" in values:
-            why = f"the one with the field {name!r} ({shown}: a record without it ranks last)"
-        elif tie:
-            why = f"the first seen: a tie ({name} {shown})"
-        else:
-            dates = ranker.kind == "date"
-            word = ("later" if dates else "larger") if policy.order == "max" else ("earlier" if dates else "smaller")
-            why = f"the {word} {name} ({shown})"
-
-    if duplicate:
-        before = "seen before it" if policy.streaming else "the policy prefers to it"
-        reason = (
-            f"{other} is dropped as a duplicate of {preferred} when {preferred} is kept in the run; {preferred} "
-            f"may itself be dropped as a duplicate of a third record {before}"
-        )
-    else:
-        reason = "neither is a duplicate of the other, so both are kept as far as this pair goes"
-    return KeepVerdict(str(policy), values, preferred, why, other if duplicate else None, reason)
-
-
-def _field(raw: bytes, name: str) -> int | float | str:
-    """The value of field ``name`` of a record's JSON line, or "missing" (absent or null), as the Ranker reads it."""
-    try:
-        value = orjson.loads(raw).get(name) if raw else None
-    except (orjson.JSONDecodeError, AttributeError):
-        value = None
-    return "missing" if value is None else value  # the Ranker refused any other kind
 
 
 def explain(
@@ -443,7 +284,7 @@ def explain(
     if max_chars is not None and max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {max_chars}")
     policy = keep if keep is not None else KeepPolicy()
-    ranks, ranker = _ranks(policy, (a, b))  # before any work: a bad field value stops here
+    ranks, ranker = keep_ranks(policy, (a, b))  # before any work: a bad field value stops here
     limit = max_chars or None
     docs = (a, b)
     texts = [d.text[:limit] for d in docs]  # as pipeline._texts
@@ -452,7 +293,7 @@ def explain(
 
     # The verdict: the detector scan runs, fed A then B (passages do not change it).
     detector = Deduplicator(dataclasses.replace(config, passages=None), max_chars=limit)
-    results = list(detector.run([Record(_LABELS[0], a.text), Record(_LABELS[1], b.text)]))
+    results = list(detector.run([Record(LABELS[0], a.text), Record(LABELS[1], b.text)]))
     decided = results[1]
     assert isinstance(decided, Result)  # records in, so no Rejected out
     match = decided.match
@@ -461,7 +302,7 @@ def explain(
 
     bands, rows = config.bands_rows
     exact_mode = config.verify.mode == "exact"
-    empty = [label for label, h in zip(_LABELS, (ha, hb)) if len(h) == 0]
+    empty = [label for label, h in zip(LABELS, (ha, hb)) if len(h) == 0]
     j = jaccard(hb, ha)  # 0 when a set is empty, as for scan
     # A document without shingles has no real signature (every value is the empty-set filler, so two empty
     # documents' signatures are equal and would read as an estimate of 1), and scan never compares it: its
@@ -504,8 +345,8 @@ def explain(
         reason = f"candidate but {measure} {show_number(similarity, threshold)} < threshold {threshold:.12g}"
 
     facts = (
-        DocumentFacts(_LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
-        DocumentFacts(_LABELS[1], b.id, b.source or b.id, len(b.text), len(texts[1]), len(hb)),
+        DocumentFacts(LABELS[0], a.id, a.source or a.id, len(a.text), len(texts[0]), len(ha)),
+        DocumentFacts(LABELS[1], b.id, b.source or b.id, len(b.text), len(texts[1]), len(hb)),
     )
     return Explanation(
         documents=facts,
@@ -533,5 +374,5 @@ def explain(
         reason=reason,
         passages=_passages(texts, docs, config.passages) if config.passages is not None else None,
         passage_config=config.passages,
-        keep=_keep_verdict(policy, docs, ranks, ranker, duplicate),
+        keep=keep_verdict(policy, docs, ranks, ranker, duplicate),
     )

@@ -12,6 +12,9 @@ from typing import Any
 
 from .config import PassageConfig
 
+# Labels the two documents carry inside the matchers: record ids may be equal, labels never are.
+LABELS = ("A", "B")
+
 
 @dataclass(frozen=True)
 class Document:

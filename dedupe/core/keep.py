@@ -102,10 +102,7 @@ class Ranker:
             return 0.0
         name = self.policy.field
         assert name is not None
-        try:
-            value = orjson.loads(record.raw).get(name) if record.raw else None
-        except (orjson.JSONDecodeError, AttributeError):  # a record built in code, or from Parquet
-            value = None
+        value = field_value(record.raw, name)
         if value is None:
             return MISSING
         rank = self._value(value)
@@ -130,6 +127,20 @@ class Ranker:
             return f"{value!r} is a {kind}, but earlier records hold {self.kind}s (one kind per field)"
         self.kind = kind
         return rank
+
+
+def field_value(raw: bytes, name: str) -> object:
+    """Field ``name`` of a record's JSON line, or None when it is absent or null (or the record has no JSON line).
+
+    Example:
+        >>> field_value(b'{"text": "a", "score": 3}', "score"), field_value(b'{"text": "a"}', "score")
+        (3, None)
+    """
+    try:
+        found: object = orjson.loads(raw).get(name) if raw else None
+    except (orjson.JSONDecodeError, AttributeError):  # not an object
+        found = None
+    return found
 
 
 def iso_timestamp(text: str) -> float | None:
@@ -158,14 +169,12 @@ class Selection:
     Attributes:
         best: The kept record each record is a duplicate of (-1: kept).
         similarity: Its similarity (-1.0 when kept).
-        visits: Records visited in policy order (the order that decided), as positions in this run.
         linked: Records kept although they matched a record visited before them (every such record was a
             duplicate, or an earlier run's duplicate).
     """
 
     best: np.ndarray
     similarity: np.ndarray
-    visits: np.ndarray
     linked: int = 0
 
 
@@ -248,4 +257,4 @@ def select(
             linked += before
         else:
             best[r], similarity[r] = choice, choice_sim
-    return Selection(best, similarity, visits, linked)
+    return Selection(best, similarity, linked)

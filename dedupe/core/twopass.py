@@ -13,8 +13,7 @@ written), so no cluster is ever renamed after its members were written.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -29,14 +28,12 @@ class Settled:
     Attributes:
         best: Each record's ``duplicate_of`` as a document number (-1: kept).
         similarity: Its similarity (-1.0: kept).
-        ranks: Each record's rank under the policy (for the report and ``explain``).
     """
 
-    def __init__(self, dedup: Deduplicator, best: np.ndarray, similarity: np.ndarray, ranks: np.ndarray) -> None:
+    def __init__(self, dedup: Deduplicator, best: np.ndarray, similarity: np.ndarray) -> None:
         self.dedup = dedup
         self.best = best
         self.similarity = similarity
-        self.ranks = ranks
         self.at = 0
 
     def __call__(self, n: int) -> list[Match]:
@@ -90,7 +87,7 @@ def settle(dedup: Deduplicator, ranks: np.ndarray) -> Settled:
         docs.labels[base + k] = find(base + k)
         docs.kept[base + k] = best < 0
     dedup.counters.kept_linked += chosen.linked
-    return Settled(dedup, chosen.best, chosen.similarity, ranks)
+    return Settled(dedup, chosen.best, chosen.similarity)
 
 
 def two_passes(
@@ -118,8 +115,3 @@ def two_passes(
         return rank if isinstance(rank, Rejected) else None
 
     yield from second(admit=admit, replay=settled)
-
-
-def bound(run: Callable[..., Iterator[Result | Rejected]], items: Iterable[Any], **kwargs: Any) -> Callable[..., Any]:
-    """``run`` with ``items`` and ``kwargs`` bound, taking the two-pass keywords later."""
-    return lambda **more: run(items, **kwargs, **more)

@@ -26,7 +26,20 @@ from ..passages.matcher import PassageMatch
 from ..passages.stats import REPEAT_KINDS
 from .copies import Examples, Shown
 from .htmlassets import CSS, SCRIPT
-from .htmlparts import byte_size, card, cut, esc, kv_table, length_note, number, snip, svg_image, table, word_diff
+from .htmlparts import (
+    byte_size,
+    card,
+    cut,
+    esc,
+    keep_rows,
+    kv_table,
+    length_note,
+    number,
+    snip,
+    svg_image,
+    table,
+    word_diff,
+)
 
 
 @dataclass(frozen=True)
@@ -53,23 +66,6 @@ class Clusters:
     groups: Sequence[tuple[int, list[int]]]
     position: Callable[[int], int]
     id_of: Callable[[int], str]
-
-
-def keep_rows(keep: dict[str, Any]) -> list[tuple[str, str]]:
-    """The report's ``keep`` section as (label, HTML) rows."""
-    lowest = keep.get("dropped_similarity_at_least")
-    rows = [
-        ("policy", f"<code>--keep {esc(keep['policy'])}</code>"),
-        ("passes over the input", number(keep["passes"])),
-        ("kept", number(keep["kept"])),
-        ("dropped, each as a kept record's duplicate", number(keep["dropped"])),
-        ("lowest similarity of a dropped record to its kept one", esc(f"{lowest:.2f}") if lowest is not None else "–"),
-        ("kept although they match a dropped record (chains)", number(keep["kept_matching_only_dropped"])),
-    ]
-    if "kept_not_first" in keep:
-        rows.append(("kept by the policy where first would drop them", number(keep["kept_not_first"])))
-        rows.append(("dropped by the policy where first would keep them", number(keep["dropped_not_first"])))
-    return rows
 
 
 class _Page:

@@ -117,3 +117,20 @@ def cut(text: str, limit: int) -> str:
 def length_note(s: Shown, limit: int) -> str:
     """The note that only the first ``limit`` characters of ``s`` are shown, or "" when all are."""
     return f' <span class="muted">(first {limit:,} of {s.length:,} characters)</span>' if s.length > limit else ""
+
+
+def keep_rows(keep: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report's ``keep`` section as (label, HTML) rows."""
+    lowest = keep.get("dropped_similarity_at_least")
+    rows = [
+        ("policy", f"<code>--keep {esc(keep['policy'])}</code>"),
+        ("passes over the input", number(keep["passes"])),
+        ("kept", number(keep["kept"])),
+        ("dropped, each as a kept record's duplicate", number(keep["dropped"])),
+        ("lowest similarity of a dropped record to its kept one", esc(f"{lowest:.2f}") if lowest is not None else "–"),
+        ("kept although they match a dropped record (chains)", number(keep["kept_matching_only_dropped"])),
+    ]
+    if "kept_not_first" in keep:
+        rows.append(("kept by the policy where first would drop them", number(keep["kept_not_first"])))
+        rows.append(("dropped by the policy where first would keep them", number(keep["dropped_not_first"])))
+    return rows
