@@ -7,7 +7,7 @@ by page, so memory holds one batch and the pages being decoded, never the file.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ import orjson
 from .jsonline import json_kind
 from .records import (
     ANNOTATION_KEY,
+    PARQUET_BATCH_ROWS,
     InputError,
     ReadStats,
     Record,
@@ -36,24 +37,76 @@ def read_parquet(
     path: str, text_field: str, id_field: str, stats: ReadStats, skip: int, batch_rows: int
 ) -> Iterator[Record | Rejected]:
     name = display_name(path)
-    pq = _pyarrow_parquet(name)
-    import pyarrow as pa
-
-    errors = (pa.ArrowException, OSError, ValueError, OverflowError)
-    try:
-        parquet = pq.ParquetFile(path, pre_buffer=False)  # read page by page, not a whole row group ahead
-    except errors as exc:
-        raise InputError(f"cannot read {name}: not a readable Parquet file: {_one_line(exc)}") from exc
+    parquet = open_parquet(path, name)
     stats.sources.append(name)
     stats.starts.append(stats.lines)
-    row = 0
     try:
-        rows = parquet.metadata.num_rows
+        yield from parquet_items(parquet, name, text_field, id_field, stats, skip, batch_rows)
+    finally:
+        parquet.close()
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    """What pyarrow raises on a Parquet file it cannot read."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, ValueError, OverflowError)
+
+
+def open_parquet(path: str, name: str) -> Any:
+    """The ``pyarrow.parquet.ParquetFile`` of ``path``, read page by page (not a whole row group ahead).
+
+    Raises:
+        InputError: naming the input ``name``, if pyarrow is missing or the file is not a readable Parquet file.
+    """
+    pq = _pyarrow_parquet(name)
+    try:
+        return pq.ParquetFile(path, pre_buffer=False)
+    except _errors() as exc:
+        raise InputError(f"cannot read {name}: not a readable Parquet file: {_one_line(exc)}") from exc
+
+
+def parquet_items(
+    parquet: Any,
+    name: str,
+    text_field: str,
+    id_field: str,
+    stats: ReadStats,
+    skip: int = 0,
+    batch_rows: int = PARQUET_BATCH_ROWS,
+    row_groups: Sequence[int] | None = None,
+    row: int = 0,
+) -> Iterator[Record | Rejected]:
+    """The rows of an open Parquet file (of ``row_groups`` only, when given) as :func:`parse_row` makes them.
+
+    Args:
+        parquet: The file (:func:`open_parquet`); the caller closes it.
+        name: The input's name.
+        text_field: Key of the text.
+        id_field: Key of the id.
+        stats: Counts ``lines`` (a row's number across all inputs is ``stats.lines`` once counted) and
+            ``skipped_lines``.
+        skip: Rows counted across all inputs to pass over unread.
+        batch_rows: Rows decoded at a time.
+        row_groups: The row groups to read, in order (default: all).
+        row: Rows of the input before the first one read (rows are numbered from ``row + 1``).
+
+    Raises:
+        InputError: "after row N", when the file cannot be read on.
+    """
+    errors = _errors()
+    try:
+        if row_groups is None:
+            rows = parquet.metadata.num_rows
+            batches = parquet.iter_batches(batch_size=max(1, batch_rows))
+        else:
+            rows = sum(parquet.metadata.row_group(k).num_rows for k in row_groups)
+            batches = parquet.iter_batches(batch_size=max(1, batch_rows), row_groups=list(row_groups))
         if stats.lines + rows <= skip:  # a resumed run passes over the whole file without decoding it
             stats.lines += rows
             stats.skipped_lines += rows
             return
-        for batch in parquet.iter_batches(batch_size=max(1, batch_rows)):
+        for batch in batches:
             n = batch.num_rows
             if stats.lines + n <= skip:
                 row += n
@@ -70,8 +123,6 @@ def read_parquet(
                 yield parse_row(dict(zip(names, values)), row, name, stats.lines, text_field, id_field)
     except errors as exc:
         raise InputError(f"{name}: after row {row}: cannot read input: {_one_line(exc)}") from exc
-    finally:
-        parquet.close()
 
 
 def _one_line(exc: BaseException) -> str:
