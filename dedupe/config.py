@@ -81,6 +81,12 @@ BATCH_CHARS = 500_000
 # Which copy of a cluster a run keeps (--keep): the first seen (streaming); "longest" or "field:NAME[:max|min]"
 # decide after every record's matches are known (two passes over the input; dedupe.core.keep).
 DEFAULT_KEEP = "first"
+# --engine ray: an uncompressed JSONL input is read as byte ranges of about this size cut at line starts, and a
+# Parquet input as runs of row groups of about this size (--split-bytes); each range is one map task. 64 MiB is
+# about 90k news articles: a task of a few seconds, a few thousand tasks for a terabyte.
+DEFAULT_SPLIT_BYTES = 64 << 20
+# --engine ray: rows per partition of a shuffle (band keys, pairs, edges); each partition is grouped in one task.
+RAY_PARTITION_ROWS = 4_000_000
 
 # Index parameters added after indexes were first saved, with the value an index saved before them was built with:
 # a saved index that lacks one of these keys is compared as if it held this value.

@@ -199,6 +199,7 @@ def _command(mode: str, help_text: str, epilog: str) -> None:
                 ray_address=kw["ray_address"],
                 batch_size=kw["batch_size"],
                 keep=kw["keep"],
+                split_bytes=kw["split_bytes"],
             )
             settle()  # start-up's objects are made by now
             outcome = run(

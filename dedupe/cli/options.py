@@ -23,6 +23,7 @@ from ..config import (
     DEFAULT_KEEP,
     DEFAULT_MAX_CHARS,
     DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_SPLIT_BYTES,
     DEFAULT_TEXT_FIELD,
     DEFAULT_WORKERS,
     DedupeConfig,
@@ -188,6 +189,15 @@ RayAddress = Annotated[
         show_default=False,
     ),
 ]
+SplitBytes = Annotated[
+    int,
+    typer.Option(
+        help="With --engine ray: read an uncompressed JSONL input as byte ranges of about this size, cut at line "
+        "starts, and a Parquet input as runs of row groups of about this size; each range is one map task "
+        "(a compressed input is read whole). 0: one task per input. The output does not depend on it.",
+        min=0,
+    ),
+]
 Dropped = Annotated[str | None, typer.Option(help="Write the duplicates here, annotated as by scan.")]
 Keep = Annotated[
     str,
@@ -259,6 +269,7 @@ OPTIONS: dict[str, Option] = {
     "output_format": Option(OutputFormat, DEFAULT_OUTPUT_FORMAT, _RUN),
     "engine": Option(Engine, DEFAULT_ENGINE, _RUN),
     "ray_address": Option(RayAddress, None, _RUN),
+    "split_bytes": Option(SplitBytes, DEFAULT_SPLIT_BYTES, _RUN),
     "report": Option(Report, None, _RUN),
     "rejects": Option(Rejects, None, _RUN),
     "dropped": Option(Dropped, None, ("filter",)),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import uuid
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
-import orjson
-
-from ..config import DEFAULT_KEEP, ConfigError
+from ..config import ConfigError
+from ..core.keep import KeepPolicy
 from ..io.outfiles import WholeFile, open_stream
+from ..io.records import ReadStats
 from ..io.shards import ShardWriter, check_output, source_name
-from ..report.build import accounting_gap, build_report, is_html, summary
+from ..report.build import RunStats, accounting_gap, build_report, is_html, report_chunks, summary
 from .preflight import check_inputs, check_output_paths
 from .spec import AccountingError, BadRecord, RunOutcome, RunSpec
 from .stream import run_stream
@@ -61,6 +64,7 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         BadRecord, InputError, OSError, AccountingError: as for :func:`run_stream`.
     """
     from . import ray as rayengine
+    from .ray_tasks import side_path
 
     refused = [
         (opts.output is None, "--engine ray writes one file per input: give --output DIR"),
@@ -68,7 +72,6 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
         (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
         (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
-        (opts.keep != DEFAULT_KEEP, f"--keep {opts.keep} runs on the streaming engine only (--engine stream)"),
         (
             any(map(is_html, opts.report)),
             "--engine ray writes the JSON report; make the page from the "
@@ -80,6 +83,9 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
             raise ConfigError(message)
     if opts.max_chars < 0:
         raise ConfigError(f"--max-chars must be 0 (no limit) or more; got {opts.max_chars}")
+    if opts.split_bytes < 0:
+        raise ConfigError(f"--split-bytes must be 0 (one range per input) or more; got {opts.split_bytes}")
+    keep = KeepPolicy.parse(opts.keep)
     check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, False, opts.inputs)
     check_output_paths(opts)
@@ -97,30 +103,45 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         opts.ray_address,
         [source_name(p) for p in opts.inputs],
         stop_at_reject=opts.rejects is None,
+        keep=keep,
+        split_bytes=opts.split_bytes,
+        run_id=uuid.uuid4().hex[:12],
     )
+    scratch = os.path.dirname(side_path(job, 0, "rejects"))
     with contextlib.ExitStack() as stack:
         # Side files first: a bad path fails before the job starts.
         rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
         dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
         report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
+        stack.callback(shutil.rmtree, scratch, True)
+
+        def finish(result: rayengine.RayRun) -> tuple[dict[str, Any], RunStats, ReadStats]:
+            for side, what in ((rejects, "rejects"), (dropped, "dropped")):
+                if side is not None:
+                    for k in range(len(opts.inputs)):
+                        with open(side_path(job, k, what), "rb") as part:
+                            shutil.copyfileobj(part, side)
+                    side.flush()
+            report = build_report(result.stats, result.outcome, result.read, opts.mode, opts.rejects, keep=keep)
+            clusters = result.clusters
+            report["counts"]["clusters"] = len(clusters)
+            report["counts"]["clusters_merged_after_output"] = clusters.merged
+            report["cluster_sizes"] = {str(k): clusters.sizes[k] for k in sorted(clusters.sizes)}
+            report["timings"]["engine"] = "ray"
+            report["timings"]["ray"] = result.cluster | {"stage_seconds": result.stages}
+            report["engine"] = result.engine
+            for report_file in report_files:
+                report_file.commit_chunks(report_chunks(report, clusters))
+            return report, result.stats, result.read
+
         try:
-            result = rayengine.run(job)
+            report, stats, read = rayengine.run(job, finish)
         except rayengine.RejectedInput as exc:
             raise BadRecord(
                 f"{exc} (use --rejects FILE to record bad lines and go on; --engine ray checks every "
                 "line before it writes anything, so nothing was written)"
             ) from None
-        for side, parts in ((rejects, result.rejects), (dropped, result.dropped)):
-            if side is not None:
-                for part in parts:
-                    side.write(part)
-                side.flush()
-        report = build_report(result.stats, result.outcome, result.read, opts.mode, opts.rejects)
-        report["timings"]["engine"] = "ray"
-        report["timings"]["ray"] = result.cluster | {"stage_seconds": result.stages}
-        for report_file in report_files:
-            report_file.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    gap = accounting_gap(result.stats, result.read)
+    gap = accounting_gap(stats, read)
     if gap is not None:
         raise AccountingError(gap)
     notify(summary(report))

@@ -1,59 +1,74 @@
 """The same deduplication as a Ray job (``--engine ray``): one decision per record, equal to the streaming path's.
 
-Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents):
+Stages (docs/scaling.md has the sizes at 1M, 100M and 1B documents); the driver holds counts and references,
+never a row per record or per pair:
 
-1. **Count** (a task per input file): lines (JSONL) or rows (Parquet) per input, so that every record gets
-   its global number (1-based line counted across all inputs: the order key and the default id) before any
-   task parses it.
-2. **Map** (a task per input file): parse, normalize, shingle, MinHash and band keys with the streaming
-   path's own :func:`~dedupe.features.batch.compute_features`. Each task hands on a table of (band key, number) rows
-   and a summary (rejects, id hashes); the features themselves are dropped.
+1. **Count** (a task per input range, :mod:`dedupe.io.ranges`: byte ranges of an uncompressed JSONL input cut at
+   line starts, runs of Parquet row groups, a compressed input whole): lines per range, so that every record
+   gets its global number (1-based line counted across all inputs: the order key and the default id) before
+   any task parses it.
+2. **Map** (a task per range): parse, normalize, shingle, MinHash and band keys with the streaming path's own
+   :func:`~dedupe.features.batch.compute_features`. Each task hands on a table of (band key, number) rows, one
+   of id hashes (repeated ids are counted by a shuffle on them) and a summary; the features are dropped.
 3. **Shuffle** (Ray Data ``groupby`` on a hash partition of the key, then ``map_groups``): within a bucket
    (records sharing a band key), each record is paired with the ``bucket_cap`` earliest members before it,
    never with all of them: the bucket cap of :mod:`dedupe.core.lsh`, in its sorted form
    (:func:`~dedupe.core.runs.bucket_pairs`), the rule the streaming index applies incrementally.
-4. **Verify**: a task per input gathers the records of it that are in a candidate pair (it reads the input
-   again and computes their features: a few percent of the records, so nothing of the corpus's size waits in
-   the object store), then a task per input of the later record verifies its pairs as the streaming path
-   verifies them (exact Jaccard of the shingle sets, or the MinHash estimate).
-5. **Cluster** (on the driver): the verified pairs, ordered by the later record, go through a union-find in
-   stream order: the cluster each record had when the streaming path decided it, its best match
-   (``duplicate_of``, ties to the earliest) and the final clusters of the report.
-6. **Write** (a task per input file): the input is read again and every record written to its shard with
-   its decision; the tasks' statistics add up to the report.
+4. **Verify**, 5. **Components**, 6. **Decide**: shuffles of the pairs (:mod:`dedupe.engines.ray_graph`): the
+   features of both records of each pair are computed again by a group per range and joined in the partition
+   of the later record, which verifies it as the streaming path does; the connected components of the pairs at
+   or above the threshold are found by large-star / small-star rounds (:mod:`dedupe.core.components`); each
+   partition of whole components is decided by the streaming engine's rule, in stream order (or in policy
+   order for a ``--keep`` policy).
+7. **Write** (a task per input): the input's ranges are read again and every record written to its shard with
+   its decision; rejected and dropped lines go to files beside the shards, which the driver copies in order.
 
 Every record is accounted for (kept, duplicate or rejected) exactly as in the streaming path, and the output
-does not depend on the number of nodes or CPUs: everything is ordered by the records' numbers.
+does not depend on the number of nodes, CPUs, ranges or partitions: everything is ordered by record numbers.
 
-The per-input tasks (count, map, gather, verify, write) are in :mod:`dedupe.engines.ray_tasks`; the job's
-description (:class:`~dedupe.engines.ray_cluster.RayJob`) and the connection to a cluster in
-:mod:`dedupe.engines.ray_cluster`.
+The per-range tasks are in :mod:`dedupe.engines.ray_tasks`; the job's description
+(:class:`~dedupe.engines.ray_cluster.RayJob`) and the connection to a cluster in :mod:`dedupe.engines.ray_cluster`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 
 from ..config import ConfigError
-from ..core.decide import decide_pairs
-from ..core.outcome import MatchCounters, MatchOutcome, candidate_bin
+from ..core.outcome import MatchCounters, MatchOutcome
 from ..core.runs import bucket_pairs
-from ..index.segments import unpack_strings
+from ..io.ranges import plan_ranges
 from ..io.records import InputError, ReadStats
 from ..report.build import RunStats
 from .ray_cluster import RayJob, RayJobError, connect, quiet_data_context, require_ray
-from .ray_tasks import count_lines, featurize, gather, verify, write_shard
-
-# Rows of (band key, number) per shuffle partition, about: each partition is grouped in one task.
-PARTITION_ROWS = 4_000_000
+from .ray_graph import (
+    decided,
+    gathered,
+    histogram,
+    large_step,
+    pair_rows,
+    parts_for,
+    requests,
+    root_rows,
+    rooted,
+    small_step,
+    star_rows,
+    verified,
+)
+from .ray_tasks import Placed, Plan, count, count_ids, featurize, write_input
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -62,23 +77,25 @@ class RayRun:
 
     Attributes:
         stats, read: The write tasks' statistics, added up.
-        outcome: The decisions, as the report reads them (the streaming engine's shape).
-        rejects, dropped: The rejected and the dropped lines, one bytes object per input, in input order.
+        outcome: The decisions, as the report reads them (the streaming engine's shape), without the clusters.
         cluster: The cluster the job ran on (nodes, CPUs, inputs, Ray's version).
         stages: Seconds per stage.
+        engine: The report's ``engine`` section: name, nodes, CPUs, tasks per stage.
+        clusters: The report's clusters (their count, sizes and entries).
     """
 
     stats: RunStats
     read: ReadStats
     outcome: MatchOutcome
-    rejects: list[bytes]
-    dropped: list[bytes]
     cluster: dict[str, Any]
     stages: dict[str, float]
+    engine: dict[str, Any]
+    clusters: Clusters
 
 
-def run(job: RayJob) -> RayRun:
-    """Run ``job`` on Ray: write the shards; return what the report needs plus the rejects and dropped lines."""
+def run(job: RayJob, finish: Callable[[RayRun], T]) -> T:
+    """Run ``job`` on Ray: write the shards; return what ``finish`` makes of the result (it runs while the job's
+    cluster is still connected: the report's clusters are read from it)."""
     ray = require_ray()
     started = time.perf_counter()
     address = job.address or os.environ.get("RAY_ADDRESS") or None
@@ -94,8 +111,8 @@ def run(job: RayJob) -> RayRun:
             driver = ray.remote(num_cpus=0, max_retries=0)(_run_in_cluster)
             result: RayRun = ray.get(driver.remote(job, paths, sources))
             result.stats.started, result.stats.finished = started, time.perf_counter()
-            return result
-        return _run(ray, job, paths, sources, started)
+            return finish(result)
+        return finish(_run(ray, job, paths, sources, started))
     except ray.exceptions.RayTaskError as exc:  # a task's own error (bad input, a shard that cannot be written)
         cause: BaseException | None = exc
         while isinstance(cause, ray.exceptions.RayTaskError):  # a task in the Ray Client driver task
@@ -113,14 +130,18 @@ def run(job: RayJob) -> RayRun:
 def _run_in_cluster(job: RayJob, paths: list[str], sources: list[str]) -> RayRun:
     import ray
 
-    return _run(ray, job, paths, sources, time.perf_counter())
+    result = _run(ray, job, paths, sources, time.perf_counter())
+    result.clusters.materialize()  # the client cannot read a dataset
+    return result
 
 
 def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: float) -> RayRun:
     import ray.data
 
+    quiet_data_context()
     counters = MatchCounters()
     stages: dict[str, float] = {}
+    tasks: dict[str, int] = {}
     nodes = [n for n in ray.nodes() if n["Alive"]]
     cluster = {
         "nodes": len(nodes),
@@ -131,125 +152,229 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     clock = time.perf_counter
     mark = clock()
 
-    def stage(name: str) -> None:
+    def stage(name: str, count: int) -> None:
         nonlocal mark
         now = clock()
         stages[name] = round(now - mark, 3)
+        tasks[name] = count
         mark = now
 
-    counts = ray.get([ray.remote(count_lines).remote(p, s) for p, s in zip(paths, sources)])
-    bases = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    stage("count")
-    remote_featurize = ray.remote(num_returns=2)(featurize)
-    refs = [remote_featurize.remote(p, s, int(b), job) for p, s, b in zip(paths, sources, bases)]
-    summaries = ray.get([f for f, _ in refs])
-    stage("map")
+    # 1. Count: lines per range, so that every record has its global number before any task parses it.
+    ranges = plan_ranges(paths, job.split_bytes)
+    found = ray.get([ray.remote(count).remote(r, job.keep, job, sources[r.input]) for r in ranges])
+    kind = next((k for _, k in found if k is not None), None)  # a field's kind: its first value in input order
+    placed, total, before = [], 0, [0] * len(paths)
+    for r, (lines, _) in zip(ranges, found):
+        placed.append(Placed(r, sources[r.input], before[r.input], total))
+        before[r.input] += lines
+        total += lines
+    plan = Plan(placed)
+    stage("count", len(ranges))
+
+    # 2. Map: band keys and id hashes per range.
+    remote_featurize = ray.remote(num_returns=3)(featurize)
+    refs = [remote_featurize.remote(p, job, kind) for p in placed]
+    summaries = ray.get([f for f, _, _ in refs])
     for s in summaries:
         counters.truncated += s["truncated"]
         counters.feature_seconds += s["feature_seconds"]
-    id_hashes = np.concatenate([s["id_hashes"] for s in summaries]) if summaries else np.empty(0, dtype=np.uint64)
     first_reject = next((s["first_reject"] for s in summaries if s["first_reject"] is not None), None)
     if first_reject is not None and job.stop_at_reject:
         raise RejectedInput(first_reject.message())
+    records = sum(s["records"] for s in summaries)
+    id_parts = parts_for(records, job.partition_rows)
+    repeated = 0
+    if records:
+        ids = ray.data.from_arrow_refs([i for _, _, i in refs]).map_batches(
+            lambda b: {"h": b["h"], "part": (b["h"] % np.uint64(id_parts)).astype(np.int64)}, batch_format="numpy"
+        )
+        counted = ids.groupby("part").map_groups(lambda b: {"n": np.array([count_ids(b["h"])])}, batch_format="numpy")
+        repeated = int(sum(int(b["n"].sum()) for b in counted.iter_batches(batch_format="numpy", batch_size=None)))
+    stage("map", len(placed))
 
+    # 3. Shuffle: candidate pairs of each bucket, by the bucket cap.
     rows = sum(s["indexed"] for s in summaries) * job.config.bands_rows[0]
-    parts = max(1, -(-rows // PARTITION_ROWS))
+    parts = parts_for(rows, job.partition_rows)
     cap = job.config.lsh.bucket_cap
-
-    def partition(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {**batch, "part": (batch["key"] % np.uint64(parts)).astype(np.int64)}
-
-    found = []
+    pairs = None
     if rows:
-        quiet_data_context()
-        pairs_ds = (
-            ray.data.from_arrow_refs([t for _, t in refs])
-            .map_batches(partition, batch_format="numpy")
+        pairs = (
+            ray.data.from_arrow_refs([t for _, t, _ in refs])
+            .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(parts)).astype(np.int64)}, batch_format="numpy")
             .groupby("part")
             .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy")
+            .materialize()
         )
-        found = [b for b in pairs_ds.iter_batches(batch_format="numpy", batch_size=None) if len(b["i"])]
-    pi = np.concatenate([b["i"] for b in found]) if found else np.empty(0, dtype=np.int64)
-    pj = np.concatenate([b["j"] for b in found]) if found else np.empty(0, dtype=np.int64)
-    if len(pi):
-        order = np.lexsort((pj, pi))
-        pi, pj = pi[order], pj[order]
-        distinct = np.ones(len(pi), dtype=bool)
-        distinct[1:] = (pi[1:] != pi[:-1]) | (pj[1:] != pj[:-1])
-        pi, pj = pi[distinct], pj[distinct]
-    counters.candidates = len(pi)
-    stage("shuffle")
+    found_pairs = pairs.count() if pairs is not None else 0
+    stage("shuffle", parts if rows else 0)
 
-    # Verify: each shard's records in a pair are gathered once; a task per shard of the later record.
-    shard_of = lambda numbers: np.searchsorted(bases, numbers, side="left") - 1  # noqa: E731
-    involved = np.unique(np.concatenate([pi, pj]))
-    owner = shard_of(involved)
-    remote_gather = ray.remote(gather)
-    subsets = {}
-    for k in np.unique(owner).tolist():
-        subsets[k] = remote_gather.remote(paths[k], sources[k], int(bases[k]), job, involved[owner == k])
-    remote_verify = ray.remote(verify)
-    exact = job.config.verify.mode == "exact"
-    later = shard_of(pi)
-    tasks = []
-    for k in np.unique(later).tolist():
-        mine = np.flatnonzero(later == k)
-        needed = np.unique(np.concatenate(([k], shard_of(pj[mine])))).tolist()
-        tasks.append((mine, remote_verify.remote(pi[mine], pj[mine], exact, *[subsets[t] for t in needed])))
-    sims = np.empty(len(pi), dtype=np.float64)
-    for mine, ref in tasks:
-        sims[mine] = ray.get(ref)
-    for s in sims.tolist():
-        counters.similarity_counts[candidate_bin(s)] += 1
-    stage("verify")
+    # 4. Verify: the features of both records of each pair, in the partition of the later one.
+    verify_parts = parts_for(found_pairs * 2, job.partition_rows)
+    checked = None
+    if found_pairs:
+        assert pairs is not None
+        features = (
+            pairs.map_batches(requests(plan, verify_parts), batch_format="numpy")
+            .groupby("range")
+            .map_groups(gathered(plan, job, kind), batch_format="numpy")
+        )
+        checked = (
+            features.union(pairs.map_batches(pair_rows(verify_parts), batch_format="numpy"))
+            .groupby("part")
+            .map_groups(verified(job.config.verify.mode == "exact"), batch_format="pyarrow")
+            .materialize()
+        )
+        for b in checked.map_batches(histogram, batch_format="numpy").iter_batches(batch_format="numpy"):
+            for counts in b["counts"]:
+                for k, n in enumerate(counts.tolist()):
+                    counters.similarity_counts[k] += n
+        counters.candidates = checked.count()
+    stage("verify", verify_parts if found_pairs else 0)
 
-    labels, best, groups = decide_pairs(pi, pj, sims, job.config.lsh.threshold)
-    id_of: dict[int, str] = {}
-    named = sorted(set(labels.values()) | {j for j, _ in best.values() if j >= 0} | {m for _, ms in groups for m in ms})
-    wanted = np.array(named, dtype=np.int64)
-    for subset in ray.get(list(subsets.values())):
-        named_here = np.isin(subset["numbers"], wanted)
-        ids = unpack_strings(subset["ids"], subset["id_offsets"], "ids")
-        for number, rid, keep in zip(subset["numbers"].tolist(), ids, named_here.tolist()):
-            if keep:
-                id_of[number] = rid
-    decisions: list[dict[int, tuple[str, str | None, float | None]]] = [{} for _ in paths]
-    decided = np.fromiter(labels, dtype=np.int64, count=len(labels))
-    for i, k in zip(decided.tolist(), shard_of(decided).tolist()):
-        j, s = best[i]
-        decisions[k][i] = (id_of[labels[i]], id_of[j], round(s, 6)) if j >= 0 else (id_of[labels[i]], None, None)
-    stage("cluster")
+    # 5. Components of the pairs at or above the threshold (large-star / small-star rounds).
+    threshold = job.config.lsh.threshold
+    at_least = lambda b: {k: v[b["sim"] >= threshold] for k, v in b.items()}  # noqa: E731
+    matched = checked.map_batches(at_least, batch_format="numpy").materialize() if checked is not None else None
+    edges_count = matched.count() if matched is not None else 0
+    edge_parts = parts_for(edges_count * 2, job.partition_rows)
+    rounds = 0
+    stars = None
+    if edges_count:
+        assert matched is not None
+        edges = matched.map_batches(lambda b: {"hi": b["i"], "lo": b["j"]}, batch_format="numpy")
+        while True:
+            rounds += 1
+            step = (
+                edges.map_batches(star_rows(edge_parts, True), batch_format="numpy")
+                .groupby("part")
+                .map_groups(large_step, batch_format="numpy")
+                .materialize()
+            )
+            done = all(bool(b["stars"].all()) for b in step.iter_batches(batch_format="numpy", batch_size=None))
+            edges = step.map_batches(lambda b: {"hi": b["hi"], "lo": b["lo"]}, batch_format="numpy")
+            if done:
+                break
+            edges = (
+                edges.map_batches(star_rows(edge_parts, False), batch_format="numpy")
+                .groupby("part")
+                .map_groups(small_step, batch_format="numpy")
+                .materialize()
+            )
+        stars = edges
+    stage("components", rounds)
 
-    remote_write = ray.remote(write_shard)
-    written = ray.get(
-        [
-            remote_write.remote(p, s, int(b), k, job, d)
-            for k, (p, s, b, d) in enumerate(zip(paths, sources, bases, decisions))
-        ]
+    # 6. Decide: each pair gets its root; each partition of whole components is decided.
+    decide_parts = parts_for(edges_count, job.partition_rows)
+    decisions = None
+    entries = None
+    if stars is not None and matched is not None:
+        joined = (
+            matched.map_batches(root_rows(edge_parts, False), batch_format="numpy")
+            .union(stars.map_batches(root_rows(edge_parts, True), batch_format="numpy"))
+            .groupby("part")
+            .map_groups(rooted(decide_parts), batch_format="numpy")
+        )
+        out = joined.groupby("part").map_groups(decided(job, plan), batch_format="numpy").materialize()
+        decisions = out.map_batches(_of_kind(0), batch_format="pyarrow")
+        entries = out.map_batches(_of_kind(1), batch_format="pyarrow")
+        changes = [0, 0]
+        for b in out.map_batches(_of_kind(2), batch_format="pyarrow").iter_batches(batch_format="numpy"):
+            counters.kept_linked += int(b["size"].sum())
+            changes[0] += int(b["root"].sum())
+            changes[1] += int(b["number"].sum())
+        if job.keep.kind != "first":
+            counters.policy_changes = (changes[0], changes[1])
+    elif job.keep.kind != "first":
+        counters.policy_changes = (0, 0)
+    stage("decide", decide_parts if decisions is not None else 0)
+
+    # 7. Write: each input read again and written with its decisions.
+    written: list[dict[str, Any]] = []
+    if decisions is not None:
+        for b in (
+            decisions.groupby("input")
+            .map_groups(lambda b: _write_group(plan, job, kind, b), batch_format="numpy")
+            .iter_batches(batch_format="numpy", batch_size=None)
+        ):
+            written += [dict(zip(b, values)) for values in zip(*b.values())]
+    done_inputs = {int(w["input"]) for w in written}
+    remote_write = ray.remote(write_input)
+    written += ray.get(
+        [remote_write.remote(plan, k, job, kind, None) for k in range(len(paths)) if k not in done_inputs]
     )
-    stage("write")
+    written.sort(key=lambda w: int(w["input"]))
+    stage("write", len(paths))
+
     stats, read = RunStats(), ReadStats(sources=list(sources))
     stats.started = started
-    for w, base in zip(written, bases.tolist()):
-        part, r = w["stats"], w["read"]
-        stats.merge(part)
-        read.lines += r.lines - base
-        read.blank_lines += r.blank_lines
+    for w in written:
+        stats.merge(pickle.loads(w["stats"]))
+        read.lines += int(w["lines"])
+        read.blank_lines += int(w["blank"])
     stats.finished = time.perf_counter()
-    counters.kept_linked = sum(1 for j, _ in best.values() if j < 0)
-    counters.match_seconds = sum(stages.get(k, 0.0) for k in ("shuffle", "verify", "cluster"))
+    counters.match_seconds = sum(stages.get(k, 0.0) for k in ("shuffle", "verify", "components", "decide"))
     outcome = MatchOutcome(
         config=job.config,
         max_chars=job.max_chars,
         counters=counters,
-        repeated_ids=int(len(id_hashes) - len(np.unique(id_hashes))),
-        groups=groups,
-        id_of=id_of.__getitem__,
-        label_of=lambda m: labels.get(m, m),
+        repeated_ids=repeated,
+        groups=[],
+        id_of=str,
+        label_of=int,
     )
-    return RayRun(
-        stats, read, outcome, [w["rejects"] for w in written], [w["dropped"] for w in written], cluster, stages
-    )
+    engine = {"name": "ray", "nodes": cluster["nodes"], "cpus": cluster["cpus"], "tasks": tasks}
+    return RayRun(stats, read, outcome, cluster, stages, engine, Clusters(entries))
+
+
+def _of_kind(kind: int) -> Callable[[Any], Any]:
+    """The rows of the decide stage of one kind (see :func:`~dedupe.engines.ray_graph.decided`)."""
+
+    def rows(t: Any) -> Any:
+        return t.filter(np.asarray(t.column("kind").to_numpy()) == kind)
+
+    return rows
+
+
+def _write_group(plan: Plan, job: RayJob, kind: str | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    w = write_input(plan, int(b["input"][0]), job, kind, b)
+    return {k: np.array([v], dtype=object if isinstance(v, bytes) else None) for k, v in w.items()}
+
+
+class Clusters:
+    """The report's clusters, computed by the decide stage and held in the object store: their sizes, and their
+    entries largest first (ties: the first seen first), read a batch at a time."""
+
+    def __init__(self, entries: Any) -> None:
+        self.entries = entries
+        self.listed: list[dict[str, Any]] | None = None
+        sizes: Counter[int] = Counter()
+        self.merged = 0
+        if entries is not None:
+            for b in entries.iter_batches(batch_format="numpy"):
+                sizes.update(b["size"].tolist())
+                self.merged += sum(1 for e in b["entry"].tolist() if b'"output_labels"' in e)
+        self.sizes = sizes
+
+    def __len__(self) -> int:
+        return sum(self.sizes.values())
+
+    def materialize(self) -> None:
+        """Read the entries into a list (the Ray Client's driver task hands the clusters back by value)."""
+        self.listed = list(self)
+        self.entries = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.listed is not None:
+            yield from self.listed
+            return
+        if self.entries is None:
+            return
+        ordered = self.entries.map_batches(
+            lambda b: {"neg": -b["size"], "root": b["root"], "entry": b["entry"]}, batch_format="numpy"
+        ).sort(["neg", "root"])
+        for b in ordered.iter_batches(batch_format="numpy", batch_size=4096):
+            for entry in b["entry"].tolist():
+                yield orjson.loads(entry)
 
 
 class RejectedInput(Exception):

@@ -13,7 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import DEFAULT_ID_FIELD, DEFAULT_OUTPUT_FORMAT, DEFAULT_TEXT_FIELD, ConfigError, DedupeConfig
+from ..config import (
+    DEFAULT_ID_FIELD,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_SPLIT_BYTES,
+    DEFAULT_TEXT_FIELD,
+    RAY_PARTITION_ROWS,
+    ConfigError,
+    DedupeConfig,
+)
+from ..core.keep import KeepPolicy
 from .spec import RayJobError
 
 
@@ -45,6 +54,10 @@ class RayJob:
     address: str | None = None
     sources: list[str] = field(default_factory=list)  # display names, as the streaming path names inputs
     stop_at_reject: bool = True  # no --rejects file: a bad line ends the run (before anything is written)
+    keep: KeepPolicy = field(default_factory=KeepPolicy)
+    split_bytes: int = DEFAULT_SPLIT_BYTES  # input ranges (dedupe.io.ranges.plan_ranges)
+    partition_rows: int = RAY_PARTITION_ROWS  # rows per shuffle partition
+    run_id: str = ""  # names the job's scratch directory in the output directory
 
 
 def _reachable(address: str) -> None:

@@ -1,26 +1,26 @@
-"""The per-input tasks of the Ray job (:mod:`dedupe.engines.ray`): count, map, gather, verify and write.
+"""The per-range and per-input work of the Ray job (:mod:`dedupe.engines.ray`): count, map, gather and write.
 
-Each is a plain function of one input (or of one input's candidate pairs), run as a Ray task: it reads the
-input itself, numbers its records from the input's base (the records of the inputs before it), and computes
-features with the streaming path's own :func:`~dedupe.features.batch.compute_features`.
+Each is a plain function run as a Ray task or inside a Ray Data ``map_groups``: it reads its part of an input
+itself (an :class:`~dedupe.io.ranges.InputRange`, numbered from the lines before it), and computes features with
+the streaming engine's own :func:`~dedupe.features.batch.compute_features`.
 """
 
 from __future__ import annotations
 
-import zlib
+import os
+import pickle
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xxhash
 
+from ..core.keep import KeepPolicy, Ranker
 from ..core.matcher import Match, Result
-from ..core.similarity import jaccard, shingle_set
 from ..features.batch import compute_features
-from ..features.minhash import estimate_jaccard
-from ..index.segments import pack_strings
-from ..io.records import InputError, ReadStats, Record, Rejected, display_name, is_parquet, open_input, read_records
+from ..io.ranges import InputRange, count_range, read_range
+from ..io.records import InputError, ReadStats, Record, Rejected
 from ..io.render import write_result
 from ..report.build import RunStats
 from .ray_cluster import RayJob
@@ -28,61 +28,104 @@ from .ray_cluster import RayJob
 BATCH = 1024  # records per feature batch in a map task
 
 
-def count_lines(path: str, source: str | None = None) -> int:
-    """Lines of a JSONL input as the reader counts them (a last line without newline counts), or Parquet rows."""
-    if is_parquet(path):
-        import pyarrow.parquet as pq
+@dataclass(frozen=True)
+class Placed:
+    """An input range and where its lines sit: ``line0`` lines of its input and ``number0`` lines of all inputs
+    come before it; ``source`` is the input's name as the user gave it."""
 
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    stream, name = open_input(path)
-    name = source or name
-    lines = 0
-    try:
-        for _ in stream:  # lines exactly as the reader splits them (and where it stops on a damaged stream)
-            lines += 1
-    except (OSError, EOFError, zlib.error) as exc:  # as the reader says it (records.read_records)
-        raise InputError(f"{name}: after line {lines}: cannot read input: {exc}") from exc
-    finally:
-        stream.close()
-    return lines
+    range: InputRange
+    source: str
+    line0: int
+    number0: int
 
 
-def _records(
-    path: str, source: str, base: int, text_field: str, id_field: str, read: ReadStats
-) -> Iterator[Record | Rejected]:
-    """The input's records numbered from ``base + 1``, named ``source`` (the driver's name for the input)."""
-    read.lines = base
-    try:
-        for item in read_records([path], text_field, id_field, read):
-            yield item._replace(source=source) if isinstance(item, Record) else replace(item, source=source)
-    except InputError as exc:  # named as the user named the input, not by the absolute path the task opened
-        raise InputError(str(exc).replace(display_name(path), source, 1)) from exc
+@dataclass
+class Plan:
+    """The job's ranges, placed, and what every task needs to find a record's range and input."""
+
+    placed: list[Placed]
+    starts: np.ndarray = field(init=False)  # number0 + 1 of each range: the first number it can hold
+
+    def __post_init__(self) -> None:
+        self.starts = np.array([p.number0 + 1 for p in self.placed], dtype=np.int64)
+
+    def range_of(self, numbers: np.ndarray) -> np.ndarray:
+        """The index of the range holding each record number."""
+        return np.searchsorted(self.starts, numbers, side="right") - 1
+
+    def input_of(self, numbers: np.ndarray) -> np.ndarray:
+        """The input index of each record number."""
+        inputs = np.array([p.range.input for p in self.placed], dtype=np.int64)
+        found: np.ndarray = inputs[self.range_of(numbers)]
+        return found
+
+    def of_input(self, k: int) -> list[Placed]:
+        """The ranges of input ``k``, in order."""
+        return [p for p in self.placed if p.range.input == k]
 
 
-def _features(
-    path: str, source: str, base: int, job: RayJob, read: ReadStats, wanted: np.ndarray | None = None
-) -> Iterator[tuple[list[Record], Any] | Rejected]:
-    """The input's rejects, and its records in batches with their features (of the records numbered in
-    ``wanted`` only, when given)."""
-    batch: list[Record] = []
-    for item in _records(path, source, base, job.text_field, job.id_field, read):
+def count(r: InputRange, policy: KeepPolicy, job: RayJob, source: str) -> tuple[int, str | None]:
+    """Lines (or rows) of a range; with ``--keep field:NAME``, also the kind of its first field value."""
+    lines = count_range(r, source)
+    if policy.kind != "field":
+        return lines, None
+    ranker = policy.ranker(job.text_field)
+    for item in read_range(r, source, 0, 0, job.text_field, job.id_field, ReadStats()):
+        if isinstance(item, Record):
+            ranker(item)
+            if ranker.kind is not None:
+                break
+    return lines, ranker.kind
+
+
+def _records(p: Placed, job: RayJob, read: ReadStats, ranker: Ranker) -> Iterator[tuple[Record, float] | Rejected]:
+    """The range's records with their rank, and its rejects (the ranker's too), in order."""
+    for item in read_range(p.range, p.source, p.line0, p.number0, job.text_field, job.id_field, read):
         if isinstance(item, Rejected):
             yield item
             continue
+        rank = ranker(item)
+        yield rank if isinstance(rank, Rejected) else (item, rank)
+
+
+def ranker_of(job: RayJob, kind: str | None) -> Ranker:
+    """A ranker for the job's policy, knowing the kind of field value the whole run holds."""
+    ranker = job.keep.ranker(job.text_field)
+    ranker.kind = kind
+    return ranker
+
+
+def _batches(
+    p: Placed, job: RayJob, read: ReadStats, kind: str | None, wanted: np.ndarray | None = None
+) -> Iterator[tuple[list[Record], list[float], Any] | Rejected]:
+    """The range's rejects, and its records in batches with their ranks and features (of the records
+    numbered in ``wanted`` only, when given)."""
+    batch: list[Record] = []
+    ranks: list[float] = []
+
+    def features() -> Any:
+        return compute_features([r.text[: job.max_chars] for r in batch], job.config)
+
+    for item in _records(p, job, read, ranker_of(job, kind)):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        record, rank = item
         if wanted is not None:
-            at = np.searchsorted(wanted, item.number)
-            if at == len(wanted) or wanted[at] != item.number:
+            at = np.searchsorted(wanted, record.number)
+            if at == len(wanted) or wanted[at] != record.number:
                 continue
-        batch.append(item)
+        batch.append(record)
+        ranks.append(rank)
         if len(batch) >= BATCH:
-            yield batch, compute_features([r.text[: job.max_chars] for r in batch], job.config)
-            batch = []
+            yield batch, ranks, features()
+            batch, ranks = [], []
     if batch:
-        yield batch, compute_features([r.text[: job.max_chars] for r in batch], job.config)
+        yield batch, ranks, features()
 
 
-def featurize(path: str, source: str, base: int, job: RayJob) -> tuple[dict[str, Any], Any]:
-    """Map stage for one input: a summary for the driver, and the (band key, number) rows of its records.
+def featurize(p: Placed, job: RayJob, kind: str | None) -> tuple[dict[str, Any], Any, Any]:
+    """Map stage for one range: a summary for the driver, its (band key, number) rows and its id hashes.
 
     The features themselves are not kept: the verify stage computes them again for the few records that are
     in a candidate pair (:func:`gather`), so nothing of the size of the corpus waits in the object store.
@@ -94,14 +137,14 @@ def featurize(path: str, source: str, base: int, job: RayJob) -> tuple[dict[str,
     keys: list[np.ndarray] = []
     indexed: list[np.ndarray] = []
     id_hashes: list[int] = []
-    rejects: list[Rejected] = []
+    first_reject: Rejected | None = None
     truncated = 0
     seconds = 0.0
-    for found in _features(path, source, base, job, read):
+    for found in _batches(p, job, read, kind):
         if isinstance(found, Rejected):
-            rejects.append(found)
+            first_reject = first_reject or found
             continue
-        batch, (hashes, _, band, took) = found
+        batch, _, (hashes, _, band, took) = found
         seconds += took
         numbers.append(np.fromiter((r.number for r in batch), dtype=np.int64, count=len(batch)))
         keys.append(band)
@@ -115,71 +158,47 @@ def featurize(path: str, source: str, base: int, job: RayJob) -> tuple[dict[str,
     band = np.concatenate(keys) if keys else np.empty((0, bands), dtype=np.uint64)
     mask = np.concatenate(indexed) if indexed else np.empty(0, dtype=bool)
     summary = {
-        "first_reject": rejects[0] if rejects else None,
-        "rejects": len(rejects),
+        "first_reject": first_reject,
         "truncated": truncated,
         "feature_seconds": seconds,
-        "id_hashes": np.array(id_hashes, dtype=np.uint64),
         "indexed": int(np.count_nonzero(mask)),
+        "records": len(number),
     }
-    table = pa.table({"key": band[mask].ravel(), "number": np.repeat(number[mask], bands)})
-    return summary, table
+    keys_table = pa.table({"key": band[mask].ravel(), "number": np.repeat(number[mask], bands)})
+    ids_table = pa.table({"h": np.array(id_hashes, dtype=np.uint64)})
+    return summary, keys_table, ids_table
 
 
-def gather(path: str, source: str, base: int, job: RayJob, wanted: np.ndarray) -> dict[str, Any]:
-    """What verification and the output need of one input's records numbered ``wanted`` (sorted): their
-    stored features (shingle hashes, or signatures with the estimate) and ids, computed again from the input."""
+def gather(p: Placed, job: RayJob, kind: str | None, numbers: np.ndarray, dest: np.ndarray) -> dict[str, Any]:
+    """The features of the range's records ``numbers`` (with the partition ``dest`` each is wanted in; a number
+    may repeat with other partitions), computed again from the input: rows (part, a = number, b = -1, feat =
+    stored features as bytes, id, rank) for the verify stage."""
     exact = job.config.verify.mode == "exact"
-    numbers: list[int] = []
-    ids: list[str] = []
-    stored: list[np.ndarray] = []
-    for found in _features(path, source, base, job, ReadStats(), wanted):
+    wanted = np.unique(numbers)
+    stored: dict[int, tuple[bytes, str, float]] = {}
+    for found in _batches(p, job, ReadStats(), kind, wanted):
         if isinstance(found, Rejected):
             continue
-        batch, (hashes, signatures, _, _) = found
+        batch, ranks, (hashes, signatures, _, _) = found
         for k, record in enumerate(batch):
-            numbers.append(record.number)
-            ids.append(record.id)
-            stored.append(hashes[k] if exact else signatures[k])
-    lengths = np.fromiter(map(len, stored), dtype=np.int64, count=len(stored))
-    blob, id_offsets = pack_strings(ids)
+            features = hashes[k] if exact else signatures[k]
+            stored[record.number] = (np.ascontiguousarray(features).tobytes(), record.id, ranks[k])
+    rows = [(int(d), n) for n, d in zip(numbers.tolist(), dest.tolist())]
     return {
-        "numbers": np.array(numbers, dtype=np.int64),
-        "stored": np.concatenate(stored) if stored else np.empty(0, dtype=np.uint64 if exact else np.uint32),
-        "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        "ids": blob,
-        "id_offsets": id_offsets,
+        "part": np.array([d for d, _ in rows], dtype=np.int64),
+        "a": np.array([n for _, n in rows], dtype=np.int64),
+        "b": np.full(len(rows), -1, dtype=np.int64),
+        "feat": np.array([stored[n][0] for _, n in rows], dtype=object),
+        "id": np.array([stored[n][1] for _, n in rows], dtype=object),
+        "rank": np.array([stored[n][2] for _, n in rows], dtype=np.float64),
     }
-
-
-def verify(pairs_i: np.ndarray, pairs_j: np.ndarray, exact: bool, *subsets: dict[str, Any]) -> np.ndarray:
-    """Similarity of each candidate pair, as the streaming path computes it."""
-    numbers = np.concatenate([s["numbers"] for s in subsets])
-    which = np.concatenate([np.full(len(s["numbers"]), k) for k, s in enumerate(subsets)])
-    order = np.argsort(numbers, kind="stable")
-    numbers, which = numbers[order], which[order]
-    rows = order - np.concatenate(([0], np.cumsum([len(s["numbers"]) for s in subsets])))[which]
-
-    def get(number: int) -> np.ndarray:
-        p = int(np.searchsorted(numbers, number))
-        s = subsets[which[p]]
-        r = rows[p]
-        stored: np.ndarray = s["stored"][s["offsets"][r] : s["offsets"][r + 1]]
-        return stored
-
-    sims = np.empty(len(pairs_i), dtype=np.float64)
-    for k, (i, j) in enumerate(zip(pairs_i.tolist(), pairs_j.tolist())):
-        a, b = get(i), get(j)
-        # Shingle hashes are multisets (see compute_features): exact verification compares the sets.
-        sims[k] = jaccard(shingle_set(a), shingle_set(b)) if exact else estimate_jaccard(a, b)
-    return sims
 
 
 class _Lines:
-    """A list taking written lines (the dropped records, gathered on the driver)."""
+    """A binary file taking written lines (the dropped records, or the rejects)."""
 
-    def __init__(self, lines: list[bytes]) -> None:
-        self.write = lines.append
+    def __init__(self, handle: Any) -> None:
+        self.write = handle.write
 
 
 class _AtLine:
@@ -192,42 +211,79 @@ class _AtLine:
         self.writer.write(data, self.line)
 
 
-def write_shard(
-    path: str,
-    source: str,
-    base: int,
-    index: int,
-    job: RayJob,
-    decisions: dict[int, tuple[str, str | None, float | None]],
+def side_path(job: RayJob, k: int, what: str) -> str:
+    """Where the write task of input ``k`` puts its rejected (``what`` = "rejects") or dropped lines."""
+    return os.path.join(job.output, f".dedupe-{job.run_id}", f"{k}.{what}")
+
+
+def write_input(
+    plan: Plan, k: int, job: RayJob, kind: str | None, decided: dict[str, np.ndarray] | None
 ) -> dict[str, Any]:
-    """Write stage for one input: every record with its decision, to its shard; the shard's statistics."""
+    """Write stage for input ``k``: every record of its ranges with its decision, to its shard. The rejected and
+    dropped lines go to :func:`side_path` files; returns the shard's statistics (pickled)."""
     from ..io.shards import ShardWriter, output_schema
 
-    read = ReadStats()
+    numbers = decided["number"] if decided is not None else np.empty(0, dtype=np.int64)
+    order = np.argsort(numbers, kind="stable")
+    numbers = numbers[order]
     stats = RunStats()
-    rejects: list[bytes] = []
-    dropped: list[bytes] = []
+    reads: list[ReadStats] = []
+    ranker = ranker_of(job, kind)
+    path = plan.placed[[p.range.input for p in plan.placed].index(k)].range.path
+    source = plan.of_input(k)[0].source
+
+    def match(record: Record) -> Match:
+        at = int(np.searchsorted(numbers, record.number))
+        if at == len(numbers) or numbers[at] != record.number:
+            return Match(record.id)
+        assert decided is not None
+        row = int(order[at])
+        dup = decided["dup"][row]
+        cluster = str(decided["cluster"][row])
+        if dup is None or (isinstance(dup, float) and np.isnan(dup)):
+            return Match(cluster)
+        return Match(cluster, str(dup), round(float(decided["sim"][row]), 6))
 
     def results() -> Iterator[Result | Rejected]:
-        for item in _records(path, source, base, job.text_field, job.id_field, read):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            decided = decisions.get(item.number)
-            yield Result(item, Match(*decided) if decided is not None else Match(item.id))
+        for p in plan.of_input(k):
+            read = ReadStats()
+            reads.append(read)
+            for item in _records(p, job, read, ranker):
+                yield item if isinstance(item, Rejected) else Result(item[0], match(item[0]))
 
+    os.makedirs(os.path.dirname(side_path(job, k, "rejects")), exist_ok=True)
     writer = ShardWriter(job.output, job.fmt)
-    writer.open(index, source, output_schema(path, job.mode) if job.fmt == "parquet" else None)
-    side = _Lines(dropped)
-    try:
-        for item in stats.watch(results()):
-            if isinstance(item, Rejected):
-                rejects.append(item.to_json())
-            else:  # rendered by the rule the streaming engine writes with
-                write_result(job.mode, job.text_field, _AtLine(writer, item.record.line), side, item)
-    finally:
-        writer.close()
-    return {"stats": stats, "read": read, "rejects": b"".join(rejects), "dropped": b"".join(dropped)}
+    writer.open(k, source, output_schema(path, job.mode) if job.fmt == "parquet" else None)
+    with open(side_path(job, k, "rejects"), "wb") as rejects, open(side_path(job, k, "dropped"), "wb") as dropped:
+        side = _Lines(dropped)
+        try:
+            for item in stats.watch(results()):
+                if isinstance(item, Rejected):
+                    rejects.write(item.to_json())
+                else:  # rendered by the rule the streaming engine writes with
+                    write_result(job.mode, job.text_field, _AtLine(writer, item.record.line), side, item)
+        finally:
+            writer.close()
+    lines = sum(r.lines - p.number0 for r, p in zip(reads, plan.of_input(k)))
+    blank = sum(r.blank_lines for r in reads)
+    return {"input": k, "stats": pickle.dumps(stats), "lines": lines, "blank": blank}
 
 
-__all__ = ["BATCH", "count_lines", "featurize", "gather", "verify", "write_shard"]
+def count_ids(hashes: np.ndarray) -> int:
+    """Records whose id hash an earlier record of the same partition already had."""
+    return int(len(hashes) - len(np.unique(hashes)))
+
+
+__all__ = [
+    "BATCH",
+    "InputError",
+    "Placed",
+    "Plan",
+    "count",
+    "count_ids",
+    "featurize",
+    "gather",
+    "ranker_of",
+    "side_path",
+    "write_input",
+]

@@ -17,6 +17,7 @@ from ..config import (
     DEFAULT_KEEP,
     DEFAULT_MAX_CHARS,
     DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_SPLIT_BYTES,
     DEFAULT_TEXT_FIELD,
     DEFAULT_WORKERS,
     DedupeConfig,
@@ -63,6 +64,7 @@ class RunSpec:
         batch_size: Records per batch of the streaming engine (the output does not depend on it).
         keep: Which copy of near-duplicates is kept: "first", "longest" or "field:NAME[:max|min]"
             (:class:`~dedupe.core.keep.KeepPolicy`); any but "first" reads the input twice.
+        split_bytes: Engine "ray": the size of the input ranges one map task reads (0: one per input).
     """
 
     mode: Mode
@@ -84,6 +86,7 @@ class RunSpec:
     ray_address: str | None = None
     batch_size: int = BATCH_RECORDS
     keep: str = DEFAULT_KEEP
+    split_bytes: int = DEFAULT_SPLIT_BYTES
 
     @property
     def local_index(self) -> str | None:

@@ -21,7 +21,7 @@ import io
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from ..config import ConfigError
@@ -220,14 +220,24 @@ class WholeFile:
         Raises:
             OutputError: the write or the rename failed; the target is unchanged.
         """
+        self.commit_chunks([data])
+
+    def commit_chunks(self, chunks: Iterable[bytes]) -> None:
+        """:meth:`commit` for data given in pieces (never joined in memory): the same bytes in the same file.
+
+        Raises:
+            OutputError: the write or the rename failed; the target is unchanged.
+        """
         if self._fd is None:
             raise OutputError(f"{self.option} {self.path}: already written")
-        if self.path.endswith(".gz"):
-            data = gzip.compress(data, mtime=0)
         fd, self._fd = self._fd, None
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                out: Any = gzip.GzipFile(fileobj=f, mode="wb", mtime=0, filename="") if self.path.endswith(".gz") else f
+                for chunk in chunks:
+                    out.write(chunk)
+                if out is not f:
+                    out.close()
                 f.flush()
                 if self._tmp is not None:
                     os.fsync(f.fileno())

@@ -5,11 +5,14 @@ The report of an earlier scan rebuilt from its output (``dedupe report``) is in 
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
+
+import orjson
 
 from ..config import ConfigError
 from ..core.keep import KeepPolicy
@@ -169,6 +172,32 @@ def build_report(
     if outcome.passage_report is not None:
         report["passages"] = outcome.passage_report(mode == "filter")
     return report
+
+
+def report_chunks(report: dict[str, Any], clusters: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The JSON report (as ``orjson.dumps(..., OPT_INDENT_2)`` writes it, and a newline) with ``clusters`` in
+    place of its empty ``clusters`` list, written an entry at a time: a report listing millions of clusters is
+    never held whole.
+
+    Example:
+        >>> b"".join(report_chunks({"clusters": [], "n": 1}, [{"size": 2}])).decode()
+        '{\\n  "clusters": [\\n    {\\n      "size": 2\\n    }\\n  ],\\n  "n": 1\\n}\\n'
+    """
+    assert report["clusters"] == []
+    text = orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
+    marker = b'\n  "clusters": []'
+    at = text.index(marker)
+    head, tail = text[: at + len(marker) - 1], text[at + len(marker) :]
+    entries = iter(clusters)
+    first = next(entries, None)
+    if first is None:
+        yield text
+        return
+    yield head
+    for k, entry in enumerate(itertools.chain([first], entries)):
+        lines = orjson.dumps(entry, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    ")
+        yield (b"\n    " if k == 0 else b",\n    ") + lines
+    yield b"\n  ]" + tail
 
 
 def keep_section(keep: KeepPolicy, stats: RunStats, counters: MatchCounters) -> dict[str, Any]:
