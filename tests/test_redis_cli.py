@@ -376,6 +376,39 @@ def test_parameter_mismatch(tmp_path: Path, redis_url: str, cli) -> None:
     assert report["index"]["documents_after"] == 60 == documents_in(redis_url)
 
 
+def test_an_index_of_the_earlier_layout_is_refused(tmp_path: Path, redis_url: str, cli) -> None:
+    """An index written by an earlier dedupe (buckets as plain sets, no redis_layout among the parameters; made
+    here from a real run's index with raw commands) exits 5 like a parameter mismatch, saying what to do, and is
+    left as it was."""
+    import redis
+
+    base = cli(["scan", _small_file(tmp_path), "--index", redis_url])
+    assert base.exit_code == 0, base.stderr
+    t = parse_redis_url(redis_url)
+    client = redis.Redis(host=t.host, port=t.port, db=t.db)
+    try:
+        params = json.loads(client.get(f"{t.prefix}:params"))
+        assert params.pop("redis_layout") == "sorted-sets"
+        client.set(f"{t.prefix}:params", json.dumps(params, sort_keys=True, separators=(",", ":")))
+        buckets = list(client.scan_iter(match=f"{t.prefix}:b:*"))
+        assert len(buckets) > 30
+        for key in buckets:
+            members = client.zrange(key, 0, -1)
+            client.delete(key)
+            client.sadd(key, *members)
+        before = {key: client.dump(key) for key in client.scan_iter(match=f"{t.prefix}:*")}
+
+        run = dedupe(["scan", _small_file(tmp_path, seed=4), "--index", redis_url, "--bucket-cap", "4"])
+        line = _check_one_error_line(run.returncode, run.stdout, run.stderr.decode(), 5)
+        assert f"the index at {t.display()} was written by an earlier dedupe" in line, line
+        assert "another ?prefix=NAME, or clear that one" in line and ".clear()" in line, line
+        result = cli(["filter", _small_file(tmp_path, seed=4), "--index", redis_url, "--bucket-cap", "0"])
+        assert _check_one_error_line(result.exit_code, result.stdout_bytes, result.stderr, 5) == line
+        assert {key: client.dump(key) for key in client.scan_iter(match=f"{t.prefix}:*")} == before
+    finally:
+        client.close()
+
+
 # --------------------------------------------------------------------------- 5. bad server / URL
 
 

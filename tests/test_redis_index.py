@@ -262,7 +262,8 @@ PARAMS = {"unit": "word", "ngram": 5, "num_perm": 128, "seed": 1, "bands": 16, "
 def test_parameters_stored_then_checked(redis_url: str, index: RedisIndex) -> None:
     index.check_parameters(PARAMS)
     stored = raw_client(redis_url).get(f"{index.target.prefix}:params")
-    assert stored == json.dumps(PARAMS, sort_keys=True, separators=(",", ":")).encode()
+    assert stored == json.dumps(dict(PARAMS, redis_layout="sorted-sets"), sort_keys=True,
+                                separators=(",", ":")).encode()
     index.check_parameters(dict(reversed(list(PARAMS.items()))))  # same values, other order
     other = RedisIndex(redis_url)
     try:
@@ -322,6 +323,46 @@ def test_parameters_saved_before_the_bucket_cap_are_those_of_an_uncapped_index(r
             other.check_parameters(dict(PARAMS, bucket_cap=64))
     finally:
         other.close()
+
+
+def write_earlier_layout(redis_url: str, prefix: str, params: dict) -> None:
+    """An index as an earlier dedupe wrote it: the parameters without redis_layout, band buckets as plain sets."""
+    r = raw_client(redis_url)
+    r.set(f"{prefix}:params", json.dumps(params, sort_keys=True, separators=(",", ":")))
+    r.set(f"{prefix}:next", 3)
+    for ref in range(3):
+        r.hset(f"{prefix}:d:{ref}", mapping={"id": f"old-{ref}", "cluster": "old-0", "payload": b"", "kept": b"1"})
+        r.setbit(f"{prefix}:docs", ref, 1)
+        r.sadd(f"{prefix}:b:{ref + 100:016x}", ref)
+    r.sadd(f"{prefix}:b:{42:016x}", 0, 1, 2)
+
+
+def test_an_index_of_the_earlier_layout_is_refused_not_read_wrongly(redis_url: str, index: RedisIndex) -> None:
+    p, r = index.target.prefix, raw_client(redis_url)
+    write_earlier_layout(redis_url, p, PARAMS)
+    before = {key: r.dump(key) for key in r.scan_iter(match=f"{p}:*")}
+    with pytest.raises(SharedIndexError) as info:
+        index.check_parameters(PARAMS)
+    message = str(info.value)
+    assert message.startswith(f"the index at {index.url} was written by an earlier dedupe, which kept its band "
+                              "buckets as plain sets"), message
+    assert "build a new index under another ?prefix=NAME, or clear that one" in message
+    assert {key: r.dump(key) for key in r.scan_iter(match=f"{p}:*")} == before  # nothing written
+    # Read without the check (the library used directly): an error naming the cause, never a wrong answer.
+    for cap in (0, 4):
+        with pytest.raises(SharedIndexError, match="holds another kind of value .*earlier dedupe.*choose another"):
+            index.query(np.array([[42, 7]], dtype=np.uint64), cap)
+    # An unknown layout (a later dedupe's) is refused too.
+    r.set(f"{p}:params", json.dumps(dict(PARAMS, redis_layout="something-else")))
+    with pytest.raises(SharedIndexError, match='key layout "something-else", which this dedupe does not know'):
+        index.check_parameters(PARAMS)
+    # The command the message gives clears the index, which then takes this layout.
+    command = message.split('python -c "', 1)[1].split('"', 1)[0]
+    exec(command, {})
+    assert list(r.scan_iter(match=f"{p}:*")) == []
+    index.check_parameters(PARAMS)
+    assert index.add([("new", "new", np.array([42], dtype=np.uint64), b"")]) == [0]
+    assert index.query(np.array([[42]], dtype=np.uint64), 4) == [[0]]
 
 
 def test_corrupt_parameters(redis_url: str, index: RedisIndex) -> None:
@@ -410,17 +451,95 @@ def test_a_capped_query_gives_each_band_key_its_smallest_numbers(index: RedisInd
         index.query(queries, -1)
 
 
+def test_a_capped_query_of_a_big_bucket_gives_its_earliest_documents_as_before(redis_url: str,
+                                                                                 index: RedisIndex) -> None:
+    """5,000 members written in random order: a capped query gives the cap smallest numbers, the start of the
+    uncapped answer, and what the earlier layout's ``SORT key LIMIT 0 cap`` gave on a plain set of the same
+    numbers."""
+    p, r = index.target.prefix, raw_client(redis_url)
+    n = 5000
+    order = np.random.default_rng(5).permutation(n)
+    for chunk in np.array_split(order, 10):
+        r.zadd(f"{p}:b:{42:016x}", {str(m): int(m) for m in chunk})
+    legacy = f"{p}:b:{43:016x}"  # a band key's name, so that the fixture's clear() removes it
+    r.sadd(legacy, *(str(m) for m in order))
+    queries = np.array([[42, 1], [2, 42]], dtype=np.uint64)
+    whole = index.query(queries)
+    assert whole == [list(range(n))] * 2
+    for cap in (1, 4, 9, 11, 128, 129, 1000, 4999, 5000, 6000):
+        expected = list(range(min(cap, n)))
+        assert index.query(queries, cap) == [expected, expected] == [whole[0][:cap], whole[1][:cap]]
+        assert sorted(int(m) for m in r.sort(legacy, start=0, num=cap)) == expected
+
+
+def _commands_called(client) -> dict[str, dict[str, float]]:
+    """INFO commandstats without the commands of the test and of connecting (CONFIG, INFO, CLIENT, HELLO)."""
+    admin = ("cmdstat_config", "cmdstat_info", "cmdstat_client", "cmdstat_hello", "cmdstat_ping")
+    return {name: stats for name, stats in client.info("commandstats").items() if not name.startswith(admin)}
+
+
+def test_a_capped_query_reads_only_the_cap_first_entries_of_each_bucket(redis_url: str, index: RedisIndex) -> None:
+    """The server's work for a capped query does not grow with the bucket: one bounded ZRANGE per band key.
+
+    Three checks, each of which fails if a query reads a whole bucket: the commands the script runs, with their
+    arguments (the script's own text, each redis.call traced); the commands the server counts for a real query
+    (INFO commandstats); and the time the server spends in them against one read of the whole bucket."""
+    from dedupe.index.redis_scripts import QUERY_LUA, hex_keys
+
+    p, r = index.target.prefix, raw_client(redis_url)
+    rng = np.random.default_rng(9)
+    n, cap = 50_000, 4
+    keys = random_keys(rng, n, 2)
+    keys[:, 0] = 42  # one giant bucket; the other band of each document is a bucket of its own
+    for start in range(0, n, 5000):
+        index.add([(f"d{i}", f"d{i}", keys[i], b"") for i in range(start, start + 5000)])
+    assert r.zcard(f"{p}:b:{42:016x}") == n
+    queries = keys[rng.choice(n, size=30, replace=False)]
+
+    # 1. Every command the script issues: ZRANGE name 0 cap-1 on each band key, nothing else.
+    assert QUERY_LUA.count("redis.call(") == 1 and QUERY_LUA.rstrip().endswith("return out")
+    traced = ("local calls = {}\n"
+              "local function call(...) calls[#calls + 1] = {...}; return redis.call(...) end\n"
+              + QUERY_LUA.replace("redis.call(", "call(").rstrip()[: -len("return out")] + "return calls\n")
+    for c in (cap, 0):
+        calls = r.eval(traced, 0, p, 2, hex_keys(queries), c)
+        assert calls == [[b"ZRANGE", f"{p}:b:{key:016x}".encode(), 0, c - 1] for key in queries.ravel().tolist()]
+
+    # 2. What the server ran for a real query: one EVALSHA, one ZRANGE per band key.
+    index.query(queries[:1], cap)  # the script is loaded (a first EVALSHA may be answered NOSCRIPT)
+    r.config_resetstat()
+    found = index.query(queries, cap)
+    called = _commands_called(r)
+    assert sorted(called) == ["cmdstat_evalsha", "cmdstat_zrange"], called
+    assert called["cmdstat_evalsha"]["calls"] == 1 and called["cmdstat_zrange"]["calls"] == queries.size
+    ref_of = {int(row[1]): i for i, row in enumerate(keys)}
+    assert found == [sorted({0, 1, 2, 3, ref_of[int(row[1])]}) for row in queries]
+
+    # 3. Time in ZRANGE: a capped query of 30 rows (60 band keys, 30 of them the giant bucket) against one read of
+    # the whole bucket (about 1,000 times longer); the least of 5 tries of each, so that a pause of the server
+    # (another process on the machine) cannot decide.
+    def zrange_usec(rows: np.ndarray, c: int) -> float:
+        r.config_resetstat()
+        index.query(rows, c)
+        return float(_commands_called(r)["cmdstat_zrange"]["usec"])
+
+    capped = min(zrange_usec(queries, cap) for _ in range(5))
+    whole = min(zrange_usec(queries[:1, :1], 0) for _ in range(5))
+    assert capped * 10 < whole, (capped, whole)
+
+
 def test_key_layout(redis_url: str, index: RedisIndex) -> None:
-    """The documented layout: PREFIX:b:{key:016x} sets, PREFIX:d:{n} hashes, PREFIX:next."""
+    """The documented layout: PREFIX:b:{key:016x} sorted sets scored by the number, PREFIX:d:{n} hashes, PREFIX:next."""
     p = index.target.prefix
     keys = np.array([[0x1F, 0xABCDEF0123456789], [0x1F, 5]], dtype=np.uint64)
     assert index.add([("x", "x", keys[0], b"\x00\x01"), ("y", "x", keys[1], b"")]) == [0, 1]
     r = raw_client(redis_url)
-    assert r.smembers(f"{p}:b:000000000000001f") == {b"0", b"1"}
-    assert r.smembers(f"{p}:b:abcdef0123456789") == {b"0"}
+    assert r.type(f"{p}:b:000000000000001f") == b"zset"
+    assert r.zrange(f"{p}:b:000000000000001f", 0, -1, withscores=True) == [(b"0", 0.0), (b"1", 1.0)]
+    assert r.zrange(f"{p}:b:abcdef0123456789", 0, -1, withscores=True) == [(b"0", 0.0)]
     assert r.hgetall(f"{p}:d:1") == {b"id": b"y", b"cluster": b"x", b"payload": b"", b"kept": b"1"}
     assert r.get(f"{p}:next") == b"2"
-    assert r.object("encoding", f"{p}:b:000000000000001f") == b"intset"
+    assert r.object("encoding", f"{p}:b:000000000000001f") in (b"listpack", b"ziplist")  # compact while small
 
 
 def test_unicode_ids_and_binary_payloads(index: RedisIndex) -> None:

@@ -18,38 +18,58 @@ Key layout (``P`` is the prefix; every key starts with ``P:``):
 ==========================  ======  ===================================================
 key                         type    content
 ==========================  ======  ===================================================
-``P:params``                string  the matching parameters, JSON with sorted keys,
-                                    set once by the first process (SET NX)
+``P:params``                string  the matching parameters and ``redis_layout``, JSON
+                                    with sorted keys, set once by the first process
+                                    (SET NX)
 ``P:next``                  string  next document number to hand out (INCRBY)
 ``P:docs``                  string  bitmap: bit ``n`` set once document ``n`` is stored
                                     (``len`` is its BITCOUNT)
 ``P:lock``                  string  token of the process holding the lock, with a TTL
-``P:b:{key:016x}``          set     document numbers having band key ``key``
-                                    (decimal integers, so Redis keeps small sets as
-                                    compact intsets)
+``P:b:{key:016x}``          zset    document numbers having band key ``key``: each a
+                                    decimal integer scored by itself, so that the
+                                    members run from the earliest document
 ``P:d:{number}``            hash    ``id``, ``cluster`` (UTF-8), ``payload`` (bytes)
                                     and ``kept`` (``1`` or ``0``) of document ``number``
 ==========================  ======  ===================================================
 
+The band buckets are sorted sets so that a bucket cap costs the server
+O(log n + cap) per band key, not O(n): ``ZRANGE key 0 cap-1`` walks the cap
+entries of lowest score (rank order, the earliest documents) and no more, where
+the plain sets of earlier versions had to be read and sorted whole
+(``SORT key LIMIT 0 cap``) for every query of a giant bucket (one common
+boilerplate text puts every record in the same buckets). ``redis_layout``
+(``"sorted-sets"``) in ``P:params`` marks the layout: an index written by an
+earlier version (no ``redis_layout``: plain sets) is refused by
+:meth:`RedisIndex.check_parameters` with a message saying to build a new index
+or clear that one, rather than read wrongly; and since the key is among the
+parameters, an earlier version refuses an index of this layout as built with
+other parameters.
+
 Memory: each document costs one hash (its id, cluster and payload plus ~570
 bytes: a payload over 64 bytes makes Redis keep the hash as a hash table
 rather than a compact listpack) and, per band, one Redis key holding a small
-set (band keys of different documents rarely coincide): about 107 bytes per
-band. Measured with ``INFO memory`` (``used_memory`` before and after, Redis
+sorted set (band keys of different documents rarely coincide; up to 128
+members Redis keeps it as a compact listpack): about 110 bytes per band.
+Measured with ``INFO memory`` (``used_memory`` before and after, Redis
 7.0.15, jemalloc) for 10,000 fake documents with 20 random band keys, a
-1,024-byte payload and 12-character ids and clusters: **about 3,750 bytes per
-document**, ~1,600 for the document hash and ~2,150 for the band sets. So
-1 GB of Redis holds about 270,000 such documents. A 1,024-byte payload is 128
-uint64 shingle hashes (a text of ~130 words); the signature of
-``--verify estimate`` (128 uint32 values) is half that.
+1,024-byte payload and 12-character ids and clusters: **about 3,800 bytes per
+document**, ~1,600 for the document hash and ~2,200 for the band buckets (the
+plain sets of the earlier layout: the same to 1%). So 1 GB of Redis holds
+about 260,000 such documents. A 1,024-byte payload is 128 uint64 shingle hashes
+(a text of ~130 words); the signature of ``--verify estimate`` (128 uint32
+values) is half that. A bucket past 128 members is a skip list with a hash
+table: about 95-105 bytes per member against 40-52 for a plain set of integers
+(``benchmarks/redis_cap.py``), the price of reading its first members in
+O(log n).
 
 Writes (:meth:`RedisIndex.add`) run as one server-side Lua script per batch:
 it allocates consecutive numbers (``INCRBY``) and writes every hash, bitmap bit
-and band set atomically, so a document number that appears in a band set
-always has its hash. Queries (:meth:`RedisIndex.query`) are one script too (one
-``SUNION`` per row, on the server; with a bucket cap, one ``SORT ... LIMIT 0
-cap`` per band key: the cap smallest document numbers of each set, the same
-rule as the in-memory index); fetches one pipelined round trip. The
+and band bucket (``ZADD``) atomically, so a document number that appears in a
+band bucket always has its hash. Queries (:meth:`RedisIndex.query`) are one
+script too (one ``ZRANGE key 0 cap-1`` per band key, on the server: the cap
+smallest document numbers of each bucket, the same rule as the in-memory index;
+``ZRANGE key 0 -1``, the whole bucket, without a cap; merged per row in the
+script); fetches one pipelined round trip. The
 scripts name keys computed from the prefix, which a single server (or primary)
 allows and Redis Cluster does not. To decide a batch against every earlier
 batch of every process, hold :meth:`RedisIndex.lock` around query,
@@ -86,6 +106,10 @@ __all__ = ["PASSWORD_ENV", "RedisIndex", "RedisTarget", "SharedIndexError", "par
 
 # Strings are stored as UTF-8; surrogatepass lets any Python str round-trip.
 _ENCODING, _ERRORS = "utf-8", "surrogatepass"
+
+# The key layout, stored among the parameters: band buckets as sorted sets scored by the document number. Indexes
+# written before have no such key; their buckets are plain sets ("sets"), which this module cannot read.
+LAYOUT_KEY, LAYOUT, LEGACY_LAYOUT = "redis_layout", "sorted-sets", "sets"
 
 
 # --------------------------------------------------------------------------- index
@@ -259,7 +283,8 @@ class RedisIndex:
             elif "WRONGTYPE" in text:
                 message = (
                     f"a key under the prefix {self.target.prefix!r} at {where} holds another kind of value "
-                    "(the prefix is used by something else): choose another ?prefix=NAME or clear it"
+                    "(the prefix is used by something else, or holds an index written by an earlier dedupe, whose "
+                    "band buckets were plain sets): choose another ?prefix=NAME or clear it"
                 )
             elif "OOM " in text:
                 message = (
@@ -282,13 +307,16 @@ class RedisIndex:
         """Store ``params`` if the index has none yet, else check that they are the same.
 
         The first process stores them (JSON with sorted keys, SET NX, so two
-        first processes cannot both win); every later one compares.
+        first processes cannot both win) with the key layout
+        (``redis_layout``); every later one compares.
 
         Raises:
-            SharedIndexError: The index was built with other parameters; the
-                message lists each differing key with both values.
+            SharedIndexError: The index was built with other parameters (the
+                message lists each differing key with both values), or in
+                another key layout (an earlier dedupe's: build a new index or
+                clear that one).
         """
-        mine = json.loads(json.dumps(params, sort_keys=True))  # the JSON view: tuples are lists
+        mine = json.loads(json.dumps(params | {LAYOUT_KEY: LAYOUT}, sort_keys=True))  # the JSON view: tuples are lists
         encoded = json.dumps(mine, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         with self._talking("checking the parameters"):
             if self._client.set(self._params_key, _text(encoded), nx=True):
@@ -302,6 +330,7 @@ class RedisIndex:
             theirs = None
         if not isinstance(theirs, dict):
             raise self._corrupt(f"{self._params_key} is not a JSON object")
+        self._check_layout(theirs.get(LAYOUT_KEY, LEGACY_LAYOUT))
         # Imported here: the module itself imports nothing of the package.
         from ..config import LEGACY_INDEX_PARAMETERS
         from .errors import unit_hash_note
@@ -323,6 +352,23 @@ class RedisIndex:
             f"the index at {self.url} was built with {show(theirs)}; this run has {show(mine)}. "
             "Run with the same parameters, or use another ?prefix=NAME (or clear that index)."
             + unit_hash_note(differing, theirs, mine)
+        )
+
+    def _check_layout(self, layout: object) -> None:
+        """Refuse an index whose keys this module would read wrongly (its buckets of another type)."""
+        if layout == LAYOUT:
+            return
+        clear = f"python -c \"import dedupe; dedupe.RedisIndex('{self.url}').clear()\""
+        if layout == LEGACY_LAYOUT:
+            what = (
+                "was written by an earlier dedupe, which kept its band buckets as plain sets (this one keeps sorted "
+                "sets, so that --bucket-cap reads only the capped entries), so it cannot be read"
+            )
+        else:
+            what = f"has the key layout {json.dumps(layout)}, which this dedupe does not know (it reads {LAYOUT!r})"
+        raise SharedIndexError(
+            f"the index at {self.url} {what}: build a new index under another ?prefix=NAME, or clear that one "
+            f"({clear}, with {self._password_env} set if the server needs a password) and run on all the input again"
         )
 
     # ------------------------------------------------------------- lock
@@ -410,9 +456,10 @@ class RedisIndex:
                 earliest documents stored); 0 takes them all.
 
         Returns:
-            For each row, the sorted unique document numbers: one SUNION per
-            row (with a cap, one ``SORT ... LIMIT 0 cap`` per band key), run by
-            a server-side script called once for the whole batch.
+            For each row, the sorted unique document numbers: one ``ZRANGE key
+            0 cap-1`` per band key (``ZRANGE key 0 -1`` without a cap), so a
+            capped bucket costs the server O(log n + cap) whatever its size n,
+            run by a server-side script called once for the whole batch.
         """
         keys = key_matrix(keys)
         if cap < 0:
@@ -426,7 +473,7 @@ class RedisIndex:
         try:
             return [sorted(int(m) for m in members) if isinstance(members, (set, list)) else [] for members in replies]
         except ValueError:
-            raise self._corrupt("a band set holds something that is not a document number") from None
+            raise self._corrupt("a band bucket holds something that is not a document number") from None
 
     def fetch(self, refs: list[int]) -> dict[int, tuple[str, str, bytes, bool]]:
         """(id, cluster, payload, kept) of each document number in ``refs``, in one pipelined round trip.

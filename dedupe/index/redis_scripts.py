@@ -1,6 +1,6 @@
 """The server-side Lua scripts of the shared Redis index, and how band keys are sent to them.
 
-Both scripts name keys computed from the prefix (``P:b:{key:016x}`` band sets, ``P:d:{number}`` document
+Both scripts name keys computed from the prefix (``P:b:{key:016x}`` band buckets, ``P:d:{number}`` document
 hashes; see :mod:`dedupe.index.redis` for the layout), which a single server (or primary) allows and Redis
 Cluster does not.
 """
@@ -17,32 +17,28 @@ def hex_keys(keys: np.ndarray) -> bytes:
     return np.ascontiguousarray(keys, dtype=">u8").tobytes().hex().encode()
 
 
-# ARGV: prefix, bands, hex blob of n*bands keys, cap. Returns, per row, SUNION of its band sets; with a cap > 0,
-# the union of the cap smallest numbers of each set (SORT is numeric; LIMIT keeps the partial sort to cap).
+# ARGV: prefix, bands, hex blob of n*bands keys, cap. Returns, per row, the union of the cap smallest numbers of
+# each of its band buckets (every number with cap 0), each number once. A bucket is a sorted set scored by the
+# document number, so ZRANGE by rank 0..cap-1 walks only the cap entries it returns: O(log n + cap) per bucket,
+# whatever its size (ZRANGE 0 -1 with cap 0: the whole bucket).
 QUERY_LUA = """
 local prefix, bands, hex, cap = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local n = #hex / (16 * bands)
+local stop = cap - 1
 local out = {}
 for i = 0, n - 1 do
-  local names = {}
+  local seen, members = {}, {}
   for b = 0, bands - 1 do
     local o = (i * bands + b) * 16
-    names[b + 1] = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
-  end
-  if cap == 0 then
-    out[i + 1] = redis.call('SUNION', unpack(names))
-  else
-    local seen, members = {}, {}
-    for b = 1, bands do
-      for _, m in ipairs(redis.call('SORT', names[b], 'LIMIT', 0, cap)) do
-        if not seen[m] then
-          seen[m] = true
-          members[#members + 1] = m
-        end
+    local name = prefix .. ':b:' .. string.sub(hex, o + 1, o + 16)
+    for _, m in ipairs(redis.call('ZRANGE', name, 0, stop)) do
+      if not seen[m] then
+        seen[m] = true
+        members[#members + 1] = m
       end
     end
-    out[i + 1] = members
   end
+  out[i + 1] = members
 end
 return out
 """
@@ -60,7 +56,7 @@ for i = 0, n - 1 do
   redis.call('SETBIT', prefix .. ':docs', first + i, 1)
   for b = 0, bands - 1 do
     local o = (i * bands + b) * 16
-    redis.call('SADD', prefix .. ':b:' .. string.sub(hex, o + 1, o + 16), ref)
+    redis.call('ZADD', prefix .. ':b:' .. string.sub(hex, o + 1, o + 16), ref, ref)
   end
 end
 return first
