@@ -81,11 +81,14 @@ def shard_decisions(directory: Path) -> list[dict]:
     return out
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(st.sampled_from("ab cd ef gh ij kl".split()), min_size=0, max_size=8), min_size=12,
                 max_size=40),
-       st.integers(1, 3), st.sampled_from([0, 1, 2]), st.sampled_from(["exact", "estimate"]))
-def test_ray_equals_streaming_on_random_small_corpora(ray_cluster, tmp_path_factory, docs, files, cap, verify):
+       st.integers(1, 3), st.sampled_from([0, 1, 2]), st.sampled_from(["exact", "estimate"]),
+       st.integers(0, 300), st.sampled_from([1, 7, 1000]))
+def test_ray_equals_streaming_on_random_small_corpora(ray_cluster, tmp_path_factory, docs, files, cap, verify,
+                                                      split, partition_rows):
+    """Any ranges (split bytes) and any partitions of the shuffles (rows per partition) give the stream's answer."""
     config = small_config(cap, verify)
     texts = [" ".join(words) for words in docs]
     records = [{"id": f"d{k}", "text": t} for k, t in enumerate(texts)]
@@ -95,14 +98,18 @@ def test_ray_equals_streaming_on_random_small_corpora(ray_cluster, tmp_path_fact
         path = work / f"in{f}.jsonl"
         write_jsonl(path, records[f * len(records) // files : (f + 1) * len(records) // files])
         paths.append(str(path))
-    job = RayJob("scan", paths, config, output=str(work / "out"))
+    job = RayJob("scan", paths, config, output=str(work / "out"), split_bytes=split, partition_rows=partition_rows,
+                 run_id="prop")
     (work / "out").mkdir()
-    result = run_ray(job)
+    result, clusters = run_ray(job, lambda r: (r, list(r.clusters)))
     streaming = Deduplicator(config)
     expected = [r.match.as_dict() for r in streaming.run([Record(r["id"], r["text"]) for r in records])]
     assert shard_decisions(work / "out") == expected
     assert result.stats.inputs == len(records) == result.read.lines
-    assert result.outcome.clusters == streaming.outcome().clusters
+    assert clusters == streaming.outcome().clusters
+    assert len(clusters) == sum(result.clusters.sizes.values())
+    if split:
+        assert result.engine["tasks"]["map"] >= files
 
 
 # --------------------------------------------------------------------------- the command line, on the cluster
@@ -121,8 +128,8 @@ def run_cli(args: list[object], address: str | None, timeout: float = 300) -> su
 
 
 def without_timings(report: dict) -> dict:
-    """A report without what differs between two runs: timings, and the rejects file's name."""
-    return {k: v for k, v in report.items() if k not in ("timings", "rejects_file")}
+    """A report without what differs between two runs: timings, the rejects file's name, the engine."""
+    return {k: v for k, v in report.items() if k not in ("timings", "rejects_file", "engine")}
 
 
 def same_files(a: Path, b: Path) -> None:
@@ -193,6 +200,76 @@ def test_filter_and_parquet_shards_equal_the_streaming_engine(ray_cluster, plant
         assert pq.read_table(tmp_path / "stream" / name).equals(pq.read_table(tmp_path / "ray" / name))
     assert (tmp_path / "stream.dropped").read_bytes() == (tmp_path / "ray.dropped").read_bytes()
     assert (tmp_path / "stream.rej").read_bytes() == (tmp_path / "ray.rej").read_bytes()
+
+
+def test_split_inputs_give_the_streaming_answer_with_rejects_inside_ranges(ray_cluster, planted, tmp_path):
+    """Plain JSONL cut into byte ranges and Parquet into runs of row groups: several map tasks per input, rejects
+    and blank lines inside the ranges, the same lines, numbers, ids and rejects as the streaming engine."""
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(planted[2]).num_row_groups > 4
+    stream = run_cli(["scan", *planted, "--output", tmp_path / "s", "--rejects", tmp_path / "s.rej",
+                      "--report", tmp_path / "s.json"], None)
+    on_ray = run_cli(["scan", "--engine", "ray", "--split-bytes", "40000", *planted, "--output", tmp_path / "r",
+                      "--rejects", tmp_path / "r.rej", "--report", tmp_path / "r.json"], ray_cluster.address)
+    assert stream.returncode == on_ray.returncode == 0, on_ray.stderr.decode()
+    same_files(tmp_path / "s", tmp_path / "r")
+    assert (tmp_path / "s.rej").read_bytes() == (tmp_path / "r.rej").read_bytes()
+    s, r = json.loads((tmp_path / "s.json").read_text()), json.loads((tmp_path / "r.json").read_text())
+    assert without_timings(s) == without_timings(r)
+    tasks = r["engine"]["tasks"]
+    # part-a (plain JSONL, ~300 KB) in several ranges, part-b (gzip) whole, part-c (Parquet) by row groups
+    assert tasks["map"] >= 8 and tasks["count"] == tasks["map"] and tasks["write"] == 3
+    assert r["engine"]["name"] == "ray" and r["engine"]["nodes"] == 2 and r["engine"]["cpus"] == 2
+    rejected = [json.loads(line) for line in (tmp_path / "r.rej").read_bytes().splitlines()]
+    assert {x["source"] for x in rejected} >= {str(planted[0]), str(planted[2])}
+    assert max(x["line"] for x in rejected if x["source"] == str(planted[0])) > 100  # beyond the first range
+
+
+def keep_corpus(path: Path, seed: int) -> list[dict]:
+    """Clusters of near copies whose members differ in length, a number and a date, with chains (A ~ B ~ C with
+    A !~ C), bad values of the keep fields and records without them."""
+    rng = random.Random(seed)
+    vocab = vocabulary()
+    records: list[dict] = []
+    for n in range(300):
+        text = random_text(rng, vocab, 120)
+        records.append({"id": f"b{n}", "text": text, "score": rng.randint(0, 50),
+                        "date": f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"})
+        for c in range(rng.randint(0, 3)):
+            text = edit_text(rng, text, 1, f"{n}-{c}") + " " + " ".join(rng.sample(vocab, rng.randint(0, 3)))
+            extra: dict = {"score": rng.randint(0, 50)} if rng.random() < 0.8 else {}
+            if rng.random() < 0.7:
+                extra["date"] = f"2024-0{rng.randint(1, 9)}-2{rng.randint(0, 9)}"
+            records.append({"id": f"c{n}-{c}", "text": text} | extra)
+    rng.shuffle(records)
+    records[17]["score"] = "many"  # a bad value: rejected with bad_keep_field under field:score
+    records[29]["date"] = "yesterday"
+    write_jsonl(path, records)
+    return records
+
+
+@pytest.mark.parametrize("policy", ["longest", "field:score", "field:score:min", "field:date"])
+def test_every_keep_policy_gives_the_streaming_answer(ray_cluster, tmp_path, policy):
+    source = tmp_path / "keep.jsonl"
+    keep_corpus(source, seed=5)
+    outputs = {}
+    for engine, address in (("stream", None), ("ray", ray_cluster.address)):
+        extra = ["--split-bytes", "20000"] if engine == "ray" else []
+        done = run_cli(["filter", "--engine", engine, "--keep", policy, *extra, source, "--output", tmp_path / engine,
+                        "--rejects", tmp_path / f"{engine}.rej", "--dropped", tmp_path / f"{engine}.dropped",
+                        "--report", tmp_path / f"{engine}.json"], address)
+        assert done.returncode == 0, done.stderr.decode()
+        outputs[engine] = json.loads((tmp_path / f"{engine}.json").read_text())
+    same_files(tmp_path / "stream", tmp_path / "ray")
+    for side in ("rej", "dropped"):
+        assert (tmp_path / f"stream.{side}").read_bytes() == (tmp_path / f"ray.{side}").read_bytes()
+    s, r = outputs["stream"], outputs["ray"]
+    assert without_timings(s) == without_timings(r)
+    assert r["keep"]["policy"].startswith(policy) and r["keep"]["dropped"] > 50
+    assert r["keep"]["kept_not_first"] > 0  # the policy changed decisions: the test is not about first alone
+    if policy.startswith("field:"):
+        assert r["counts"]["rejected_by_reason"].get("bad_keep_field") == 1
 
 
 def test_filter_through_ray_client_as_in_the_readme(ray_cluster, planted, tmp_path):

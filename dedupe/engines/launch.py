@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -107,13 +106,11 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         split_bytes=opts.split_bytes,
         run_id=uuid.uuid4().hex[:12],
     )
-    scratch = os.path.dirname(side_path(job, 0, "rejects"))
     with contextlib.ExitStack() as stack:
         # Side files first: a bad path fails before the job starts.
         rejects = stack.enter_context(open_stream("--rejects", opts.rejects)) if opts.rejects is not None else None
         dropped = stack.enter_context(open_stream("--dropped", opts.dropped)) if opts.dropped is not None else None
         report_files = [stack.enter_context(WholeFile("--report", path)) for path in opts.report]
-        stack.callback(shutil.rmtree, scratch, True)
 
         def finish(result: rayengine.RayRun) -> tuple[dict[str, Any], RunStats, ReadStats]:
             for side, what in ((rejects, "rejects"), (dropped, "dropped")):

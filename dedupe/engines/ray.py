@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -65,7 +66,7 @@ from .ray_graph import (
     star_rows,
     verified,
 )
-from .ray_tasks import Placed, Plan, count, count_ids, featurize, write_input
+from .ray_tasks import Placed, Plan, count, count_ids, featurize, side_path, write_input
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,6 +124,7 @@ def run(job: RayJob, finish: Callable[[RayRun], T]) -> T:
     except ray.exceptions.RayError as exc:  # a worker or node lost beyond Ray's retries, the object store full
         raise RayJobError(f"{type(exc).__name__}: {exc}") from None
     finally:
+        shutil.rmtree(os.path.dirname(side_path(job, 0, "rejects")), ignore_errors=True)
         if not connected:
             ray.shutdown()
 
