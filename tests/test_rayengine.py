@@ -19,7 +19,7 @@ import ray
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, ShingleConfig, VerifyConfig
+from dedupe.config import DedupeConfig, LSHConfig, MinHashConfig, PassageConfig, ShingleConfig, VerifyConfig
 from dedupe.core.matcher import Deduplicator
 from dedupe.core.decide import decide_pairs as decide
 from dedupe.engines.ray import run as run_ray
@@ -272,6 +272,60 @@ def test_every_keep_policy_gives_the_streaming_answer(ray_cluster, tmp_path, pol
         assert r["counts"]["rejected_by_reason"].get("bad_keep_field") == 1
 
 
+def without_passage_seconds(report: dict) -> dict:
+    out = without_timings(report)
+    if out.get("passages"):
+        out["passages"] = {k: v for k, v in out["passages"].items() if k != "seconds"}
+    return out
+
+
+@pytest.fixture(scope="module")
+def passage_corpus(tmp_path_factory) -> Path:
+    """The seed articles, pages of one site (boilerplate, quotes, a reworded paragraph) and planted copies."""
+    seeds = Path(__file__).parent.parent / "seeds"
+    work = tmp_path_factory.mktemp("passages")
+    corpus = generate_corpus(work / "planted.jsonl", seed=8, bases=150, exact=30, edited=40)
+    path = work / "mixed.jsonl"
+    path.write_bytes((seeds / "seeds.jsonl").read_bytes() + (seeds / "site.jsonl").read_bytes()
+                     + b"".join(line + b"\n" for line in corpus.lines))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["scan", "filter"])
+def test_passages_on_ray_give_the_streaming_answer(ray_cluster, passage_corpus, tmp_path, mode):
+    outputs = {}
+    for engine, address in (("stream", None), ("ray", ray_cluster.address)):
+        extra = ["--split-bytes", "30000"] if engine == "ray" else []
+        dropped = ["--dropped", tmp_path / f"{engine}.dropped"] if mode == "filter" else []
+        done = run_cli([mode, "--engine", engine, "--passages", *extra, passage_corpus, "--output", tmp_path / engine,
+                        "--rejects", tmp_path / f"{engine}.rej", *dropped, "--report", tmp_path / f"{engine}.json"],
+                       address)
+        assert done.returncode == 0, done.stderr.decode()
+        outputs[engine] = json.loads((tmp_path / f"{engine}.json").read_text())
+    same_files(tmp_path / "stream", tmp_path / "ray")
+    for side in ("rej", "dropped") if mode == "filter" else ("rej",):
+        assert (tmp_path / f"stream.{side}").read_bytes() == (tmp_path / f"ray.{side}").read_bytes()
+    s, r = outputs["stream"], outputs["ray"]
+    assert without_passage_seconds(s) == without_passage_seconds(r)
+    found = r["passages"]["found"]
+    assert found["exact"] and found["near"] and found["boilerplate"]  # the kinds that remove text are exercised
+    assert r["engine"]["tasks"]["map"] > 2 and r["engine"]["tasks"]["passages"] >= 1
+
+
+def test_passages_replayed_in_many_partitions_equal_one_matcher(ray_cluster, passage_corpus, tmp_path):
+    """Small shuffle partitions: the link components spread over many replay tasks, the answer unchanged."""
+    config = DedupeConfig(passages=PassageConfig())
+    expected = tmp_path / "stream"
+    done = run_cli(["scan", "--passages", passage_corpus, "--output", expected, "--rejects", tmp_path / "rej"], None)
+    assert done.returncode == 0, done.stderr.decode()
+    (tmp_path / "ray").mkdir()
+    job = RayJob("scan", [str(passage_corpus)], config, output=str(tmp_path / "ray"), sources=[str(passage_corpus)],
+                 split_bytes=50_000, partition_rows=300, run_id="many", stop_at_reject=False)
+    result = run_ray(job, lambda r: r)
+    assert result.engine["tasks"]["passages"] > 3
+    same_files(expected, tmp_path / "ray")
+
+
 def test_filter_through_ray_client_as_in_the_readme(ray_cluster, planted, tmp_path):
     # RAY_ADDRESS=ray://head:10001 dedupe filter --engine ray 'DIR/*.parquet' --output clean/
     pattern = str(planted[2].parent / "*.parquet")
@@ -308,7 +362,6 @@ def test_a_local_ray_without_an_address_gives_the_same_output(planted, tmp_path)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--passages"], "--passages runs on the streaming engine only"),
     (["--report", "x.html"], "make the page from the output"),
     (["--index", "idx"], "--index runs on the streaming engine only"),
 ])

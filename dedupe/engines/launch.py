@@ -68,7 +68,6 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
     refused = [
         (opts.output is None, "--engine ray writes one file per input: give --output DIR"),
         ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
-        (opts.config.passages is not None, "--passages runs on the streaming engine only (--engine stream)"),
         (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
         (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
         (

@@ -56,16 +56,15 @@ from .ray_graph import (
     decided,
     gathered,
     histogram,
-    large_step,
     pair_rows,
     parts_for,
     requests,
     root_rows,
     rooted,
-    small_step,
-    star_rows,
+    star_forest,
     verified,
 )
+from .ray_passages import link_edges, marker_rows, merged_report, replayed, rooted_texts, text_rows
 from .ray_tasks import Placed, Plan, count, count_ids, featurize, side_path, write_input
 
 log = logging.getLogger(__name__)
@@ -174,9 +173,9 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     stage("count", len(ranges))
 
     # 2. Map: band keys and id hashes per range.
-    remote_featurize = ray.remote(num_returns=3)(featurize)
+    remote_featurize = ray.remote(num_returns=4)(featurize)
     refs = [remote_featurize.remote(p, job, kind) for p in placed]
-    summaries = ray.get([f for f, _, _ in refs])
+    summaries = ray.get([f for f, *_ in refs])
     for s in summaries:
         counters.truncated += s["truncated"]
         counters.feature_seconds += s["feature_seconds"]
@@ -187,7 +186,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     id_parts = parts_for(records, job.partition_rows)
     repeated = 0
     if records:
-        ids = ray.data.from_arrow_refs([i for _, _, i in refs]).map_batches(
+        ids = ray.data.from_arrow_refs([i for _, _, i, _ in refs]).map_batches(
             lambda b: {"h": b["h"], "part": (b["h"] % np.uint64(id_parts)).astype(np.int64)}, batch_format="numpy"
         )
         counted = ids.groupby("part").map_groups(lambda b: {"n": np.array([count_ids(b["h"])])}, batch_format="numpy")
@@ -201,7 +200,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     pairs = None
     if rows:
         pairs = (
-            ray.data.from_arrow_refs([t for _, t, _ in refs])
+            ray.data.from_arrow_refs([t for _, t, _, _ in refs])
             .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(parts)).astype(np.int64)}, batch_format="numpy")
             .groupby("part")
             .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy")
@@ -239,30 +238,9 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     matched = checked.map_batches(at_least, batch_format="numpy").materialize() if checked is not None else None
     edges_count = matched.count() if matched is not None else 0
     edge_parts = parts_for(edges_count * 2, job.partition_rows)
-    rounds = 0
-    stars = None
-    if edges_count:
-        assert matched is not None
-        edges = matched.map_batches(lambda b: {"hi": b["i"], "lo": b["j"]}, batch_format="numpy")
-        while True:
-            rounds += 1
-            step = (
-                edges.map_batches(star_rows(edge_parts, True), batch_format="numpy")
-                .groupby("part")
-                .map_groups(large_step, batch_format="numpy")
-                .materialize()
-            )
-            done = all(bool(b["stars"].all()) for b in step.iter_batches(batch_format="numpy", batch_size=None))
-            edges = step.map_batches(lambda b: {"hi": b["hi"], "lo": b["lo"]}, batch_format="numpy")
-            if done:
-                break
-            edges = (
-                edges.map_batches(star_rows(edge_parts, False), batch_format="numpy")
-                .groupby("part")
-                .map_groups(small_step, batch_format="numpy")
-                .materialize()
-            )
-        stars = edges
+    stars, rounds = None, 0
+    if matched is not None and edges_count:
+        stars, rounds = star_forest(matched.map_batches(_as_edges, batch_format="numpy"), edge_parts)
     stage("components", rounds)
 
     # 6. Decide: each pair gets its root; each partition of whole components is decided.
@@ -290,11 +268,21 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
         counters.policy_changes = (0, 0)
     stage("decide", decide_parts if decisions is not None else 0)
 
-    # 7. Write: each input read again and written with its decisions.
+    # Passages of the kept records (--passages): link components, then a replay per partition of them.
+    passages = None
+    if job.config.passages is not None and records:
+        passages, passage_report, passage_tasks = _passages(
+            ray, job, plan, kind, [x for *_, x in refs], decisions, records
+        )
+        stage("passages", passage_tasks)
+
+    # 7. Write: each input read again and written with its decisions (and passages).
     written: list[dict[str, Any]] = []
-    if decisions is not None:
+    to_write = [d.map_batches(_for_writing, batch_format="pyarrow") for d in (decisions, passages) if d is not None]
+    if to_write:
         for b in (
-            decisions.groupby("input")
+            (to_write[0].union(*to_write[1:]) if len(to_write) > 1 else to_write[0])
+            .groupby("input")
             .map_groups(lambda b: _write_group(plan, job, kind, b), batch_format="numpy")
             .iter_batches(batch_format="numpy", batch_size=None)
         ):
@@ -323,9 +311,84 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
         groups=[],
         id_of=str,
         label_of=int,
+        passage_report=passage_report if passages is not None else _no_passages(job),
     )
     engine = {"name": "ray", "nodes": cluster["nodes"], "cpus": cluster["cpus"], "tasks": tasks}
     return RayRun(stats, read, outcome, cluster, stages, engine, Clusters(entries))
+
+
+def _passages(
+    ray: Any, job: RayJob, plan: Plan, kind: str | None, links: list[Any], decisions: Any, records: int
+) -> tuple[Any, Callable[[bool], dict[str, Any]], int]:
+    """The passage matches of the kept records (rows input, number, blob), the report's passages section, and
+    the partitions of the replay."""
+    import ray.data
+
+    link_parts = parts_for(sum(ray.get([ray.remote(_rows).remote(t) for t in links])), job.partition_rows)
+    edges = (
+        ray.data.from_arrow_refs(links)
+        .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(link_parts)).astype(np.int64)}, batch_format="numpy")
+        .groupby("part")
+        .map_groups(link_edges, batch_format="numpy")
+        .materialize()
+    )
+    linked = edges.count()
+    # Texts are heavier rows than numbers: a partition holds about 1/100 of the rows of another shuffle's.
+    texts_parts = replay_parts = parts_for(records, max(1, job.partition_rows // 100))
+    joins = [ray.data.from_arrow_refs([ray.remote(text_rows).remote(p, job, kind, texts_parts) for p in plan.placed])]
+    if linked:
+        stars, _ = star_forest(edges, parts_for(linked * 2, job.partition_rows))
+        joins.append(stars.map_batches(marker_rows(texts_parts, "stars"), batch_format="numpy"))
+    if decisions is not None:
+        joins.append(decisions.map_batches(marker_rows(texts_parts, "dropped"), batch_format="numpy"))
+    out = (
+        joins[0]
+        .union(*joins[1:])
+        .groupby("part")
+        .map_groups(rooted_texts(replay_parts), batch_format="numpy")
+        .groupby("part")
+        .map_groups(replayed(job, plan), batch_format="numpy")
+        .materialize()
+    )
+    parts = [
+        pickle.loads(blob)
+        for b in out.map_batches(_of_kind(1), batch_format="pyarrow").iter_batches(batch_format="numpy")
+        for blob in b["blob"].tolist()
+    ]
+    return out.map_batches(_of_kind(0), batch_format="pyarrow"), merged_report(job, parts), replay_parts
+
+
+def _rows(table: Any) -> int:
+    return int(table.num_rows)
+
+
+def _no_passages(job: RayJob) -> Callable[[bool], dict[str, Any]] | None:
+    """The passages section of a run with --passages and no record at all."""
+    if job.config.passages is None:
+        return None
+    return merged_report(job, [])
+
+
+def _for_writing(t: Any) -> Any:
+    """Decision rows or passage rows -> the write stage's rows: input, number, cluster, dup, sim, passages."""
+    import pyarrow as pa
+
+    n = t.num_rows
+    names = t.column_names
+    return pa.table(
+        {
+            "input": t.column("input"),
+            "number": t.column("number"),
+            "cluster": t.column("cluster") if "cluster" in names else pa.nulls(n, pa.string()),
+            "dup": t.column("dup") if "dup" in names else pa.nulls(n, pa.string()),
+            "sim": t.column("sim") if "sim" in names else pa.array(np.zeros(n)),
+            "passages": t.column("blob") if "blob" in names else pa.nulls(n, pa.binary()),
+        }
+    )
+
+
+def _as_edges(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {"hi": b["i"], "lo": b["j"]}
 
 
 def _of_kind(kind: int) -> Callable[[Any], Any]:

@@ -164,6 +164,31 @@ def small_step(b: Batch) -> Batch:
     return {"hi": hi, "lo": lo}
 
 
+def star_forest(edges: Any, parts: int) -> tuple[Any, int]:
+    """The connected components of a dataset of edges (hi, lo): the final stars (hi = a node, lo = its
+    component's smallest node; the smallest nodes themselves have no row) and the rounds it took."""
+    rounds = 0
+    while True:
+        rounds += 1
+        step = (
+            edges.map_batches(star_rows(parts, True), batch_format="numpy")
+            .groupby("part")
+            .map_groups(large_step, batch_format="numpy")
+            .materialize()
+        )
+        flags = step.map_batches(lambda b: {"stars": np.array([bool(b["stars"].all())])}, batch_format="numpy")
+        done = all(bool(b["stars"].all()) for b in flags.iter_batches(batch_format="numpy", batch_size=None))
+        edges = step.map_batches(lambda b: {"hi": b["hi"], "lo": b["lo"]}, batch_format="numpy")
+        if done:
+            return edges, rounds
+        edges = (
+            edges.map_batches(star_rows(parts, False), batch_format="numpy")
+            .groupby("part")
+            .map_groups(small_step, batch_format="numpy")
+            .materialize()
+        )
+
+
 # --- decide -------------------------------------------------------------------------------------------------
 
 
@@ -293,6 +318,7 @@ __all__ = [
     "root_rows",
     "rooted",
     "small_step",
+    "star_forest",
     "star_rows",
     "verified",
 ]

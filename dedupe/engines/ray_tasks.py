@@ -124,19 +124,24 @@ def _batches(
         yield batch, ranks, features()
 
 
-def featurize(p: Placed, job: RayJob, kind: str | None) -> tuple[dict[str, Any], Any, Any]:
-    """Map stage for one range: a summary for the driver, its (band key, number) rows and its id hashes.
+def featurize(p: Placed, job: RayJob, kind: str | None) -> tuple[dict[str, Any], Any, Any, Any]:
+    """Map stage for one range: a summary for the driver, its (band key, number) rows, its id hashes and, with
+    ``--passages``, its passage link rows (:func:`~dedupe.engines.ray_passages.link_rows`).
 
     The features themselves are not kept: the verify stage computes them again for the few records that are
     in a candidate pair (:func:`gather`), so nothing of the size of the corpus waits in the object store.
     """
     import pyarrow as pa
 
+    from ..passages.segment import passage_features
+    from .ray_passages import link_rows
+
     read = ReadStats()
     numbers: list[np.ndarray] = []
     keys: list[np.ndarray] = []
     indexed: list[np.ndarray] = []
     id_hashes: list[int] = []
+    links: list[tuple[np.ndarray, np.ndarray]] = []
     first_reject: Rejected | None = None
     truncated = 0
     seconds = 0.0
@@ -153,6 +158,9 @@ def featurize(p: Placed, job: RayJob, kind: str | None) -> tuple[dict[str, Any],
         id_hashes += [xxhash.xxh3_64_intdigest(r.id.encode("utf-8", "surrogatepass")) for r in batch]
         if job.max_chars is not None:
             truncated += sum(len(r.text) > job.max_chars for r in batch)
+        if job.config.passages is not None:
+            texts = [r.text[: job.max_chars] for r in batch]
+            links.append(link_rows(numbers[-1], passage_features(texts, job.config.passages)))
     bands = job.config.bands_rows[0]
     number = np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
     band = np.concatenate(keys) if keys else np.empty((0, bands), dtype=np.uint64)
@@ -166,7 +174,13 @@ def featurize(p: Placed, job: RayJob, kind: str | None) -> tuple[dict[str, Any],
     }
     keys_table = pa.table({"key": band[mask].ravel(), "number": np.repeat(number[mask], bands)})
     ids_table = pa.table({"h": np.array(id_hashes, dtype=np.uint64)})
-    return summary, keys_table, ids_table
+    links_table = pa.table(
+        {
+            "key": np.concatenate([k for k, _ in links]) if links else np.empty(0, dtype=np.uint64),
+            "number": np.concatenate([n for _, n in links]) if links else np.empty(0, dtype=np.int64),
+        }
+    )
+    return summary, keys_table, ids_table, links_table
 
 
 def gather(p: Placed, job: RayJob, kind: str | None, numbers: np.ndarray, dest: np.ndarray) -> dict[str, Any]:
@@ -219,41 +233,47 @@ def side_path(job: RayJob, k: int, what: str) -> str:
 def write_input(
     plan: Plan, k: int, job: RayJob, kind: str | None, decided: dict[str, np.ndarray] | None
 ) -> dict[str, Any]:
-    """Write stage for input ``k``: every record of its ranges with its decision, to its shard. The rejected and
+    """Write stage for input ``k``: every record of its ranges with its decision (and passage matches), to its
+    shard. ``decided`` holds rows (number, cluster, dup, sim, passages) for the records that are not simply kept
+    alone; a row has a decision (cluster set) or passage matches (passages set, pickled). The rejected and
     dropped lines go to :func:`side_path` files; returns the shard's statistics (pickled)."""
     from ..io.shards import ShardWriter, output_schema
 
-    numbers = decided["number"] if decided is not None else np.empty(0, dtype=np.int64)
-    order = np.argsort(numbers, kind="stable")
-    numbers = numbers[order]
+    decisions: dict[int, Match] = {}
+    passages: dict[int, Any] = {}
+    if decided is not None:
+        for number, cluster, dup, sim, blob in zip(
+            decided["number"].tolist(), decided["cluster"], decided["dup"], decided["sim"].tolist(), decided["passages"]
+        ):
+            if cluster is not None:
+                decisions[number] = Match(str(cluster)) if dup is None else Match(str(cluster), str(dup), round(sim, 6))
+            if blob is not None:
+                passages[number] = blob
+    with_passages = job.config.passages is not None
     stats = RunStats()
     reads: list[ReadStats] = []
     ranker = ranker_of(job, kind)
-    path = plan.placed[[p.range.input for p in plan.placed].index(k)].range.path
-    source = plan.of_input(k)[0].source
-
-    def match(record: Record) -> Match:
-        at = int(np.searchsorted(numbers, record.number))
-        if at == len(numbers) or numbers[at] != record.number:
-            return Match(record.id)
-        assert decided is not None
-        row = int(order[at])
-        dup = decided["dup"][row]
-        cluster = str(decided["cluster"][row])
-        if dup is None or (isinstance(dup, float) and np.isnan(dup)):
-            return Match(cluster)
-        return Match(cluster, str(dup), round(float(decided["sim"][row]), 6))
+    ranges = plan.of_input(k)
 
     def results() -> Iterator[Result | Rejected]:
-        for p in plan.of_input(k):
+        for p in ranges:
             read = ReadStats()
             reads.append(read)
             for item in _records(p, job, read, ranker):
-                yield item if isinstance(item, Rejected) else Result(item[0], match(item[0]))
+                if isinstance(item, Rejected):
+                    yield item
+                    continue
+                record = item[0]
+                match = decisions.get(record.number) or Match(record.id)
+                found = None
+                if with_passages and match.duplicate_of is None:
+                    blob = passages.get(record.number)
+                    found = pickle.loads(blob) if blob is not None else []
+                yield Result(record, match, found)
 
     os.makedirs(os.path.dirname(side_path(job, k, "rejects")), exist_ok=True)
     writer = ShardWriter(job.output, job.fmt)
-    writer.open(k, source, output_schema(path, job.mode) if job.fmt == "parquet" else None)
+    writer.open(k, ranges[0].source, output_schema(ranges[0].range.path, job.mode) if job.fmt == "parquet" else None)
     with open(side_path(job, k, "rejects"), "wb") as rejects, open(side_path(job, k, "dropped"), "wb") as dropped:
         side = _Lines(dropped)
         try:
@@ -264,7 +284,7 @@ def write_input(
                     write_result(job.mode, job.text_field, _AtLine(writer, item.record.line), side, item)
         finally:
             writer.close()
-    lines = sum(r.lines - p.number0 for r, p in zip(reads, plan.of_input(k)))
+    lines = sum(r.lines - p.number0 for r, p in zip(reads, ranges))
     blank = sum(r.blank_lines for r in reads)
     return {"input": k, "stats": pickle.dumps(stats), "lines": lines, "blank": blank}
 

@@ -518,14 +518,23 @@ class PassageMatcher:
     def top_passages(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most repeated passage groups: text (as in the second occurrence), occurrences, documents,
         first occurrence."""
+        return [entry for _, _, entry in self.top_groups(limit)]
+
+    def top_groups(self, limit: int = 20) -> list[tuple[int, int, dict[str, Any]]]:
+        """:meth:`top_passages` with the order they come in: (occurrences, the matcher's number of the document
+        of the first occurrence, entry); groups are numbered in stream order, so ties go to the first seen."""
         groups = sorted(self._g_text, key=lambda g: (-self._g_count[g], g))[:limit]
         return [
-            {
-                "text": self._g_text[g],
-                "occurrences": self._g_count[g],
-                "documents": self._g_docs[g],
-                "first": {"id": self._doc_ids[self._p_doc[g]], "start": self._p_start[g], "end": self._p_end[g]},
-            }
+            (
+                self._g_count[g],
+                self._p_doc[g],
+                {
+                    "text": self._g_text[g],
+                    "occurrences": self._g_count[g],
+                    "documents": self._g_docs[g],
+                    "first": {"id": self._doc_ids[self._p_doc[g]], "start": self._p_start[g], "end": self._p_end[g]},
+                },
+            )
             for g in groups
         ]
 
