@@ -169,8 +169,6 @@ def test_two_pass_options_it_cannot_take_are_refused_before_reading(cli, tmp_pat
     assert result.exit_code == 2 and "--resume" in result.stderr
     result = cli(["scan", path, "--keep", "longest", "--index", "redis://localhost:1/0"])
     assert result.exit_code == 2 and "index directory" in result.stderr
-    result = cli(["scan", path, "--keep", "longest", "--engine", "ray", "--output", tmp_path / "o"])
-    assert result.exit_code == 2 and "streaming engine" in result.stderr
 
 
 # --------------------------------------------------------------------------- property: every policy, any corpus
