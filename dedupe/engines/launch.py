@@ -114,8 +114,8 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         def finish(result: rayengine.RayRun) -> tuple[dict[str, Any], RunStats, ReadStats]:
             for side, what in ((rejects, "rejects"), (dropped, "dropped")):
                 if side is not None:
-                    for k in range(len(opts.inputs)):
-                        with open(side_path(job, k, what), "rb") as part:
+                    for unit in range(result.units):
+                        with open(side_path(job, unit, what), "rb") as part:
                             shutil.copyfileobj(part, side)
                     side.flush()
             report = build_report(result.stats, result.outcome, result.read, opts.mode, opts.rejects, keep=keep)

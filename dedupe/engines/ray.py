@@ -20,8 +20,9 @@ never a row per record or per pair:
    or above the threshold are found by large-star / small-star rounds (:mod:`dedupe.core.components`); each
    partition of whole components is decided by the streaming engine's rule, in stream order (or in policy
    order for a ``--keep`` policy).
-7. **Write** (a task per input): the input's ranges are read again and every record written to its shard with
-   its decision; rejected and dropped lines go to files beside the shards, which the driver copies in order.
+7. **Write** (a task per range for JSONL shards, whose parts are then joined in order; a task per input for
+   Parquet shards): the records are read again and written with their decisions; rejected and dropped lines go
+   to files beside the shards, which the driver copies in order.
 
 Every record is accounted for (kept, duplicate or rejected) exactly as in the streaming path, and the output
 does not depend on the number of nodes, CPUs, ranges or partitions: everything is ordered by record numbers.
@@ -65,7 +66,7 @@ from .ray_graph import (
     verified,
 )
 from .ray_passages import link_edges, marker_rows, merged_report, replayed, rooted_texts, text_rows
-from .ray_tasks import Placed, Plan, count, count_ids, featurize, side_path, write_input
+from .ray_tasks import Placed, Plan, count, count_ids, featurize, join_parts, side_path, write_unit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class RayRun:
         stages: Seconds per stage.
         engine: The report's ``engine`` section: name, nodes, CPUs, tasks per stage.
         clusters: The report's clusters (their count, sizes and entries).
+        units: The write stage's units (their rejected and dropped lines are read in this order).
     """
 
     stats: RunStats
@@ -91,6 +93,7 @@ class RayRun:
     stages: dict[str, float]
     engine: dict[str, Any]
     clusters: Clusters
+    units: int
 
 
 def run(job: RayJob, finish: Callable[[RayRun], T]) -> T:
@@ -278,22 +281,27 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
 
     # 7. Write: each input read again and written with its decisions (and passages).
     written: list[dict[str, Any]] = []
-    to_write = [d.map_batches(_for_writing, batch_format="pyarrow") for d in (decisions, passages) if d is not None]
+    to_write = [
+        d.map_batches(_for_writing(plan, job.fmt), batch_format="pyarrow")
+        for d in (decisions, passages)
+        if d is not None
+    ]
     if to_write:
         for b in (
             (to_write[0].union(*to_write[1:]) if len(to_write) > 1 else to_write[0])
-            .groupby("input")
+            .groupby("unit")
             .map_groups(lambda b: _write_group(plan, job, kind, b), batch_format="numpy")
             .iter_batches(batch_format="numpy", batch_size=None)
         ):
             written += [dict(zip(b, values)) for values in zip(*b.values())]
-    done_inputs = {int(w["input"]) for w in written}
-    remote_write = ray.remote(write_input)
-    written += ray.get(
-        [remote_write.remote(plan, k, job, kind, None) for k in range(len(paths)) if k not in done_inputs]
-    )
-    written.sort(key=lambda w: int(w["input"]))
-    stage("write", len(paths))
+    done_units = {int(w["unit"]) for w in written}
+    remote_write = ray.remote(write_unit)
+    units = plan.units(job.fmt)
+    written += ray.get([remote_write.remote(plan, k, job, kind, None) for k in range(units) if k not in done_units])
+    written.sort(key=lambda w: int(w["unit"]))
+    if job.fmt == "jsonl":
+        ray.get([ray.remote(join_parts).remote(plan, k, job) for k in range(len(paths))])
+    stage("write", units)
 
     stats, read = RunStats(), ReadStats(sources=list(sources))
     stats.started = started
@@ -314,7 +322,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
         passage_report=passage_report if passages is not None else _no_passages(job),
     )
     engine = {"name": "ray", "nodes": cluster["nodes"], "cpus": cluster["cpus"], "tasks": tasks}
-    return RayRun(stats, read, outcome, cluster, stages, engine, Clusters(entries))
+    return RayRun(stats, read, outcome, cluster, stages, engine, Clusters(entries), units)
 
 
 def _passages(
@@ -369,22 +377,27 @@ def _no_passages(job: RayJob) -> Callable[[bool], dict[str, Any]] | None:
     return merged_report(job, [])
 
 
-def _for_writing(t: Any) -> Any:
-    """Decision rows or passage rows -> the write stage's rows: input, number, cluster, dup, sim, passages."""
-    import pyarrow as pa
+def _for_writing(plan: Plan, fmt: str) -> Callable[[Any], Any]:
+    """Decision rows or passage rows -> the write stage's rows: unit, number, cluster, dup, sim, passages."""
 
-    n = t.num_rows
-    names = t.column_names
-    return pa.table(
-        {
-            "input": t.column("input"),
-            "number": t.column("number"),
-            "cluster": t.column("cluster") if "cluster" in names else pa.nulls(n, pa.string()),
-            "dup": t.column("dup") if "dup" in names else pa.nulls(n, pa.string()),
-            "sim": t.column("sim") if "sim" in names else pa.array(np.zeros(n)),
-            "passages": t.column("blob") if "blob" in names else pa.nulls(n, pa.binary()),
-        }
-    )
+    def rows(t: Any) -> Any:
+        import pyarrow as pa
+
+        n = t.num_rows
+        names = t.column_names
+        numbers = t.column("number").to_numpy()
+        return pa.table(
+            {
+                "unit": plan.unit_of(fmt, numbers) if n else np.empty(0, dtype=np.int64),
+                "number": t.column("number"),
+                "cluster": t.column("cluster") if "cluster" in names else pa.nulls(n, pa.string()),
+                "dup": t.column("dup") if "dup" in names else pa.nulls(n, pa.string()),
+                "sim": t.column("sim") if "sim" in names else pa.array(np.zeros(n)),
+                "passages": t.column("blob") if "blob" in names else pa.nulls(n, pa.binary()),
+            }
+        )
+
+    return rows
 
 
 def _as_edges(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -401,7 +414,7 @@ def _of_kind(kind: int) -> Callable[[Any], Any]:
 
 
 def _write_group(plan: Plan, job: RayJob, kind: str | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    w = write_input(plan, int(b["input"][0]), job, kind, b)
+    w = write_unit(plan, int(b["unit"][0]), job, kind, b)
     return {k: np.array([v], dtype=object if isinstance(v, bytes) else None) for k, v in w.items()}
 
 

@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 
 from ..core.components import roots_of
+from ..io.records import ReadStats, Rejected
 from ..passages.matcher import PassageMatcher
 from ..passages.packed import PassageBatch
 from ..passages.segment import passage_features
 from ..passages.stats import PassageStats, passage_report
 from .ray_cluster import RayJob
-from .ray_tasks import BATCH, Placed, Plan, ranker_of
+from .ray_tasks import BATCH, Placed, Plan, ranked_records, ranker_of
 
 Batch = dict[str, np.ndarray]
 TOP = 20  # groups in the report's passages.top
@@ -80,13 +81,8 @@ def text_rows(p: Placed, job: RayJob, kind: str | None, parts: int) -> Any:
     """One range's records as rows of the root join: (part, number, root = -1, dropped = False, id, text)."""
     import pyarrow as pa
 
-    from ..io.records import ReadStats, Rejected
-
     numbers, ids, texts = [], [], []
-    ranker = ranker_of(job, kind)
-    from .ray_tasks import _records
-
-    for item in _records(p, job, ReadStats(), ranker):
+    for item in ranked_records(p, job, ReadStats(), ranker_of(job, kind)):
         if isinstance(item, Rejected):
             continue
         record = item[0]

@@ -20,7 +20,7 @@ from ..core.keep import KeepPolicy, Ranker
 from ..core.matcher import Match, Result
 from ..features.batch import compute_features
 from ..io.ranges import InputRange, count_range, read_range
-from ..io.records import InputError, ReadStats, Record, Rejected
+from ..io.records import ReadStats, Record, Rejected
 from ..io.render import write_result
 from ..report.build import RunStats
 from .ray_cluster import RayJob
@@ -63,6 +63,19 @@ class Plan:
         """The ranges of input ``k``, in order."""
         return [p for p in self.placed if p.range.input == k]
 
+    def units(self, fmt: str) -> int:
+        """The write stage's units: every range for JSONL shards (written as parts, then joined), every input
+        for Parquet shards (one writer each)."""
+        return len(self.placed) if fmt == "jsonl" else 1 + max((p.range.input for p in self.placed), default=-1)
+
+    def unit_of(self, fmt: str, numbers: np.ndarray) -> np.ndarray:
+        """The write unit of each record number."""
+        return self.range_of(numbers) if fmt == "jsonl" else self.input_of(numbers)
+
+    def ranges_of_unit(self, fmt: str, unit: int) -> list[Placed]:
+        """The ranges a write unit writes, in order."""
+        return [self.placed[unit]] if fmt == "jsonl" else self.of_input(unit)
+
 
 def count(r: InputRange, policy: KeepPolicy, job: RayJob, source: str) -> tuple[int, str | None]:
     """Lines (or rows) of a range; with ``--keep field:NAME``, also the kind of its first field value."""
@@ -78,7 +91,9 @@ def count(r: InputRange, policy: KeepPolicy, job: RayJob, source: str) -> tuple[
     return lines, ranker.kind
 
 
-def _records(p: Placed, job: RayJob, read: ReadStats, ranker: Ranker) -> Iterator[tuple[Record, float] | Rejected]:
+def ranked_records(
+    p: Placed, job: RayJob, read: ReadStats, ranker: Ranker
+) -> Iterator[tuple[Record, float] | Rejected]:
     """The range's records with their rank, and its rejects (the ranker's too), in order."""
     for item in read_range(p.range, p.source, p.line0, p.number0, job.text_field, job.id_field, read):
         if isinstance(item, Rejected):
@@ -106,7 +121,7 @@ def _batches(
     def features() -> Any:
         return compute_features([r.text[: job.max_chars] for r in batch], job.config)
 
-    for item in _records(p, job, read, ranker_of(job, kind)):
+    for item in ranked_records(p, job, read, ranker_of(job, kind)):
         if isinstance(item, Rejected):
             yield item
             continue
@@ -225,18 +240,34 @@ class _AtLine:
         self.writer.write(data, self.line)
 
 
-def side_path(job: RayJob, k: int, what: str) -> str:
-    """Where the write task of input ``k`` puts its rejected (``what`` = "rejects") or dropped lines."""
-    return os.path.join(job.output, f".dedupe-{job.run_id}", f"{k}.{what}")
+def side_path(job: RayJob, unit: int, what: str) -> str:
+    """Where the write task of ``unit`` (see :meth:`Plan.units`) puts its rejected (``what`` = "rejects") or
+    dropped lines, or its part of a JSONL shard (``what`` = "part")."""
+    return os.path.join(job.output, f".dedupe-{job.run_id}", f"{unit}.{what}")
 
 
-def write_input(
-    plan: Plan, k: int, job: RayJob, kind: str | None, decided: dict[str, np.ndarray] | None
+class _Part:
+    """A write unit's part of a JSONL shard: a plain file taking lines (the shard is the parts concatenated)."""
+
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 -- closed by close()
+
+    def write(self, data: bytes, line: int = 0) -> None:
+        self.file.write(data)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def write_unit(
+    plan: Plan, unit: int, job: RayJob, kind: str | None, decided: dict[str, np.ndarray] | None
 ) -> dict[str, Any]:
-    """Write stage for input ``k``: every record of its ranges with its decision (and passage matches), to its
-    shard. ``decided`` holds rows (number, cluster, dup, sim, passages) for the records that are not simply kept
-    alone; a row has a decision (cluster set) or passage matches (passages set, pickled). The rejected and
-    dropped lines go to :func:`side_path` files; returns the shard's statistics (pickled)."""
+    """Write stage for one unit of :meth:`Plan.units`: every record of its ranges with its decision (and passage
+    matches), to its part of a JSONL shard (a range) or to its Parquet shard (an input).
+
+    ``decided`` holds rows (number, cluster, dup, sim, passages) for the records that are not simply kept alone;
+    a row has a decision (cluster set) or passage matches (passages set, pickled). The rejected and dropped lines
+    go to :func:`side_path` files; returns the unit's statistics (pickled)."""
     from ..io.shards import ShardWriter, output_schema
 
     decisions: dict[int, Match] = {}
@@ -253,13 +284,13 @@ def write_input(
     stats = RunStats()
     reads: list[ReadStats] = []
     ranker = ranker_of(job, kind)
-    ranges = plan.of_input(k)
+    ranges = plan.ranges_of_unit(job.fmt, unit)
 
     def results() -> Iterator[Result | Rejected]:
         for p in ranges:
             read = ReadStats()
             reads.append(read)
-            for item in _records(p, job, read, ranker):
+            for item in ranked_records(p, job, read, ranker):
                 if isinstance(item, Rejected):
                     yield item
                     continue
@@ -271,11 +302,15 @@ def write_input(
                     found = pickle.loads(blob) if blob is not None else []
                 yield Result(record, match, found)
 
-    os.makedirs(os.path.dirname(side_path(job, k, "rejects")), exist_ok=True)
-    writer = ShardWriter(job.output, job.fmt)
-    writer.open(k, ranges[0].source, output_schema(ranges[0].range.path, job.mode) if job.fmt == "parquet" else None)
-    with open(side_path(job, k, "rejects"), "wb") as rejects, open(side_path(job, k, "dropped"), "wb") as dropped:
-        side = _Lines(dropped)
+    os.makedirs(os.path.dirname(side_path(job, unit, "rejects")), exist_ok=True)
+    writer: Any
+    if job.fmt == "parquet":
+        writer = ShardWriter(job.output, job.fmt)
+        writer.open(ranges[0].range.input, ranges[0].source, output_schema(ranges[0].range.path, job.mode))
+    else:
+        writer = _Part(side_path(job, unit, "part"))
+    with open(side_path(job, unit, "rejects"), "wb") as rejects, open(side_path(job, unit, "dropped"), "wb") as out:
+        side = _Lines(out)
         try:
             for item in stats.watch(results()):
                 if isinstance(item, Rejected):
@@ -286,7 +321,20 @@ def write_input(
             writer.close()
     lines = sum(r.lines - p.number0 for r, p in zip(reads, ranges))
     blank = sum(r.blank_lines for r in reads)
-    return {"input": k, "stats": pickle.dumps(stats), "lines": lines, "blank": blank}
+    return {"unit": unit, "stats": pickle.dumps(stats), "lines": lines, "blank": blank}
+
+
+def join_parts(plan: Plan, k: int, job: RayJob) -> None:
+    """A JSONL shard from its ranges' parts, in order (the same bytes as one writer would have written)."""
+    import shutil
+
+    from ..io.shards import shard_name
+
+    placed = plan.of_input(k)
+    with open(os.path.join(job.output, shard_name(k, placed[0].source, job.fmt)), "wb") as shard:
+        for p in placed:
+            with open(side_path(job, plan.placed.index(p), "part"), "rb") as part:
+                shutil.copyfileobj(part, shard, 1 << 20)
 
 
 def count_ids(hashes: np.ndarray) -> int:
@@ -296,14 +344,15 @@ def count_ids(hashes: np.ndarray) -> int:
 
 __all__ = [
     "BATCH",
-    "InputError",
     "Placed",
     "Plan",
     "count",
     "count_ids",
     "featurize",
     "gather",
+    "join_parts",
+    "ranked_records",
     "ranker_of",
     "side_path",
-    "write_input",
+    "write_unit",
 ]
