@@ -330,6 +330,59 @@ def test_passages_replayed_in_many_partitions_equal_one_matcher(ray_cluster, pas
     same_files(expected, tmp_path / "ray")
 
 
+def test_a_ray_job_reads_an_index_the_streaming_engine_built(ray_cluster, tmp_path):
+    """Two earlier runs in an index (two segments, clusters joined across them, dropped records, repeated ids);
+    today's records decided against them on Ray exactly as the streaming engine decides them."""
+    import shutil
+
+    rng = random.Random(4)
+    vocab = vocabulary()
+    bases = [random_text(rng, vocab, 60) for _ in range(400)]
+    days = []
+    for day in range(3):
+        records = []
+        for n in range(250):
+            source = rng.randrange(len(bases))
+            text = bases[source] if rng.random() < 0.5 else edit_text(rng, bases[source], 1, f"{day}-{n}")
+            records.append({"id": f"d{day}-{n}" if rng.random() < 0.97 else f"d0-{n}", "text": text})
+        path = tmp_path / f"day{day}.jsonl"
+        write_jsonl(path, records)
+        days.append(path)
+    index = tmp_path / "index"
+    for day in days[:2]:
+        built = run_cli(["scan", day, "--index", index, "--output", tmp_path / f"out-{day.stem}"], None)
+        assert built.returncode == 0, built.stderr.decode()
+    assert len(json.loads((index / "MANIFEST.json").read_text())["segments"]) == 2
+    shutil.copytree(index, tmp_path / "index-copy")  # the streaming run adds today's records to its index
+    for mode in ("scan", "filter"):
+        stream = run_cli([mode, days[2], "--index", tmp_path / "index-copy", "--output", tmp_path / f"s-{mode}",
+                          "--report", tmp_path / f"s-{mode}.json"], None)
+        shutil.rmtree(tmp_path / "index-copy")
+        shutil.copytree(index, tmp_path / "index-copy")
+        on_ray = run_cli([mode, "--engine", "ray", "--split-bytes", "20000", days[2], "--index", index,
+                          "--output", tmp_path / f"r-{mode}", "--report", tmp_path / f"r-{mode}.json"],
+                         ray_cluster.address)
+        assert stream.returncode == on_ray.returncode == 0, on_ray.stderr.decode()
+        same_files(tmp_path / f"s-{mode}", tmp_path / f"r-{mode}")
+        s = json.loads((tmp_path / f"s-{mode}.json").read_text())
+        r = json.loads((tmp_path / f"r-{mode}.json").read_text())
+        assert {k: v for k, v in without_timings(s).items() if k != "index"} == \
+               {k: v for k, v in without_timings(r).items() if k != "index"}
+        assert r["index"]["documents_before"] == r["index"]["documents_after"] == 500 and not r["index"]["written"]
+        assert r["counts"]["repeated_ids"] > 0 and r["counts"]["duplicates"] > 100
+        assert any(c.get("from_index") for c in r["clusters"])
+    assert json.loads((index / "MANIFEST.json").read_text())["documents"] == 500  # read, not written
+
+
+def test_index_options_the_ray_engine_does_not_take_are_refused(cli, planted, tmp_path):
+    for args, message in [(["--index", "redis://localhost:1/0"], "not a Redis index"),
+                          (["--index", tmp_path / "idx", "--passages"], "without --passages"),
+                          (["--index", tmp_path / "idx", "--keep", "longest"], "--keep first only"),
+                          (["--index", tmp_path / "none"], "there is none at")]:
+        result = cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "o", *args])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 def test_filter_through_ray_client_as_in_the_readme(ray_cluster, planted, tmp_path):
     # RAY_ADDRESS=ray://head:10001 dedupe filter --engine ray 'DIR/*.parquet' --output clean/
     pattern = str(planted[2].parent / "*.parquet")
@@ -367,7 +420,6 @@ def test_a_local_ray_without_an_address_gives_the_same_output(planted, tmp_path)
 
 @pytest.mark.parametrize("args, message", [
     (["--report", "x.html"], "make the page from the output"),
-    (["--index", "idx"], "--index runs on the streaming engine only"),
 ])
 def test_options_the_ray_engine_does_not_take_are_refused(cli, planted, tmp_path, args, message):
     result = cli(["scan", "--engine", "ray", planted[0], "--output", tmp_path / "o", *args])

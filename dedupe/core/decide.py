@@ -83,31 +83,47 @@ def decide_pairs(
     pairs_j: np.ndarray,
     sims: np.ndarray,
     threshold: float,
+    links: tuple[np.ndarray, np.ndarray] | None = None,
+    fixed_kept: dict[int, bool] | None = None,
 ) -> tuple[dict[int, int], dict[int, tuple[int, float]], list[tuple[int, list[int]]]]:
     """The rule over verified pairs (i later, j earlier): (label at decision time, best match, final clusters).
 
     Pairs are taken by their later record, in input order, exactly as the streaming engine meets them, each
     record decided by :func:`take` (a record is kept unless it has a kept match). Returns the label of every
-    record that matched something (others are their own label), the best kept match of each ((-1, -1.0): the
-    record is kept although it matched) and the clusters with more than one member as (root, members
-    ascending), largest first.
+    record that matched something (others are their own label), the best kept match of each ((-1, -1.0), told
+    by the similarity below 0: the record is kept although it matched) and the clusters with more than one
+    member as (root, members ascending), largest first.
+
+    Earlier runs' documents (from an index; numbered below every record of this run) are decided already:
+    ``links`` joins them as their runs joined them, before any pair, and ``fixed_kept`` says which were kept.
 
     Example:
         >>> labels, best, groups = decide_pairs(np.array([3, 3, 7]), np.array([1, 2, 3]),
         ...                                     np.array([0.9, 0.9, 0.85]), 0.8)
         >>> labels, best, groups
         ({3: 1, 7: 1}, {3: (1, 0.9), 7: (-1, -1.0)}, [(1, [1, 2, 3, 7])])
+        >>> decide_pairs(np.array([5]), np.array([-1]), np.array([0.9]), 0.8, (np.array([-1]), np.array([-2])),
+        ...              {-1: False, -2: True})
+        ({5: -2}, {5: (-1, -1.0)}, [(-2, [-2, -1, 5])])
     """
     keep = sims >= threshold
     pi, pj, ps = pairs_i[keep], pairs_j[keep], sims[keep]
     order = np.lexsort((pj, pi))
     pi_list, pj_list, ps_list = pi[order].tolist(), pj[order].tolist(), ps[order].tolist()
     uf = SparseUnionFind()
+    linked: list[int] = []
+    if links is not None:
+        for a, b in zip(links[0].tolist(), links[1].tolist()):
+            uf.union(a, b)
+            linked += (a, b)
+    fixed = fixed_kept or {}
     labels: dict[int, int] = {}
     best: dict[int, tuple[int, float]] = {}
 
     def kept(j: int) -> bool:  # a record never decided matched nothing earlier: it was kept
-        return best.get(j, (-1, 0.0))[0] < 0
+        if j in fixed:
+            return fixed[j]
+        return best.get(j, (-1, -1.0))[1] < 0  # no kept match (by the similarity: numbers may be negative)
 
     k, n = 0, len(pi_list)
     while k < n:
@@ -117,7 +133,11 @@ def decide_pairs(
         best[i] = take(i, pj_list[start:k], ps_list[start:k], threshold, uf.union, kept)
         labels[i] = uf.find(i)
     members: dict[int, list[int]] = {}
-    for x in sorted(set(pi_list) | set(pj_list)):
+    for x in sorted(set(pi_list) | set(pj_list) | set(linked)):
         members.setdefault(uf.find(x), []).append(x)
-    groups = sorted(((root, m) for root, m in members.items() if len(m) > 1), key=lambda kv: (-len(kv[1]), kv[0]))
+    this_run = set(labels)
+    groups = sorted(
+        ((root, m) for root, m in members.items() if len(m) > 1 and (links is None or this_run.intersection(m))),
+        key=lambda kv: (-len(kv[1]), kv[0]),
+    )
     return labels, best, groups

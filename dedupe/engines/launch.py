@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable
 from typing import IO, Any
 
-from ..config import ConfigError
+from ..config import DEFAULT_KEEP, ConfigError
 from ..core.keep import KeepPolicy
+from ..index.errors import IndexNotFound
 from ..io.outfiles import WholeFile, open_stream
 from ..io.records import ReadStats
 from ..io.shards import ShardWriter, check_output, source_name
@@ -68,7 +69,18 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
     refused = [
         (opts.output is None, "--engine ray writes one file per input: give --output DIR"),
         ("-" in opts.inputs, "--engine ray reads files, not stdin: give the input files"),
-        (opts.index is not None, "--index runs on the streaming engine only (--engine stream)"),
+        (
+            opts.index is not None and "://" in opts.index,
+            "--engine ray reads an index directory, not a Redis index (--engine stream shares a Redis index)",
+        ),
+        (
+            opts.index is not None and opts.config.passages is not None,
+            "--engine ray reads an index without --passages; with --passages use --engine stream",
+        ),
+        (
+            opts.index is not None and opts.keep != DEFAULT_KEEP,
+            f"--engine ray reads an index with --keep first only; with --keep {opts.keep} use --engine stream",
+        ),
         (opts.resume, "--resume runs on the streaming engine only (a Ray job is retried task by task)"),
         (
             any(map(is_html, opts.report)),
@@ -84,6 +96,17 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
     if opts.split_bytes < 0:
         raise ConfigError(f"--split-bytes must be 0 (one range per input) or more; got {opts.split_bytes}")
     keep = KeepPolicy.parse(opts.keep)
+    index = None
+    if opts.index is not None:
+        from .ray_index import IndexInput
+
+        try:
+            index = IndexInput.open(opts.index, opts.config.index_parameters())
+        except IndexNotFound:
+            raise ConfigError(
+                f"--engine ray reads an index the streaming engine built, and there is none at {opts.index} "
+                f"(build it with: dedupe scan --index {opts.index} FILES...)"
+            ) from None
     check_inputs(opts.inputs)
     check_output(opts.output, opts.output_format, False, opts.inputs)
     check_output_paths(opts)
@@ -104,6 +127,7 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
         keep=keep,
         split_bytes=opts.split_bytes,
         run_id=uuid.uuid4().hex[:12],
+        index=index,
     )
     with contextlib.ExitStack() as stack:
         # Side files first: a bad path fails before the job starts.
@@ -118,7 +142,15 @@ def run_ray(opts: RunSpec, notify: Callable[[str], None]) -> RunOutcome:
                         with open(side_path(job, unit, what), "rb") as part:
                             shutil.copyfileobj(part, side)
                     side.flush()
-            report = build_report(result.stats, result.outcome, result.read, opts.mode, opts.rejects, keep=keep)
+            report = build_report(
+                result.stats,
+                result.outcome,
+                result.read,
+                opts.mode,
+                opts.rejects,
+                index=index.report() if index is not None else None,
+                keep=keep,
+            )
             clusters = result.clusters
             report["counts"]["clusters"] = len(clusters)
             report["counts"]["clusters_merged_after_output"] = clusters.merged

@@ -54,6 +54,11 @@ from ..io.records import InputError, ReadStats
 from ..report.build import RunStats
 from .ray_cluster import RayJob, RayJobError, connect, quiet_data_context, require_ray
 from .ray_graph import (
+    EARLIER,
+    LEAF,
+    LINK,
+    PAIR,
+    ROOT,
     decided,
     gathered,
     histogram,
@@ -65,6 +70,7 @@ from .ray_graph import (
     star_forest,
     verified,
 )
+from .ray_index import segment_rows
 from .ray_passages import link_edges, marker_rows, merged_report, replayed, rooted_texts, text_rows
 from .ray_tasks import Placed, Plan, count, count_ids, featurize, join_parts, side_path, write_unit
 
@@ -186,27 +192,40 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     if first_reject is not None and job.stop_at_reject:
         raise RejectedInput(first_reject.message())
     records = sum(s["records"] for s in summaries)
-    id_parts = parts_for(records, job.partition_rows)
+    index = job.index
+    # An index's segments: band keys, id hashes, cluster links and documents of earlier runs (numbered below 1).
+    segments = (
+        [ray.remote(num_returns=4)(segment_rows).remote(index, k) for k in range(len(index.segments))] if index else []
+    )
+    id_parts = parts_for(records + (index.documents if index else 0), job.partition_rows)
     repeated = 0
     if records:
         ids = ray.data.from_arrow_refs([i for _, _, i, _ in refs]).map_batches(
-            lambda b: {"h": b["h"], "part": (b["h"] % np.uint64(id_parts)).astype(np.int64)}, batch_format="numpy"
+            lambda b: {"h": b["h"], "earlier": np.zeros(len(b["h"]), dtype=bool)}, batch_format="numpy"
         )
-        counted = ids.groupby("part").map_groups(lambda b: {"n": np.array([count_ids(b["h"])])}, batch_format="numpy")
+        if segments:
+            ids = ids.union(ray.data.from_arrow_refs([i for _, i, _, _ in segments]))
+        counted = (
+            ids.map_batches(
+                lambda b: {**b, "part": (b["h"] % np.uint64(id_parts)).astype(np.int64)}, batch_format="numpy"
+            )
+            .groupby("part")
+            .map_groups(_repeated_ids, batch_format="numpy")
+        )
         repeated = int(sum(int(b["n"].sum()) for b in counted.iter_batches(batch_format="numpy", batch_size=None)))
-    stage("map", len(placed))
+    stage("map", len(placed) + len(segments))
 
     # 3. Shuffle: candidate pairs of each bucket, by the bucket cap.
     rows = sum(s["indexed"] for s in summaries) * job.config.bands_rows[0]
-    parts = parts_for(rows, job.partition_rows)
+    parts = parts_for(rows + (index.documents * job.config.bands_rows[0] if index else 0), job.partition_rows)
     cap = job.config.lsh.bucket_cap
     pairs = None
     if rows:
         pairs = (
-            ray.data.from_arrow_refs([t for _, t, _, _ in refs])
+            ray.data.from_arrow_refs([t for _, t, _, _ in refs] + [t for t, _, _, _ in segments])
             .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(parts)).astype(np.int64)}, batch_format="numpy")
             .groupby("part")
-            .map_groups(lambda b: bucket_pairs(b, cap), batch_format="numpy")
+            .map_groups(lambda b: _this_run(bucket_pairs(b, cap)), batch_format="numpy")
             .materialize()
         )
     found_pairs = pairs.count() if pairs is not None else 0
@@ -218,9 +237,9 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     if found_pairs:
         assert pairs is not None
         features = (
-            pairs.map_batches(requests(plan, verify_parts), batch_format="numpy")
+            pairs.map_batches(requests(plan, verify_parts, index), batch_format="numpy")
             .groupby("range")
-            .map_groups(gathered(plan, job, kind), batch_format="numpy")
+            .map_groups(gathered(plan, job, kind, index), batch_format="numpy")
         )
         checked = (
             features.union(pairs.map_batches(pair_rows(verify_parts), batch_format="numpy"))
@@ -240,10 +259,13 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     at_least = lambda b: {k: v[b["sim"] >= threshold] for k, v in b.items()}  # noqa: E731
     matched = checked.map_batches(at_least, batch_format="numpy").materialize() if checked is not None else None
     edges_count = matched.count() if matched is not None else 0
-    edge_parts = parts_for(edges_count * 2, job.partition_rows)
+    links = ray.data.from_arrow_refs([t for _, _, t, _ in segments]).materialize() if segments else None
+    links_count = links.count() if links is not None else 0
+    edge_parts = parts_for((edges_count + links_count) * 2, job.partition_rows)
     stars, rounds = None, 0
     if matched is not None and edges_count:
-        stars, rounds = star_forest(matched.map_batches(_as_edges, batch_format="numpy"), edge_parts)
+        edges = matched.map_batches(_as_edges, batch_format="numpy")
+        stars, rounds = star_forest(edges.union(links) if links_count and links is not None else edges, edge_parts)
     stage("components", rounds)
 
     # 6. Decide: each pair gets its root; each partition of whole components is decided.
@@ -251,9 +273,21 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     decisions = None
     entries = None
     if stars is not None and matched is not None:
+        joins = [
+            stars.map_batches(root_rows(edge_parts, LEAF), batch_format="numpy"),
+            stars.map_batches(root_rows(edge_parts, ROOT), batch_format="numpy"),
+        ]
+        if links is not None and links_count:
+            joins.append(links.map_batches(root_rows(edge_parts, LINK), batch_format="numpy"))
+        if segments:
+            joins.append(
+                ray.data.from_arrow_refs([t for *_, t in segments]).map_batches(
+                    root_rows(edge_parts, EARLIER), batch_format="numpy"
+                )
+            )
         joined = (
-            matched.map_batches(root_rows(edge_parts, False), batch_format="numpy")
-            .union(stars.map_batches(root_rows(edge_parts, True), batch_format="numpy"))
+            matched.map_batches(root_rows(edge_parts, PAIR), batch_format="numpy")
+            .union(*joins)
             .groupby("part")
             .map_groups(rooted(decide_parts), batch_format="numpy")
         )
@@ -398,6 +432,17 @@ def _for_writing(plan: Plan, fmt: str) -> Callable[[Any], Any]:
         )
 
     return rows
+
+
+def _this_run(pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The candidate pairs whose later record is of this run (an earlier run's documents are decided)."""
+    keep = pairs["i"] >= 1
+    return {k: v[keep] for k, v in pairs.items()}
+
+
+def _repeated_ids(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A partition of id hashes -> the records of this run whose id an earlier record already had."""
+    return {"n": np.array([count_ids(b["h"]) - count_ids(b["h"][b["earlier"]])])}
 
 
 def _as_edges(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

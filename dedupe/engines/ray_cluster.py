@@ -58,6 +58,7 @@ class RayJob:
     split_bytes: int = DEFAULT_SPLIT_BYTES  # input ranges (dedupe.io.ranges.plan_ranges)
     partition_rows: int = RAY_PARTITION_ROWS  # rows per shuffle partition
     run_id: str = ""  # names the job's scratch directory in the output directory
+    index: Any = None  # an IndexInput (dedupe.engines.ray_index): earlier runs' documents, read
 
 
 def _reachable(address: str) -> None:

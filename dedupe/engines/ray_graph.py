@@ -31,6 +31,7 @@ from ..core.outcome import SIMILARITY_BINS, candidate_bin
 from ..core.similarity import jaccard, shingle_set
 from ..features.minhash import estimate_jaccard
 from .ray_cluster import RayJob
+from .ray_index import IndexInput, segment_features
 from .ray_tasks import Plan, gather
 
 Batch = dict[str, np.ndarray]
@@ -52,27 +53,38 @@ def parts_for(rows: int, partition_rows: int) -> int:
 # --- verify -------------------------------------------------------------------------------------------------
 
 
-def requests(plan: Plan, parts: int) -> Callable[[Batch], Batch]:
-    """Pairs (i, j) -> requests (range, n, dest): the features of both records, in the partition of i."""
+def requests(plan: Plan, parts: int, index: IndexInput | None) -> Callable[[Batch], Batch]:
+    """Pairs (i, j) -> requests (range, n, dest): the features of both records, in the partition of i. An
+    earlier run's document (numbered below 1) is asked of its index segment: range ``len(plan.placed) + k``."""
 
     def ask(b: Batch) -> Batch:
         i, j = b["i"].astype(np.int64), b["j"].astype(np.int64)
         n = np.concatenate([i, j])
         dest = np.concatenate([i, i]) % parts
-        return {"range": plan.range_of(n), "n": n, "dest": dest}
+        where = plan.range_of(n)
+        if index is not None:
+            earlier = n < 1
+            where[earlier] = len(plan.placed) + index.segment_of(n[earlier])
+        return {"range": where, "n": n, "dest": dest}
 
     return ask
 
 
-def gathered(plan: Plan, job: RayJob, kind: str | None) -> Callable[[Batch], Any]:
-    """One range's requests -> its feature rows (part, a = number, b = -1, feat, id, rank), one per distinct
-    (number, partition) asked for."""
+def gathered(plan: Plan, job: RayJob, kind: str | None, index: IndexInput | None) -> Callable[[Batch], Any]:
+    """One range's (or index segment's) requests -> its feature rows (kind = 1, part, a = number, b = -1, feat,
+    id, rank), one per distinct (number, partition) asked for."""
+    exact = job.config.verify.mode == "exact"
 
     def answer(b: Batch) -> Any:
         n, dest = b["n"].astype(np.int64), b["dest"].astype(np.int64)
         both = np.unique(np.stack([n, dest], axis=1), axis=0)
-        placed = plan.placed[int(b["range"][0])]
-        return _table(gather(placed, job, kind, both[:, 0], both[:, 1]))
+        at = int(b["range"][0])
+        if at >= len(plan.placed):
+            assert index is not None
+            rows = segment_features(index, at - len(plan.placed), both[:, 0], both[:, 1], exact)
+        else:
+            rows = gather(plan.placed[at], job, kind, both[:, 0], both[:, 1])
+        return _table({"kind": np.ones(len(both), dtype=np.int8)} | rows)
 
     return answer
 
@@ -83,7 +95,17 @@ def pair_rows(parts: int) -> Callable[[Batch], Any]:
     def rows(b: Batch) -> Any:
         i, j = b["i"].astype(np.int64), b["j"].astype(np.int64)
         n = len(i)
-        return _table({"part": i % parts, "a": i, "b": j, "feat": [b""] * n, "id": [""] * n, "rank": np.zeros(n)})
+        return _table(
+            {
+                "kind": np.zeros(n, dtype=np.int8),
+                "part": i % parts,
+                "a": i,
+                "b": j,
+                "feat": [b""] * n,
+                "id": [""] * n,
+                "rank": np.zeros(n),
+            }
+        )
 
     return rows
 
@@ -94,7 +116,7 @@ def verified(exact: bool) -> Callable[[Any], Any]:
     def verify(t: Any) -> Any:
         b = t.column("b").to_numpy()
         a = t.column("a").to_numpy()
-        is_feature = b < 0
+        is_feature = t.column("kind").to_numpy() == 1
         numbers = a[is_feature]
         order = np.argsort(numbers, kind="stable")
         numbers = numbers[order]
@@ -192,46 +214,71 @@ def star_forest(edges: Any, parts: int) -> tuple[Any, int]:
 # --- decide -------------------------------------------------------------------------------------------------
 
 
-def root_rows(parts: int, leaf: bool) -> Callable[[Batch], Batch]:
-    """Pairs at or above the threshold, or final stars, -> rows of the join that gives each pair its root."""
+PAIR_COLUMNS = ("i", "j", "sim", "id_i", "id_j", "rank_i", "rank_j")
+PAIR, LEAF, ROOT, LINK, EARLIER = range(5)  # the rows of the root join (column "kind")
+
+
+def root_rows(parts: int, what: int) -> Callable[[Batch], Any]:
+    """Rows of the join that gives each pair its component's root, in the partition of the number they are
+    about: PAIR, a pair at or above the threshold (of its later record i); LEAF and ROOT, a final star (hi, lo):
+    i = the leaf and j = its root, or i = the root; LINK, an earlier run's cluster link (hi, lo); EARLIER, an
+    earlier run's document (number, id, label as written in j, kept in rank_i)."""
 
     def rows(b: Batch) -> Any:
-        if leaf:  # a star (leaf, root): a, b = leaf, -1 - root
+        columns: dict[str, Any]
+        if what == PAIR:
+            columns = {k: b[k] for k in PAIR_COLUMNS}
+        elif what == EARLIER:
+            n = len(b["number"])
+            columns = {
+                "i": b["number"],
+                "j": b["label"],
+                "sim": np.zeros(n),
+                "id_i": b["id"],
+                "id_j": [""] * n,
+                "rank_i": b["kept"].astype(np.float64),
+                "rank_j": np.zeros(n),
+            }
+        else:
             hi, lo = b["hi"].astype(np.int64), b["lo"].astype(np.int64)
             keep = hi != lo
             hi, lo = hi[keep], lo[keep]
+            if what == ROOT:
+                hi = lo = np.unique(lo)
             n = len(hi)
-            return _table(
-                {
-                    "part": hi % parts,
-                    "i": hi,
-                    "j": -1 - lo,
-                    "sim": np.zeros(n),
-                    "id_i": [""] * n,
-                    "id_j": [""] * n,
-                    "rank_i": np.zeros(n),
-                    "rank_j": np.zeros(n),
-                }
-            )
-        return _table({"part": b["i"].astype(np.int64) % parts} | {k: b[k] for k in PAIR_COLUMNS})
+            columns = {
+                "i": hi,
+                "j": lo,
+                "sim": np.zeros(n),
+                "id_i": [""] * n,
+                "id_j": [""] * n,
+                "rank_i": np.zeros(n),
+                "rank_j": np.zeros(n),
+            }
+        i = np.asarray(columns["i"], dtype=np.int64)
+        return _table({"kind": np.full(len(i), what, dtype=np.int8), "part": i % parts} | columns)
 
     return rows
 
 
-PAIR_COLUMNS = ("i", "j", "sim", "id_i", "id_j", "rank_i", "rank_j")
-
-
 def rooted(parts: int) -> Callable[[Batch], Any]:
-    """A partition of the root join -> its pairs with their component's root and the partition of the root."""
+    """A partition of the root join -> its pairs, links and earlier documents with their component's root (an
+    earlier document in no component is left out), in the partition of the root."""
 
     def join(b: Batch) -> Any:
-        is_star = b["j"] < 0
-        leaf, root = b["i"][is_star], -1 - b["j"][is_star]
+        kind = b["kind"]
+        is_leaf = kind == LEAF
+        leaf, root = b["i"][is_leaf], b["j"][is_leaf]
         order = np.argsort(leaf, kind="stable")
         leaf, root = leaf[order], root[order]
-        pairs = {k: b[k][~is_star] for k in PAIR_COLUMNS}
-        roots = roots_of(pairs["i"].astype(np.int64), leaf, root)
-        return _table(pairs | {"root": roots, "part": roots % parts})
+        roots = np.unique(b["i"][kind == ROOT])
+        keep = (kind == PAIR) | (kind == LINK)
+        earlier = kind == EARLIER
+        numbers = b["i"][earlier]
+        keep[earlier] = np.isin(numbers, leaf) | np.isin(numbers, roots)
+        rows = {k: b[k][keep] for k in PAIR_COLUMNS}
+        found = roots_of(rows["i"].astype(np.int64), leaf, root)
+        return _table({"kind": kind[keep]} | rows | {"root": found, "part": found % parts})
 
     return join
 
@@ -244,14 +291,23 @@ def decided(job: RayJob, plan: Plan) -> Callable[[Batch], Any]:
     threshold = job.config.lsh.threshold
     policy = job.keep
 
-    def decide(b: Batch) -> Any:
+    def decide(rows: Batch) -> Any:
+        kind = rows["kind"]
+        b = {k: v[kind == PAIR] for k, v in rows.items()}
         pi, pj, ps = b["i"].astype(np.int64), b["j"].astype(np.int64), b["sim"].astype(np.float64)
         nodes, where = np.unique(np.concatenate([pi, pj]), return_index=True)
         ids_all = np.concatenate([b["id_i"], b["id_j"]])
         ranks_all = np.concatenate([b["rank_i"], b["rank_j"]])
         roots_all = np.concatenate([b["root"], b["root"]]).astype(np.int64)
         ids = ids_all[where].tolist()
-        id_of = dict(zip(nodes.tolist(), ids)).__getitem__
+        names = dict(zip(nodes.tolist(), ids))
+        is_link, is_earlier = kind == LINK, kind == EARLIER
+        links = (rows["i"][is_link].astype(np.int64), rows["j"][is_link].astype(np.int64))
+        earlier = rows["i"][is_earlier].astype(np.int64).tolist()
+        names.update(zip(earlier, rows["id_i"][is_earlier].tolist()))
+        fixed = dict(zip(earlier, (rows["rank_i"][is_earlier] > 0).tolist()))
+        written = dict(zip(earlier, rows["j"][is_earlier].astype(np.int64).tolist()))  # labels as written
+        id_of = names.__getitem__
         out: dict[str, list[Any]] = {k: [] for k in ("kind", "number", "cluster", "dup", "sim", "size", "root")}
         out["entry"] = []
 
@@ -262,13 +318,16 @@ def decided(job: RayJob, plan: Plan) -> Callable[[Batch], Any]:
 
         changes = (0, 0)
         if policy.kind == "first":
-            labels, best, groups = decide_pairs(pi, pj, ps, threshold)
+            labels, best, groups = decide_pairs(
+                pi, pj, ps, threshold, links if len(links[0]) else None, fixed if fixed else None
+            )
             linked = 0
             for i, label in labels.items():
                 j, s = best[i]
-                linked += j < 0
-                row(0, i, id_of(label), id_of(j) if j >= 0 else None, round(s, 6) if j >= 0 else 0.0, 0, 0, b"")
-            label_of: Callable[[int], int] = lambda m: labels.get(m, m)  # noqa: E731
+                matched = s >= 0  # (-1, -1.0): kept (-1 itself can be an earlier run's document)
+                linked += not matched
+                row(0, i, id_of(label), id_of(j) if matched else None, round(s, 6) if matched else 0.0, 0, 0, b"")
+            label_of: Callable[[int], int] = lambda m: labels[m] if m in labels else written.get(m, m)  # noqa: E731
         else:
             li, lj = np.searchsorted(nodes, pi), np.searchsorted(nodes, pj)
             node_roots = roots_all[where]
@@ -286,7 +345,8 @@ def decided(job: RayJob, plan: Plan) -> Callable[[Batch], Any]:
                 members.setdefault(r, []).append(n)
             groups = [(r, m) for r, m in members.items() if len(m) > 1]
             label_of = lambda m: int(node_roots[np.searchsorted(nodes, m)])  # noqa: E731
-        for (root, members_), entry in zip(groups, cluster_entries(groups, id_of, label_of)):
+        base = 1 if job.index is not None and job.index.documents else 0  # earlier runs' documents: below 1
+        for (root, members_), entry in zip(groups, cluster_entries(groups, id_of, label_of, base)):
             row(1, 0, None, None, 0.0, len(members_), root, orjson.dumps(entry))
         row(2, changes[1], None, None, 0.0, linked, changes[0], b"")
         numbers = np.array(out["number"], dtype=np.int64)
@@ -308,6 +368,11 @@ def decided(job: RayJob, plan: Plan) -> Callable[[Batch], Any]:
 
 
 __all__ = [
+    "EARLIER",
+    "LEAF",
+    "LINK",
+    "PAIR",
+    "ROOT",
     "decided",
     "gathered",
     "histogram",
