@@ -200,7 +200,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     id_parts = parts_for(records + (index.documents if index else 0), job.partition_rows)
     repeated = 0
     if records:
-        ids = ray.data.from_arrow_refs([i for _, _, i, _ in refs]).map_batches(
+        ids = _tables(ray, [i for _, _, i, _ in refs], records, job.partition_rows).map_batches(
             lambda b: {"h": b["h"], "earlier": np.zeros(len(b["h"]), dtype=bool)}, batch_format="numpy"
         )
         if segments:
@@ -222,7 +222,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     pairs = None
     if rows:
         pairs = (
-            ray.data.from_arrow_refs([t for _, t, _, _ in refs] + [t for t, _, _, _ in segments])
+            _tables(ray, [t for _, t, _, _ in refs] + [t for t, _, _, _ in segments], rows, job.partition_rows)
             .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(parts)).astype(np.int64)}, batch_format="numpy")
             .groupby("part")
             .map_groups(lambda b: _this_run(bucket_pairs(b, cap)), batch_format="numpy")
@@ -368,7 +368,7 @@ def _passages(
 
     link_parts = parts_for(sum(ray.get([ray.remote(_rows).remote(t) for t in links])), job.partition_rows)
     edges = (
-        ray.data.from_arrow_refs(links)
+        _tables(ray, links, records * 100, job.partition_rows)
         .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(link_parts)).astype(np.int64)}, batch_format="numpy")
         .groupby("part")
         .map_groups(link_edges, batch_format="numpy")
@@ -377,7 +377,8 @@ def _passages(
     linked = edges.count()
     # Texts are heavier rows than numbers: a partition holds about 1/100 of the rows of another shuffle's.
     texts_parts = replay_parts = parts_for(records, max(1, job.partition_rows // 100))
-    joins = [ray.data.from_arrow_refs([ray.remote(text_rows).remote(p, job, kind, texts_parts) for p in plan.placed])]
+    texts = [ray.remote(text_rows).remote(p, job, kind, texts_parts) for p in plan.placed]
+    joins = [_tables(ray, texts, records, max(1, job.partition_rows // 100))]
     if linked:
         stars, _ = star_forest(edges, parts_for(linked * 2, job.partition_rows))
         joins.append(stars.map_batches(marker_rows(texts_parts, "stars"), batch_format="numpy"))
@@ -432,6 +433,15 @@ def _for_writing(plan: Plan, fmt: str) -> Callable[[Any], Any]:
         )
 
     return rows
+
+
+def _tables(ray: Any, refs: list[Any], rows: int, partition_rows: int) -> Any:
+    """A dataset of the tables ``refs`` (one per range) in about one block per shuffle partition: a sort-based
+    shuffle of N blocks makes N x N pieces, which the driver tracks (about 5 KB each, measured), so the ranges'
+    tables are joined into fewer blocks first (without a shuffle)."""
+    ds = ray.data.from_arrow_refs(refs)
+    blocks = min(len(refs), parts_for(rows, partition_rows))
+    return ds.repartition(blocks, shuffle=False) if blocks < len(refs) else ds
 
 
 def _this_run(pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
