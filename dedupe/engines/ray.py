@@ -62,16 +62,18 @@ from .ray_graph import (
     decided,
     gathered,
     histogram,
+    of_kind,
     pair_rows,
     parts_for,
     requests,
     root_rows,
     rooted,
     star_forest,
+    tables,
     verified,
 )
 from .ray_index import segment_rows
-from .ray_passages import link_edges, marker_rows, merged_report, replayed, rooted_texts, text_rows
+from .ray_passages import no_passages, passage_stage
 from .ray_tasks import Placed, Plan, count, count_ids, featurize, join_parts, side_path, write_unit
 
 log = logging.getLogger(__name__)
@@ -200,7 +202,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     id_parts = parts_for(records + (index.documents if index else 0), job.partition_rows)
     repeated = 0
     if records:
-        ids = _tables(ray, [i for _, _, i, _ in refs], records, job.partition_rows).map_batches(
+        ids = tables(ray, [i for _, _, i, _ in refs], records, job.partition_rows).map_batches(
             lambda b: {"h": b["h"], "earlier": np.zeros(len(b["h"]), dtype=bool)}, batch_format="numpy"
         )
         if segments:
@@ -222,7 +224,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     pairs = None
     if rows:
         pairs = (
-            _tables(ray, [t for _, t, _, _ in refs] + [t for t, _, _, _ in segments], rows, job.partition_rows)
+            tables(ray, [t for _, t, _, _ in refs] + [t for t, _, _, _ in segments], rows, job.partition_rows)
             .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(parts)).astype(np.int64)}, batch_format="numpy")
             .groupby("part")
             .map_groups(lambda b: _this_run(bucket_pairs(b, cap)), batch_format="numpy")
@@ -292,10 +294,10 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
             .map_groups(rooted(decide_parts), batch_format="numpy")
         )
         out = joined.groupby("part").map_groups(decided(job, plan), batch_format="numpy").materialize()
-        decisions = out.map_batches(_of_kind(0), batch_format="pyarrow")
-        entries = out.map_batches(_of_kind(1), batch_format="pyarrow")
+        decisions = out.map_batches(of_kind(0), batch_format="pyarrow")
+        entries = out.map_batches(of_kind(1), batch_format="pyarrow")
         changes = [0, 0]
-        for b in out.map_batches(_of_kind(2), batch_format="pyarrow").iter_batches(batch_format="numpy"):
+        for b in out.map_batches(of_kind(2), batch_format="pyarrow").iter_batches(batch_format="numpy"):
             counters.kept_linked += int(b["size"].sum())
             changes[0] += int(b["root"].sum())
             changes[1] += int(b["number"].sum())
@@ -308,7 +310,7 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
     # Passages of the kept records (--passages): link components, then a replay per partition of them.
     passages = None
     if job.config.passages is not None and records:
-        passages, passage_report, passage_tasks = _passages(
+        passages, passage_report, passage_tasks = passage_stage(
             ray, job, plan, kind, [x for *_, x in refs], decisions, records
         )
         stage("passages", passage_tasks)
@@ -353,63 +355,10 @@ def _run(ray: Any, job: RayJob, paths: list[str], sources: list[str], started: f
         groups=[],
         id_of=str,
         label_of=int,
-        passage_report=passage_report if passages is not None else _no_passages(job),
+        passage_report=passage_report if passages is not None else no_passages(job),
     )
     engine = {"name": "ray", "nodes": cluster["nodes"], "cpus": cluster["cpus"], "tasks": tasks}
     return RayRun(stats, read, outcome, cluster, stages, engine, Clusters(entries), units)
-
-
-def _passages(
-    ray: Any, job: RayJob, plan: Plan, kind: str | None, links: list[Any], decisions: Any, records: int
-) -> tuple[Any, Callable[[bool], dict[str, Any]], int]:
-    """The passage matches of the kept records (rows input, number, blob), the report's passages section, and
-    the partitions of the replay."""
-    import ray.data
-
-    link_parts = parts_for(sum(ray.get([ray.remote(_rows).remote(t) for t in links])), job.partition_rows)
-    edges = (
-        _tables(ray, links, records * 100, job.partition_rows)
-        .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(link_parts)).astype(np.int64)}, batch_format="numpy")
-        .groupby("part")
-        .map_groups(link_edges, batch_format="numpy")
-        .materialize()
-    )
-    linked = edges.count()
-    # Texts are heavier rows than numbers: a partition holds about 1/100 of the rows of another shuffle's.
-    texts_parts = replay_parts = parts_for(records, max(1, job.partition_rows // 100))
-    texts = [ray.remote(text_rows).remote(p, job, kind, texts_parts) for p in plan.placed]
-    joins = [_tables(ray, texts, records, max(1, job.partition_rows // 100))]
-    if linked:
-        stars, _ = star_forest(edges, parts_for(linked * 2, job.partition_rows))
-        joins.append(stars.map_batches(marker_rows(texts_parts, "stars"), batch_format="numpy"))
-    if decisions is not None:
-        joins.append(decisions.map_batches(marker_rows(texts_parts, "dropped"), batch_format="numpy"))
-    out = (
-        joins[0]
-        .union(*joins[1:])
-        .groupby("part")
-        .map_groups(rooted_texts(replay_parts), batch_format="numpy")
-        .groupby("part")
-        .map_groups(replayed(job, plan), batch_format="numpy")
-        .materialize()
-    )
-    parts = [
-        pickle.loads(blob)
-        for b in out.map_batches(_of_kind(1), batch_format="pyarrow").iter_batches(batch_format="numpy")
-        for blob in b["blob"].tolist()
-    ]
-    return out.map_batches(_of_kind(0), batch_format="pyarrow"), merged_report(job, parts), replay_parts
-
-
-def _rows(table: Any) -> int:
-    return int(table.num_rows)
-
-
-def _no_passages(job: RayJob) -> Callable[[bool], dict[str, Any]] | None:
-    """The passages section of a run with --passages and no record at all."""
-    if job.config.passages is None:
-        return None
-    return merged_report(job, [])
 
 
 def _for_writing(plan: Plan, fmt: str) -> Callable[[Any], Any]:
@@ -435,15 +384,6 @@ def _for_writing(plan: Plan, fmt: str) -> Callable[[Any], Any]:
     return rows
 
 
-def _tables(ray: Any, refs: list[Any], rows: int, partition_rows: int) -> Any:
-    """A dataset of the tables ``refs`` (one per range) in about one block per shuffle partition: a sort-based
-    shuffle of N blocks makes N x N pieces, which the driver tracks (about 5 KB each, measured), so the ranges'
-    tables are joined into fewer blocks first (without a shuffle)."""
-    ds = ray.data.from_arrow_refs(refs)
-    blocks = min(len(refs), parts_for(rows, partition_rows))
-    return ds.repartition(blocks, shuffle=False) if blocks < len(refs) else ds
-
-
 def _this_run(pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The candidate pairs whose later record is of this run (an earlier run's documents are decided)."""
     keep = pairs["i"] >= 1
@@ -457,15 +397,6 @@ def _repeated_ids(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _as_edges(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"hi": b["i"], "lo": b["j"]}
-
-
-def _of_kind(kind: int) -> Callable[[Any], Any]:
-    """The rows of the decide stage of one kind (see :func:`~dedupe.engines.ray_graph.decided`)."""
-
-    def rows(t: Any) -> Any:
-        return t.filter(np.asarray(t.column("kind").to_numpy()) == kind)
-
-    return rows
 
 
 def _write_group(plan: Plan, job: RayJob, kind: str | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

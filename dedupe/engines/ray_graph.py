@@ -50,6 +50,24 @@ def parts_for(rows: int, partition_rows: int) -> int:
     return max(1, -(-rows // max(1, partition_rows)))
 
 
+def tables(ray: Any, refs: list[Any], rows: int, partition_rows: int) -> Any:
+    """A dataset of the tables ``refs`` (one per range) in about one block per shuffle partition: a sort-based
+    shuffle of N blocks makes N x N pieces, which the driver tracks (about 5 KB each, measured), so the ranges'
+    tables are joined into fewer blocks first (without a shuffle)."""
+    ds = ray.data.from_arrow_refs(refs)
+    blocks = min(len(refs), parts_for(rows, partition_rows))
+    return ds.repartition(blocks, shuffle=False) if blocks < len(refs) else ds
+
+
+def of_kind(kind: int) -> Callable[[Any], Any]:
+    """The rows of the decide stage of one kind (see :func:`~dedupe.engines.ray_graph.decided`)."""
+
+    def rows(t: Any) -> Any:
+        return t.filter(np.asarray(t.column("kind").to_numpy()) == kind)
+
+    return rows
+
+
 # --- verify -------------------------------------------------------------------------------------------------
 
 
@@ -377,6 +395,7 @@ __all__ = [
     "gathered",
     "histogram",
     "large_step",
+    "of_kind",
     "pair_rows",
     "parts_for",
     "requests",
@@ -385,5 +404,6 @@ __all__ = [
     "small_step",
     "star_forest",
     "star_rows",
+    "tables",
     "verified",
 ]

@@ -36,6 +36,7 @@ from ..passages.packed import PassageBatch
 from ..passages.segment import passage_features
 from ..passages.stats import PassageStats, passage_report
 from .ray_cluster import RayJob
+from .ray_graph import of_kind, parts_for, star_forest, tables
 from .ray_tasks import BATCH, Placed, Plan, ranked_records, ranker_of
 
 Batch = dict[str, np.ndarray]
@@ -209,4 +210,67 @@ def merged_report(
     return lambda removing: passage_report(config, total, top, removing)
 
 
-__all__ = ["link_edges", "link_rows", "marker_rows", "merged_report", "replayed", "rooted_texts", "text_rows"]
+def passage_stage(
+    ray: Any, job: RayJob, plan: Plan, kind: str | None, links: list[Any], decisions: Any, records: int
+) -> tuple[Any, Callable[[bool], dict[str, Any]], int]:
+    """The passage matches of the kept records (rows input, number, blob), the report's passages section, and
+    the partitions of the replay."""
+    import ray.data
+
+    link_parts = parts_for(sum(ray.get([ray.remote(_rows).remote(t) for t in links])), job.partition_rows)
+    edges = (
+        tables(ray, links, records * 100, job.partition_rows)
+        .map_batches(lambda b: {**b, "part": (b["key"] % np.uint64(link_parts)).astype(np.int64)}, batch_format="numpy")
+        .groupby("part")
+        .map_groups(link_edges, batch_format="numpy")
+        .materialize()
+    )
+    linked = edges.count()
+    # Texts are heavier rows than numbers: a partition holds about 1/100 of the rows of another shuffle's.
+    texts_parts = replay_parts = parts_for(records, max(1, job.partition_rows // 100))
+    texts = [ray.remote(text_rows).remote(p, job, kind, texts_parts) for p in plan.placed]
+    joins = [tables(ray, texts, records, max(1, job.partition_rows // 100))]
+    if linked:
+        stars, _ = star_forest(edges, parts_for(linked * 2, job.partition_rows))
+        joins.append(stars.map_batches(marker_rows(texts_parts, "stars"), batch_format="numpy"))
+    if decisions is not None:
+        joins.append(decisions.map_batches(marker_rows(texts_parts, "dropped"), batch_format="numpy"))
+    out = (
+        joins[0]
+        .union(*joins[1:])
+        .groupby("part")
+        .map_groups(rooted_texts(replay_parts), batch_format="numpy")
+        .groupby("part")
+        .map_groups(replayed(job, plan), batch_format="numpy")
+        .materialize()
+    )
+    parts = [
+        pickle.loads(blob)
+        for b in out.map_batches(of_kind(1), batch_format="pyarrow").iter_batches(batch_format="numpy")
+        for blob in b["blob"].tolist()
+    ]
+    return out.map_batches(of_kind(0), batch_format="pyarrow"), merged_report(job, parts), replay_parts
+
+
+def _rows(table: Any) -> int:
+    return int(table.num_rows)
+
+
+def no_passages(job: RayJob) -> Callable[[bool], dict[str, Any]] | None:
+    """The passages section of a run with --passages and no record at all."""
+    if job.config.passages is None:
+        return None
+    return merged_report(job, [])
+
+
+__all__ = [
+    "link_edges",
+    "link_rows",
+    "marker_rows",
+    "merged_report",
+    "no_passages",
+    "passage_stage",
+    "replayed",
+    "rooted_texts",
+    "text_rows",
+]
